@@ -1,0 +1,155 @@
+//! Measures the section page and a save over real HTTP, on SQLite and on Postgres.
+//!
+//! Run with `bench/run.sh` (a release build). Client and server share the machine, so the
+//! numbers are an upper bound on server latency.
+
+use std::time::{Duration, Instant};
+
+use payhook::cli::{RoleArg, add_user};
+use payhook::config::Settings;
+use payhook::startup::Application;
+use reqwest::redirect;
+
+const PASSWORD: &str = "benchmark password";
+const CONCURRENCY: usize = 8;
+const PAGE_REQUESTS: usize = 4000;
+const SAVES: usize = 800;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
+    run("sqlite", &sqlite).await?;
+    let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("payhook_bench_{}", std::process::id());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
+    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+    let result = run("postgres", &format!("{server}/{name}")).await;
+    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await?;
+    result
+}
+
+async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
+    let app = Application::build(Settings::for_database(database_url)).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    db.create_merchant("bench", "Bench Merchant").await?;
+    // Every VA SNAP channel configured, so the page shows a full table.
+    let mut clients = Vec::new();
+    for i in 0..CONCURRENCY {
+        let email = format!("user{i}@bench.example.com");
+        add_user(&db, &email, RoleArg::Merchant, Some("bench"), PASSWORD.into()).await?;
+        clients.push(sign_in(&base, &email).await?);
+    }
+    for channel in payhook::catalog::Section::find("va_snap").unwrap().channels {
+        save(&clients[0], &base, channel.code, 0).await?;
+    }
+
+    let page = format!("{base}/settings/payment/va_snap");
+    let page_size = clients[0].get(&page).send().await?.bytes().await?.len();
+    let target = page.clone();
+    let latencies = measure(&clients, PAGE_REQUESTS, move |client, _| {
+        let request = client.get(&target);
+        async move {
+            let response = request.send().await?;
+            anyhow::ensure!(response.status() == 200);
+            response.bytes().await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report(backend, &format!("GET section page ({page_size} bytes)"), latencies);
+
+    let root = base.clone();
+    let latencies = measure(&clients, SAVES, move |client, n| {
+        let (client, base) = (client.clone(), root.clone());
+        async move { save(&client, &base, "bca", n + 1).await }
+    })
+    .await?;
+    report(backend, "POST save (one channel, read form + save)", latencies);
+    Ok(())
+}
+
+async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()?;
+    let login = client.get(format!("{base}/login")).send().await?.text().await?;
+    let token = field(&login, "csrf_token");
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &token)])
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 303, "sign-in failed");
+    Ok(client)
+}
+
+/// Loads the CONFIGURE form (for its version and token) and saves a new sandbox URL.
+async fn save(client: &reqwest::Client, base: &str, channel: &str, n: usize) -> anyhow::Result<()> {
+    let path = format!("{base}/settings/payment/va_snap/{channel}");
+    let form = client.get(&path).send().await?.text().await?;
+    let sandbox = format!("https://sandbox{n}.bench.co.id/notify/{channel}");
+    let response = client
+        .post(&path)
+        .form(&[
+            ("sandbox_url", sandbox.as_str()),
+            ("production_url", "https://bench.co.id/notify"),
+            ("version", &field(&form, "version")),
+            ("csrf_token", &field(&form, "csrf_token")),
+        ])
+        .send()
+        .await?;
+    // Concurrent saves of one channel race by design: a 409 is a correct, measured answer.
+    anyhow::ensure!(matches!(response.status().as_u16(), 303 | 409), "save: {}", response.status());
+    Ok(())
+}
+
+async fn measure<F, Fut>(clients: &[reqwest::Client], total: usize, call: F) -> anyhow::Result<Vec<Duration>>
+where
+    F: Fn(&reqwest::Client, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let per_client = total / clients.len();
+    let mut tasks = Vec::new();
+    for (i, client) in clients.iter().cloned().enumerate() {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_client);
+            for n in 0..per_client {
+                let start = Instant::now();
+                call(&client, i * per_client + n).await?;
+                latencies.push(start.elapsed());
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(all)
+}
+
+fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let total: Duration = latencies.iter().sum();
+    let throughput = latencies.len() as f64 * CONCURRENCY as f64 / total.as_secs_f64();
+    println!(
+        "{backend:8} {what:45} n={:5} p50={:>8.2?} p95={:>8.2?} p99={:>8.2?} ~{throughput:.0} req/s with {CONCURRENCY} clients",
+        latencies.len(),
+        pct(0.50),
+        pct(0.95),
+        pct(0.99),
+    );
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field present") + marker.len();
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}

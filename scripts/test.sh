@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, on SQLite and on Postgres. Installs and starts what the tests need
+# (PostgreSQL, Redis) when it is missing or down, and fails loudly when it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test] %s\n' "$*" >&2; }
+die() { printf '[test] ERROR: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found; install $* by hand"
+  log "installing $*"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_postgres() {
+  command -v pg_isready >/dev/null || apt_install postgresql postgresql-client
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+    log "PostgreSQL is down: starting it"
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 -q || die "PostgreSQL does not answer on 127.0.0.1:5432"
+  # Databases left behind by an interrupted run.
+  psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'payhook_test_%'" |
+    while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE \"$db\" WITH (FORCE)"; done
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != "PONG" ]; then
+    log "Redis is down: starting it"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 20); do [ "$(redis-cli ping 2>/dev/null)" = "PONG" ] && break; sleep 0.5; done
+  fi
+  [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ] || die "Redis does not answer on 127.0.0.1:6379"
+}
+
+ensure_postgres
+ensure_redis
+cargo test --all-targets "$@"

@@ -1,0 +1,259 @@
+//! The command line: serve (default), migrate, merchant and user management, check-url.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use validator::ValidateEmail;
+
+use crate::auth::password;
+use crate::config::Settings;
+use crate::startup::Application;
+use crate::store::Db;
+use crate::url_policy::{Environment, NotificationUrl};
+
+#[derive(Parser)]
+#[command(name = "payhook", version, about = "Payment notification URL back office")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the dashboard (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        action: MerchantAction,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Judge a notification URL with the same policy as the dashboard.
+    CheckUrl {
+        url: String,
+        #[arg(long, value_enum, default_value_t = EnvironmentArg::Production)]
+        environment: EnvironmentArg,
+        /// Skip the DNS check (offline use).
+        #[arg(long)]
+        no_dns: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MerchantAction {
+    /// Create a merchant.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The merchant's code (merchant users only).
+        #[arg(long)]
+        merchant: Option<String>,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EnvironmentArg {
+    Sandbox,
+    Production,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Merchant,
+    Admin,
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => {
+            let db = open_db().await?;
+            println!("migrations applied ({})", db.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merchant {
+            action: MerchantAction::Add { code, name },
+        } => {
+            let db = open_db().await?;
+            let code = validate_merchant_code(&code)?;
+            db.create_merchant(&code, name.trim())
+                .await
+                .with_context(|| format!("creating merchant {code}"))?;
+            println!("merchant {code} created");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            action: UserAction::Add {
+                email,
+                role,
+                merchant,
+                ..
+            },
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let db = open_db().await?;
+            add_user(&db, &email, role, merchant.as_deref(), password).await?;
+            println!("user {email} created");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckUrl {
+            url, environment, ..
+        } => check_url(&url, environment),
+    }
+}
+
+async fn open_db() -> anyhow::Result<Db> {
+    let settings = Settings::from_env()?;
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn serve() -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    tracing::info!(?settings, "starting payhook");
+    if !settings.cookie_secure && !settings.bind.starts_with("127.") {
+        tracing::warn!("PAYHOOK_COOKIE_SECURE is off: serve payhook over https and turn it on");
+    }
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    seed_demo(&db).await?;
+    let app = Application::build_with_db(settings.clone(), db.clone()).await?;
+    println!("payhook listening on http://{}", settings.bind);
+    tokio::spawn(prune_expired(db));
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Forgets expired sessions and old sign-in failures once an hour.
+async fn prune_expired(db: Db) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let now = crate::store::now_ms();
+        if let Err(error) = db.purge_expired_sessions(now).await {
+            tracing::warn!(%error, "pruning sessions");
+        }
+        let window = crate::routes::login::LOCKOUT_MS;
+        if let Err(error) = db.clear_login_failures(None, now - window).await {
+            tracing::warn!(%error, "pruning sign-in failures");
+        }
+    }
+}
+
+/// On an empty database: a demo merchant, one merchant user and one admin, with passwords
+/// printed once.
+async fn seed_demo(db: &Db) -> anyhow::Result<()> {
+    if db.count_users().await? > 0 {
+        return Ok(());
+    }
+    let merchant_password = password::generate();
+    let admin_password = password::generate();
+    db.create_merchant("demo", "Demo Merchant").await?;
+    add_user(db, "merchant@demo.test", RoleArg::Merchant, Some("demo"), merchant_password.clone())
+        .await?;
+    add_user(db, "admin@payhook.test", RoleArg::Admin, None, admin_password.clone()).await?;
+    println!("Created demo accounts (these passwords are shown only once):");
+    println!("  merchant  merchant@demo.test  {merchant_password}");
+    println!("  admin     admin@payhook.test  {admin_password}");
+    Ok(())
+}
+
+/// Creates a user after checking the email, the password and the role's merchant.
+pub async fn add_user(
+    db: &Db,
+    email: &str,
+    role: RoleArg,
+    merchant: Option<&str>,
+    password: String,
+) -> anyhow::Result<i64> {
+    let email = email.trim().to_lowercase();
+    if !email.validate_email() {
+        bail!("{email:?} is not an email address");
+    }
+    if password.chars().count() < 12 {
+        bail!("the password must have at least 12 characters");
+    }
+    let merchant_id = match (role, merchant) {
+        (RoleArg::Merchant, Some(code)) => Some(
+            db.find_merchant(code)
+                .await?
+                .with_context(|| format!("no merchant with code {code}"))?
+                .id,
+        ),
+        (RoleArg::Merchant, None) => bail!("a merchant user needs --merchant CODE"),
+        (RoleArg::Admin, Some(_)) => bail!("an admin does not belong to a merchant"),
+        (RoleArg::Admin, None) => None,
+    };
+    let role = match role {
+        RoleArg::Merchant => "merchant",
+        RoleArg::Admin => "admin",
+    };
+    let hash = password::hash(password).await?;
+    db.create_user(&email, &hash, role, merchant_id)
+        .await
+        .with_context(|| format!("creating user {email}"))
+}
+
+/// A merchant code: 2 to 32 lowercase letters, digits, `_` or `-`, starting with a letter or digit.
+pub fn validate_merchant_code(code: &str) -> anyhow::Result<String> {
+    let code = code.trim().to_lowercase();
+    let valid = (2..=32).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid {
+        bail!("merchant code must be 2-32 characters: a-z, 0-9, _ or -");
+    }
+    Ok(code)
+}
+
+fn check_url(url: &str, environment: EnvironmentArg) -> anyhow::Result<ExitCode> {
+    let environment = match environment {
+        EnvironmentArg::Sandbox => Environment::Sandbox,
+        EnvironmentArg::Production => Environment::Production,
+    };
+    let policy = crate::config::url_policy_from_env()?;
+    Ok(match NotificationUrl::parse(url, environment, &policy) {
+        Ok((url, warnings)) => {
+            println!("{url}");
+            for warning in warnings {
+                println!("warning: {}", warning.code.message());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(violations) => {
+            for violation in violations {
+                println!("refused ({}): {}", violation.code.as_str(), violation.code.message());
+            }
+            ExitCode::FAILURE
+        }
+    })
+}

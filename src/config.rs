@@ -1,0 +1,180 @@
+//! Settings read from environment variables and validated at start-up.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::url_policy::UrlPolicy;
+
+/// Everything the server needs to start, validated.
+#[derive(Clone)]
+pub struct Settings {
+    /// Address to listen on (`PAYHOOK_BIND`, default `127.0.0.1:8080`).
+    pub bind: String,
+    /// `DATABASE_URL`; unset means the SQLite file `payhook.db` in the working directory.
+    pub database_url: String,
+    /// `REDIS_URL`; when set, sessions live in Redis instead of the database.
+    pub redis_url: Option<String>,
+    /// 64 bytes signing and encrypting the session cookie.
+    pub session_key: Vec<u8>,
+    /// `PAYHOOK_COOKIE_SECURE`: mark the session cookie `Secure` (set it when served over https).
+    pub cookie_secure: bool,
+    /// `PAYHOOK_TRUST_PROXY`: take the client IP from `X-Forwarded-For` (only behind a proxy).
+    pub trust_proxy: bool,
+    /// Extra ports a notification URL may use (`PAYHOOK_ALLOWED_PORTS`, comma separated).
+    pub url_policy: UrlPolicy,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database", &redact_url(&self.database_url))
+            .field("redis", &self.redis_url.as_deref().map(redact_url))
+            .field("cookie_secure", &self.cookie_secure)
+            .field("trust_proxy", &self.trust_proxy)
+            .field("url_policy", &self.url_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default embedded database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://payhook.db";
+const SESSION_KEY_FILE: &str = "payhook.session-key";
+
+impl Settings {
+    /// Reads the environment; generates and keeps a session key when none is configured.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let session_key = match var("PAYHOOK_SESSION_KEY") {
+            Some(hex_key) => parse_session_key(&hex_key).context("PAYHOOK_SESSION_KEY")?,
+            None => load_or_create_session_key(&data_dir(&database_url))?,
+        };
+        Ok(Self {
+            bind: var("PAYHOOK_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            database_url,
+            redis_url: var("REDIS_URL"),
+            session_key,
+            cookie_secure: parse_bool("PAYHOOK_COOKIE_SECURE", var("PAYHOOK_COOKIE_SECURE"))?,
+            trust_proxy: parse_bool("PAYHOOK_TRUST_PROXY", var("PAYHOOK_TRUST_PROXY"))?,
+            url_policy: url_policy_from_env()?,
+        })
+    }
+
+    /// Settings for a test or tool: given database, fresh random session key, defaults elsewhere.
+    pub fn for_database(database_url: &str) -> Self {
+        Self {
+            bind: "127.0.0.1:0".to_owned(),
+            database_url: database_url.to_owned(),
+            redis_url: None,
+            session_key: crate::auth::random_bytes::<64>().to_vec(),
+            cookie_secure: false,
+            trust_proxy: false,
+            url_policy: UrlPolicy::default(),
+        }
+    }
+}
+
+/// The notification URL policy's knobs (`PAYHOOK_ALLOWED_PORTS`).
+pub fn url_policy_from_env() -> anyhow::Result<UrlPolicy> {
+    let ports = std::env::var("PAYHOOK_ALLOWED_PORTS").unwrap_or_default();
+    Ok(UrlPolicy {
+        extra_ports: parse_ports(&ports)?,
+    })
+}
+
+/// Where files that belong with the database live: beside a SQLite file, else the working dir.
+fn data_dir(database_url: &str) -> PathBuf {
+    database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|path| path.split('?').next().unwrap_or(path))
+        .and_then(|path| Path::new(path).parent().map(Path::to_path_buf))
+        .unwrap_or_default()
+}
+
+fn load_or_create_session_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(SESSION_KEY_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return parse_session_key(existing.trim()).with_context(|| path.display().to_string());
+    }
+    let key = hex::encode(crate::auth::random_bytes::<64>());
+    write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new session key");
+    Ok(hex::decode(key)?)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn parse_session_key(hex_key: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = hex::decode(hex_key).context("must be hexadecimal")?;
+    if bytes.len() < 64 {
+        bail!("must be at least 64 bytes (128 hex characters)");
+    }
+    Ok(bytes)
+}
+
+fn parse_bool(name: &str, value: Option<String>) -> anyhow::Result<bool> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => bail!("{name}: expected true or false, got {other:?}"),
+    }
+}
+
+fn parse_ports(list: &str) -> anyhow::Result<Vec<u16>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<u16>()
+                .ok()
+                .filter(|&n| n != 0)
+                .with_context(|| format!("PAYHOOK_ALLOWED_PORTS: {p:?} is not a port"))
+        })
+        .collect()
+}
+
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_booleans_are_parsed_strictly() {
+        assert_eq!(parse_ports(" 8443, 80 ").unwrap(), vec![8443, 80]);
+        assert!(parse_ports("http").is_err());
+        assert!(parse_ports("0").is_err());
+        assert!(parse_bool("X", Some("maybe".into())).is_err());
+        assert!(parse_bool("X", Some("TRUE".into())).unwrap());
+    }
+
+    #[test]
+    fn session_key_files_live_beside_the_sqlite_file() {
+        assert_eq!(data_dir("sqlite:///var/lib/payhook/p.db"), PathBuf::from("/var/lib/payhook"));
+        assert_eq!(data_dir("postgres://db/x"), PathBuf::new());
+        assert!(parse_session_key("abcd").is_err());
+    }
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+}

@@ -1,0 +1,12 @@
+//! payhook: the back office where merchants configure payment notification URLs.
+
+pub mod auth;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod pages;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod url_policy;

@@ -1,0 +1,215 @@
+//! One askama template struct per page, plus the layout every page shares.
+
+use askama::Template;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::auth::{CurrentUser, Role};
+use crate::catalog::{Channel, Section};
+use crate::store::{AuditEntry, ChannelSetting};
+
+pub use crate::error::render_page;
+
+/// What the page frame shows: title, the signed-in user, the CSRF token, a one-time message.
+pub struct Layout {
+    pub title: String,
+    pub user: Option<UserBar>,
+    pub csrf_token: String,
+    pub flash: Option<String>,
+}
+
+/// The header's view of the signed-in user.
+pub struct UserBar {
+    pub email: String,
+    pub merchant_name: Option<String>,
+    pub is_admin: bool,
+}
+
+impl Layout {
+    /// A frame with no signed-in user (sign-in and error pages).
+    pub fn anonymous(title: &str) -> Self {
+        Self {
+            title: title.to_owned(),
+            user: None,
+            csrf_token: String::new(),
+            flash: None,
+        }
+    }
+
+    /// A frame for a signed-in user, taking the session's pending flash message.
+    pub fn for_user(title: &str, user: &CurrentUser) -> Self {
+        Self {
+            title: title.to_owned(),
+            user: Some(UserBar {
+                email: user.email.clone(),
+                merchant_name: user.merchant.as_ref().map(|m| m.name.clone()),
+                is_admin: user.role == Role::Admin,
+            }),
+            csrf_token: crate::auth::csrf_token(&user.session),
+            flash: crate::auth::take_flash(&user.session),
+        }
+    }
+}
+
+/// Formats stored milliseconds as `2026-11-22 07:40 UTC`.
+pub fn format_time(ms: &i64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(*ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub email: String,
+    pub error: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub message: String,
+}
+
+/// One tab of the Payment Settings overview.
+pub struct SectionSummary {
+    pub section: &'static Section,
+    pub configured: i64,
+}
+
+#[derive(Template)]
+#[template(path = "payment_settings.html")]
+pub struct PaymentSettingsPage {
+    pub layout: Layout,
+    pub scope: Scope,
+    pub sections: Vec<SectionSummary>,
+}
+
+/// Whose settings a page shows; admins read a merchant's settings through `?merchant=`.
+pub struct Scope {
+    pub merchant_name: String,
+    pub read_only: bool,
+    /// Appended to links so an admin stays on the same merchant (`""` for merchants).
+    pub query: String,
+}
+
+/// How far a channel is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    NotConfigured,
+    SandboxOnly,
+    ProductionOnly,
+    Configured,
+}
+
+impl Status {
+    pub fn of(setting: &ChannelSetting) -> Self {
+        match (&setting.sandbox_url, &setting.production_url) {
+            (None, None) => Self::NotConfigured,
+            (Some(_), None) => Self::SandboxOnly,
+            (None, Some(_)) => Self::ProductionOnly,
+            (Some(_), Some(_)) => Self::Configured,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotConfigured => "Not configured",
+            Self::SandboxOnly => "Sandbox only",
+            Self::ProductionOnly => "Production only",
+            Self::Configured => "Configured",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            Self::NotConfigured => "badge-none",
+            Self::SandboxOnly | Self::ProductionOnly => "badge-partial",
+            Self::Configured => "badge-ok",
+        }
+    }
+}
+
+/// A row of a section's channel table.
+pub struct ChannelRow {
+    pub channel: &'static Channel,
+    pub setting: ChannelSetting,
+    pub status: Status,
+}
+
+impl ChannelRow {
+    pub fn last_change(&self) -> String {
+        self.setting.updated_at.as_ref().map(format_time).unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "section.html")]
+pub struct SectionPage {
+    pub layout: Layout,
+    pub scope: Scope,
+    pub section: &'static Section,
+    pub rows: Vec<ChannelRow>,
+    /// Cards shows its single URL box directly on the section page.
+    pub card_form: Option<ConfigureForm>,
+}
+
+/// The CONFIGURE form's values and the rules each field broke.
+#[derive(Debug, Default)]
+pub struct ConfigureForm {
+    pub sandbox_url: String,
+    pub production_url: String,
+    pub version: i64,
+    pub sandbox_errors: Vec<&'static str>,
+    pub production_errors: Vec<&'static str>,
+}
+
+impl ConfigureForm {
+    pub fn from_setting(setting: &ChannelSetting) -> Self {
+        Self {
+            sandbox_url: setting.sandbox_url.clone().unwrap_or_default(),
+            production_url: setting.production_url.clone().unwrap_or_default(),
+            version: setting.version,
+            ..Self::default()
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.sandbox_errors.is_empty() || !self.production_errors.is_empty()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "configure.html")]
+pub struct ConfigurePage {
+    pub layout: Layout,
+    pub scope: Scope,
+    pub section: &'static Section,
+    pub channel: &'static Channel,
+    pub form: ConfigureForm,
+    /// Set when another save won: the values now stored.
+    pub conflict: Option<ChannelSetting>,
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+pub struct HistoryPage {
+    pub layout: Layout,
+    pub scope: Scope,
+    pub section: &'static Section,
+    pub channel: &'static Channel,
+    pub entries: Vec<AuditEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "merchant_picker.html")]
+pub struct MerchantPickerPage {
+    pub layout: Layout,
+    pub merchants: Vec<crate::store::users::Merchant>,
+}

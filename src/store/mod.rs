@@ -1,0 +1,117 @@
+//! All SQL lives here: one pool for SQLite or Postgres and one file per table group.
+//!
+//! Queries are written once with `$N` placeholders, which both drivers accept; `on_pool!`
+//! expands the same code for each native pool, so every backend keeps its own types.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+pub mod audit;
+pub mod sessions;
+pub mod settings;
+pub mod users;
+
+pub use audit::{Actor, AuditEntry, AuditRecord};
+pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
+pub use users::{LoginUser, SessionUser};
+
+/// A connection pool on one of the two supported databases.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code on whichever pool `$db` holds. `$begin` is bound to the statement that
+/// opens a write transaction: SQLite must take its write lock up front (`BEGIN IMMEDIATE`), or
+/// two concurrent read-then-write transactions fail with SQLITE_BUSY instead of queueing.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, |$pool:ident, $begin:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => {
+                let $begin = "BEGIN IMMEDIATE";
+                $body
+            }
+            $crate::store::Db::Postgres($pool) => {
+                let $begin = "BEGIN";
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Db {
+    /// Connects to `database_url` (`sqlite:` or `postgres:`), creating a SQLite file if missing.
+    pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(database_url)
+                .await
+                .context("connecting to Postgres")?;
+            Ok(Db::Postgres(pool))
+        } else if database_url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(database_url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .context("opening the SQLite database")?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
+        }
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    /// Closes every connection (used before a restart in tests and at shutdown).
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time representation stored on both backends.
+pub fn now_ms() -> i64 {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+}

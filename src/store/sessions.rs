@@ -1,0 +1,82 @@
+//! Server-side session rows, so that signing out (or disabling a user) really ends a session.
+
+use super::{Db, on_pool};
+
+impl Db {
+    /// The session's state (JSON) when it exists and has not expired.
+    pub async fn load_session(&self, id: &str, now: i64) -> sqlx::Result<Option<String>> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT state FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })
+    }
+
+    /// Inserts or replaces a session.
+    pub async fn store_session(
+        &self,
+        id: &str,
+        user_id: Option<i64>,
+        state: &str,
+        expires_at: i64,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, state, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
+                 state = excluded.state, expires_at = excluded.expires_at",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(state)
+            .bind(expires_at)
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    pub async fn touch_session(&self, id: &str, expires_at: i64) -> sqlx::Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
+                .bind(expires_at)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+    }
+
+    pub async fn delete_session(&self, id: &str) -> sqlx::Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+    }
+
+    /// Ends every stored session of one user.
+    pub async fn delete_user_sessions(&self, user_id: i64) -> sqlx::Result<u64> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+    }
+
+    pub async fn purge_expired_sessions(&self, now: i64) -> sqlx::Result<u64> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! Channel settings: the notification URLs of one (merchant, section, channel).
+
+use super::audit::{AuditRecord, action, insert_audit};
+use super::{Actor, Db, now_ms, on_pool};
+
+/// A channel's stored settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChannelSetting {
+    pub channel: String,
+    pub sandbox_url: Option<String>,
+    pub production_url: Option<String>,
+    /// 0 until the first save.
+    pub version: i64,
+    pub updated_at: Option<i64>,
+    pub updated_by: Option<String>,
+}
+
+/// A save of one channel's URLs, based on the `expected_version` the form was rendered with.
+#[derive(Debug)]
+pub struct ChannelUpdate<'a> {
+    pub merchant_id: i64,
+    pub section: &'a str,
+    pub channel: &'a str,
+    pub expected_version: i64,
+    pub sandbox_url: Option<&'a str>,
+    pub production_url: Option<&'a str>,
+}
+
+/// What became of a save.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Saved { version: i64 },
+    Unchanged,
+    /// Someone else saved first; nothing was written.
+    Conflict,
+}
+
+/// The settings query with the given WHERE clause (one join, no query per channel).
+macro_rules! select_settings {
+    ($filter:literal) => {
+        concat!(
+            "SELECT s.channel, s.sandbox_url, s.production_url, s.version, s.updated_at, \
+             u.email AS updated_by \
+             FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by ",
+            $filter
+        )
+    };
+}
+
+impl Db {
+    /// Every stored channel of one section (channels never saved have no row).
+    pub async fn section_settings(
+        &self,
+        merchant_id: i64,
+        section: &str,
+    ) -> sqlx::Result<Vec<ChannelSetting>> {
+        const SQL: &str = select_settings!("WHERE s.merchant_id = $1 AND s.section = $2");
+        on_pool!(self, |pool| {
+            sqlx::query_as(SQL).bind(merchant_id).bind(section).fetch_all(pool).await
+        })
+    }
+
+    /// One channel's settings; the default (version 0, no URLs) when never saved.
+    pub async fn channel_setting(
+        &self,
+        merchant_id: i64,
+        section: &str,
+        channel: &str,
+    ) -> sqlx::Result<ChannelSetting> {
+        const SQL: &str =
+            select_settings!("WHERE s.merchant_id = $1 AND s.section = $2 AND s.channel = $3");
+        let found: Option<ChannelSetting> = on_pool!(self, |pool| {
+            sqlx::query_as(SQL)
+                .bind(merchant_id)
+                .bind(section)
+                .bind(channel)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found.unwrap_or_else(|| ChannelSetting {
+            channel: channel.to_owned(),
+            ..ChannelSetting::default()
+        }))
+    }
+
+    /// How many channels of each section have at least one URL.
+    pub async fn configured_counts(&self, merchant_id: i64) -> sqlx::Result<Vec<(String, i64)>> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT section, COUNT(*) FROM channel_settings WHERE merchant_id = $1 \
+                 AND (sandbox_url IS NOT NULL OR production_url IS NOT NULL) GROUP BY section",
+            )
+            .bind(merchant_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Saves both URLs and one audit event per changed field, in one transaction.
+    pub async fn save_channel(
+        &self,
+        update: &ChannelUpdate<'_>,
+        actor: &Actor,
+    ) -> sqlx::Result<SaveOutcome> {
+        let at = now_ms();
+        on_pool!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let current: Option<(Option<String>, Option<String>, i64)> = sqlx::query_as(
+                "SELECT sandbox_url, production_url, version FROM channel_settings \
+                 WHERE merchant_id = $1 AND section = $2 AND channel = $3",
+            )
+            .bind(update.merchant_id)
+            .bind(update.section)
+            .bind(update.channel)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let exists = current.is_some();
+            let (old_sandbox, old_production, version) = current.unwrap_or_default();
+            if version != update.expected_version {
+                return Ok(SaveOutcome::Conflict);
+            }
+            let changes: Vec<(&'static str, Option<&str>, Option<&str>)> = [
+                ("sandbox_url", old_sandbox.as_deref(), update.sandbox_url),
+                ("production_url", old_production.as_deref(), update.production_url),
+            ]
+            .into_iter()
+            .filter(|(_, old, new)| old != new)
+            .collect();
+            if changes.is_empty() {
+                return Ok(SaveOutcome::Unchanged);
+            }
+            let written = if exists {
+                sqlx::query(
+                    "UPDATE channel_settings SET sandbox_url = $1, production_url = $2, \
+                     version = version + 1, updated_at = $3, updated_by = $4 \
+                     WHERE merchant_id = $5 AND section = $6 AND channel = $7 AND version = $8",
+                )
+                .bind(update.sandbox_url)
+                .bind(update.production_url)
+                .bind(at)
+                .bind(actor.user_id)
+                .bind(update.merchant_id)
+                .bind(update.section)
+                .bind(update.channel)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+            } else {
+                sqlx::query(
+                    "INSERT INTO channel_settings (merchant_id, section, channel, sandbox_url, \
+                     production_url, version, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, $7) ON CONFLICT DO NOTHING",
+                )
+                .bind(update.merchant_id)
+                .bind(update.section)
+                .bind(update.channel)
+                .bind(update.sandbox_url)
+                .bind(update.production_url)
+                .bind(at)
+                .bind(actor.user_id)
+                .execute(&mut *tx)
+                .await?
+            };
+            if written.rows_affected() != 1 {
+                return Ok(SaveOutcome::Conflict);
+            }
+            for (field, old_value, new_value) in changes {
+                let record = AuditRecord {
+                    action: action::SETTINGS_CHANGE,
+                    merchant_id: Some(update.merchant_id),
+                    section: Some(update.section),
+                    channel: Some(update.channel),
+                    field: Some(field),
+                    old_value,
+                    new_value,
+                };
+                insert_audit!(&mut *tx, actor, &record, at).await?;
+            }
+            tx.commit().await?;
+            Ok(SaveOutcome::Saved {
+                version: version + 1,
+            })
+        })
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests over real HTTP, each on SQLite and on Postgres.
+
+mod support;
+
+mod access;
+mod auth;
+mod settings;

@@ -1,0 +1,254 @@
+//! Spawns the real application on a random port with a fresh database, and talks to it over HTTP.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::dev::ServerHandle;
+use payhook::cli::{RoleArg, add_user};
+use payhook::config::Settings;
+use payhook::startup::Application;
+use payhook::store::Db;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode, redirect};
+
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Defines `mod $name { sqlite(); postgres() }` so each test runs on both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::support::{Backend, spawn_app};
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(spawn_app(Backend::Sqlite).await).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(spawn_app(Backend::Postgres).await).await;
+            }
+        }
+    )*};
+}
+
+/// A running server, its database and one browser-like client (cookies kept, no redirects).
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub client: reqwest::Client,
+    jar: Arc<Jar>,
+    pub backend: Backend,
+    pub settings: Settings,
+    handle: ServerHandle,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres_database: Option<String>,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn postgres_server() -> String {
+    std::env::var("PAYHOOK_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("payhook_test_{}_{}_{n}", std::process::id(), payhook::auth::random_token()[..8].to_owned())
+}
+
+/// Starts the app on `backend` with an empty, migrated database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like `spawn_app`, letting the test adjust the settings first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let (database_url, sqlite_dir, postgres_database) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("payhook.db").display());
+            (url, Some(dir), None)
+        }
+        Backend::Postgres => {
+            let name = unique_name();
+            let admin = format!("{}/postgres", postgres_server());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("Postgres must be running on 127.0.0.1:5432 (the test script starts it)");
+            sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create test database");
+            (format!("{}/{name}", postgres_server()), None, Some(name))
+        }
+    };
+    let mut settings = Settings::for_database(&database_url);
+    adjust(&mut settings);
+    let app = Application::build(settings.clone()).await.expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let jar = Arc::new(Jar::default());
+    TestApp {
+        address,
+        db,
+        client: client_with(jar.clone()),
+        jar,
+        backend,
+        settings,
+        handle,
+        _sqlite_dir: sqlite_dir,
+        postgres_database,
+    }
+}
+
+/// A fresh client: its own cookie jar, redirects reported rather than followed.
+pub fn new_client() -> reqwest::Client {
+    client_with(Arc::new(Jar::default()))
+}
+
+fn client_with(jar: Arc<Jar>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The `Cookie` header this client sends, as someone who copied it would replay it.
+    pub fn cookie_header(&self) -> String {
+        let url = self.address.parse().unwrap();
+        let value = self.jar.cookies(&url).expect("client has cookies");
+        value.to_str().unwrap().to_owned()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// GETs `page` and POSTs `form` to `action` with the CSRF token the page carried.
+    pub async fn submit(&self, page: &str, action: &str, form: &[(&str, &str)]) -> Response {
+        let token = csrf_token(&self.get_text(page).await);
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", &token));
+        self.post(action, &fields).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.submit("/login", "/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Creates merchant `code` with one user, and signs that user in on this client.
+    pub async fn sign_in_new_merchant(&self, code: &str) -> String {
+        let email = self.create_merchant_user(code).await;
+        let response = self.login(&email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
+        email
+    }
+
+    pub async fn create_merchant_user(&self, code: &str) -> String {
+        if self.db.find_merchant(code).await.unwrap().is_none() {
+            self.db.create_merchant(code, &format!("Merchant {code}")).await.unwrap();
+        }
+        let email = format!("{}@{code}.example.com", payhook::auth::random_token()[..6].to_owned());
+        add_user(&self.db, &email, RoleArg::Merchant, Some(code), PASSWORD.into())
+            .await
+            .unwrap();
+        email
+    }
+
+    pub async fn create_admin(&self) -> String {
+        let email = format!("admin-{}@payhook.example.com", payhook::auth::random_token()[..6].to_owned());
+        add_user(&self.db, &email, RoleArg::Admin, None, PASSWORD.into())
+            .await
+            .unwrap();
+        email
+    }
+
+    /// Saves a channel's URLs through the CONFIGURE form as a browser would.
+    pub async fn save(&self, section: &str, channel: &str, sandbox: &str, production: &str) -> Response {
+        let path = format!("/settings/payment/{section}/{channel}");
+        let page = self.get_text(&path).await;
+        let version = hidden_value(&page, "version");
+        self.submit(
+            &path,
+            &path,
+            &[("sandbox_url", sandbox), ("production_url", production), ("version", &version)],
+        )
+        .await
+    }
+
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        self.db.close().await;
+        let app = Application::build(self.settings.clone()).await.expect("rebuild app");
+        self.address = format!("http://127.0.0.1:{}", app.port());
+        self.db = app.db().clone();
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_database.take() else {
+            return;
+        };
+        // Drop needs a runtime of its own: the test's runtime is shutting down.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let admin = format!("{}/postgres", postgres_server());
+                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql)).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The value of the hidden input `name` in `html`.
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in page")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+pub fn csrf_token(html: &str) -> String {
+    hidden_value(html, "csrf_token")
+}
+
+pub fn location(response: &Response) -> &str {
+    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+}
