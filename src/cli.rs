@@ -3,14 +3,13 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use validator::ValidateEmail;
-
-use crate::auth::password;
+use crate::accounts;
+use crate::auth::{Role, password};
 use crate::config::Settings;
 use crate::startup::Application;
-use crate::store::Db;
+use crate::store::{ChainReport, Db};
 use crate::url_policy::{Environment, NotificationUrl};
 
 #[derive(Parser)]
@@ -35,6 +34,11 @@ pub enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
     },
     /// Judge a notification URL with the same policy as the dashboard.
     CheckUrl {
@@ -74,6 +78,12 @@ pub enum UserAction {
     },
 }
 
+#[derive(Subcommand)]
+pub enum AuditAction {
+    /// Walk the hash chain: exit 0 when intact, 1 naming the first broken event.
+    Verify,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum EnvironmentArg {
     Sandbox,
@@ -99,8 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: MerchantAction::Add { code, name },
         } => {
             let db = open_db().await?;
-            let code = validate_merchant_code(&code)?;
-            db.create_merchant(&code, name.trim())
+            let (_, code) = accounts::create_merchant(&db, &code, &name)
                 .await
                 .with_context(|| format!("creating merchant {code}"))?;
             println!("merchant {code} created");
@@ -121,6 +130,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             add_user(&db, &email, role, merchant.as_deref(), password).await?;
             println!("user {email} created");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let db = open_db().await?;
+            Ok(match db.verify_audit_chain().await? {
+                ChainReport::Intact { checked } => {
+                    println!("audit chain intact: {checked} events checked");
+                    ExitCode::SUCCESS
+                }
+                ChainReport::Broken {
+                    event_id,
+                    reason,
+                    checked,
+                } => {
+                    println!("audit chain broken at event {event_id}: {reason}");
+                    println!("{checked} events before it verified");
+                    ExitCode::FAILURE
+                }
+            })
         }
         Command::CheckUrl {
             url, environment, ..
@@ -185,7 +214,7 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates a user after checking the email, the password and the role's merchant.
+/// Creates a user from the command line.
 pub async fn add_user(
     db: &Db,
     email: &str,
@@ -193,46 +222,14 @@ pub async fn add_user(
     merchant: Option<&str>,
     password: String,
 ) -> anyhow::Result<i64> {
-    let email = email.trim().to_lowercase();
-    if !email.validate_email() {
-        bail!("{email:?} is not an email address");
-    }
-    if password.chars().count() < 12 {
-        bail!("the password must have at least 12 characters");
-    }
-    let merchant_id = match (role, merchant) {
-        (RoleArg::Merchant, Some(code)) => Some(
-            db.find_merchant(code)
-                .await?
-                .with_context(|| format!("no merchant with code {code}"))?
-                .id,
-        ),
-        (RoleArg::Merchant, None) => bail!("a merchant user needs --merchant CODE"),
-        (RoleArg::Admin, Some(_)) => bail!("an admin does not belong to a merchant"),
-        (RoleArg::Admin, None) => None,
-    };
     let role = match role {
-        RoleArg::Merchant => "merchant",
-        RoleArg::Admin => "admin",
+        RoleArg::Merchant => Role::Merchant,
+        RoleArg::Admin => Role::Admin,
     };
-    let hash = password::hash(password).await?;
-    db.create_user(&email, &hash, role, merchant_id)
+    let (id, _) = accounts::create_user(db, email, role, merchant, password)
         .await
-        .with_context(|| format!("creating user {email}"))
-}
-
-/// A merchant code: 2 to 32 lowercase letters, digits, `_` or `-`, starting with a letter or digit.
-pub fn validate_merchant_code(code: &str) -> anyhow::Result<String> {
-    let code = code.trim().to_lowercase();
-    let valid = (2..=32).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !valid {
-        bail!("merchant code must be 2-32 characters: a-z, 0-9, _ or -");
-    }
-    Ok(code)
+        .with_context(|| format!("creating user {email}"))?;
+    Ok(id)
 }
 
 fn check_url(url: &str, environment: EnvironmentArg) -> anyhow::Result<ExitCode> {

@@ -1,9 +1,11 @@
 //! payhook: the back office where merchants configure payment notification URLs.
 
+pub mod accounts;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod csv;
 pub mod error;
 pub mod pages;
 pub mod routes;

@@ -15,7 +15,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::auth::SessionBackend;
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::routes::{assets, health, login, settings};
+use crate::routes::{account, admin, admin_users, assets, health, login, settings};
 use crate::store::Db;
 
 /// Request bodies above this size are refused with 413.
@@ -111,7 +111,18 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(settings::section_page)
         .service(settings::configure_form)
         .service(settings::save_configuration)
-        .service(settings::channel_history);
+        .service(settings::channel_history)
+        .service(account::password_form)
+        .service(account::change_password)
+        .service(admin::overview)
+        .service(admin::merchant_list)
+        .service(admin_users::create_merchant)
+        .service(admin::merchant_settings)
+        .service(admin::audit)
+        .service(admin::audit_csv)
+        .service(admin_users::users)
+        .service(admin_users::create_user)
+        .service(admin_users::change_user);
 }
 
 async fn home() -> HttpResponse {

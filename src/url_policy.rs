@@ -37,21 +37,21 @@ const TUNNEL_SUFFIXES: [&str; 7] = [
 
 /// IPv4 networks that are not publicly reachable (IANA special-purpose registry).
 const NON_PUBLIC_V4: [(Ipv4Addr, u8); 16] = [
-    (Ipv4Addr::new(0, 0, 0, 0), 8),         // "this network"
-    (Ipv4Addr::new(10, 0, 0, 0), 8),        // private
-    (Ipv4Addr::new(100, 64, 0, 0), 10),     // carrier-grade NAT
-    (Ipv4Addr::new(127, 0, 0, 0), 8),       // loopback
-    (Ipv4Addr::new(169, 254, 0, 0), 16),    // link-local
-    (Ipv4Addr::new(172, 16, 0, 0), 12),     // private
-    (Ipv4Addr::new(192, 0, 0, 0), 24),      // IETF protocol assignments
-    (Ipv4Addr::new(192, 0, 2, 0), 24),      // documentation (TEST-NET-1)
-    (Ipv4Addr::new(192, 88, 99, 0), 24),    // 6to4 relay anycast
-    (Ipv4Addr::new(192, 168, 0, 0), 16),    // private
-    (Ipv4Addr::new(198, 18, 0, 0), 15),     // benchmarking
-    (Ipv4Addr::new(198, 51, 100, 0), 24),   // documentation (TEST-NET-2)
-    (Ipv4Addr::new(203, 0, 113, 0), 24),    // documentation (TEST-NET-3)
-    (Ipv4Addr::new(224, 0, 0, 0), 4),       // multicast
-    (Ipv4Addr::new(240, 0, 0, 0), 4),       // reserved
+    (Ipv4Addr::new(0, 0, 0, 0), 8),          // "this network"
+    (Ipv4Addr::new(10, 0, 0, 0), 8),         // private
+    (Ipv4Addr::new(100, 64, 0, 0), 10),      // carrier-grade NAT
+    (Ipv4Addr::new(127, 0, 0, 0), 8),        // loopback
+    (Ipv4Addr::new(169, 254, 0, 0), 16),     // link-local
+    (Ipv4Addr::new(172, 16, 0, 0), 12),      // private
+    (Ipv4Addr::new(192, 0, 0, 0), 24),       // IETF protocol assignments
+    (Ipv4Addr::new(192, 0, 2, 0), 24),       // documentation (TEST-NET-1)
+    (Ipv4Addr::new(192, 88, 99, 0), 24),     // 6to4 relay anycast
+    (Ipv4Addr::new(192, 168, 0, 0), 16),     // private
+    (Ipv4Addr::new(198, 18, 0, 0), 15),      // benchmarking
+    (Ipv4Addr::new(198, 51, 100, 0), 24),    // documentation (TEST-NET-2)
+    (Ipv4Addr::new(203, 0, 113, 0), 24),     // documentation (TEST-NET-3)
+    (Ipv4Addr::new(224, 0, 0, 0), 4),        // multicast
+    (Ipv4Addr::new(240, 0, 0, 0), 4),        // reserved
     (Ipv4Addr::new(255, 255, 255, 255), 32), // broadcast (already inside 240/4; listed for clarity)
 ];
 
@@ -139,7 +139,10 @@ impl NotificationUrl {
         if let Some(code) = url.host().and_then(host_violation) {
             violations.push(code);
         }
-        if url.port().is_some_and(|port| !policy.extra_ports.contains(&port)) {
+        if url
+            .port()
+            .is_some_and(|port| !policy.extra_ports.contains(&port))
+        {
             violations.push(ViolationCode::PortNotAllowed);
         }
         if url.fragment().is_some() {
@@ -149,7 +152,10 @@ impl NotificationUrl {
         if violations.is_empty() {
             Ok((NotificationUrl(url), warnings))
         } else {
-            Err(violations.into_iter().map(|code| Violation { code }).collect())
+            Err(violations
+                .into_iter()
+                .map(|code| Violation { code })
+                .collect())
         }
     }
 
@@ -182,7 +188,9 @@ impl fmt::Display for NotificationUrl {
 
 impl fmt::Debug for NotificationUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("NotificationUrl").field(&self.as_str()).finish()
+        f.debug_tuple("NotificationUrl")
+            .field(&self.as_str())
+            .finish()
     }
 }
 
@@ -416,15 +424,20 @@ fn domain_violation(domain: &str) -> Option<ViolationCode> {
     if let Ok(v4) = name.parse::<Ipv4Addr>() {
         return (!is_public_ipv4(v4)).then_some(ViolationCode::NonPublicAddress);
     }
-    if RESERVED_SUFFIXES.iter().any(|suffix| is_within(&name, suffix)) {
+    if is_within_any(&name, &RESERVED_SUFFIXES) {
         Some(ViolationCode::ReservedDomain)
     } else if name.split('.').filter(|label| !label.is_empty()).count() < 2 {
         Some(ViolationCode::SingleLabelHost)
-    } else if TUNNEL_SUFFIXES.iter().any(|suffix| is_within(&name, suffix)) {
+    } else if is_within_any(&name, &TUNNEL_SUFFIXES) {
         Some(ViolationCode::TunnelDomain)
     } else {
         None
     }
+}
+
+/// Whether `name` is one of `suffixes` or a subdomain of one.
+fn is_within_any(name: &str, suffixes: &[&str]) -> bool {
+    suffixes.iter().any(|suffix| is_within(name, suffix))
 }
 
 /// Whether `name` is `suffix` or one of its subdomains (label-boundary match).
@@ -452,14 +465,10 @@ fn is_public_ipv6(ip: Ipv6Addr) -> bool {
 /// The IPv4 address an IPv6 address stands for, for the forms that wrap one.
 fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let bits = u128::from(ip);
-    let low32 = Ipv4Addr::from(bits as u32);
     match bits >> 32 {
-        // IPv4-compatible ::a.b.c.d, which includes :: (0.0.0.0) and ::1 (0.0.0.1).
-        0 => Some(low32),
-        // IPv4-mapped ::ffff:a.b.c.d.
-        0xffff => Some(low32),
-        // NAT64 well-known prefix 64:ff9b::/96.
-        0x0064_ff9b_0000_0000_0000_0000 => Some(low32),
+        // IPv4-compatible ::a.b.c.d (which covers :: and ::1), IPv4-mapped ::ffff:a.b.c.d, and
+        // the NAT64 well-known prefix 64:ff9b::/96 carry the IPv4 in their last 32 bits.
+        0 | 0xffff | 0x0064_ff9b_0000_0000_0000_0000 => Some(Ipv4Addr::from(bits as u32)),
         // 6to4 2002:AABB:CCDD::/48 carries the IPv4 in bits 16..48.
         _ if bits >> 112 == 0x2002 => Some(Ipv4Addr::from((bits >> 80) as u32)),
         _ => None,
@@ -539,10 +548,22 @@ mod tests {
 
     #[test]
     fn a_host_is_reported_once_with_the_most_specific_code() {
-        assert_eq!(domain_violation("localhost"), Some(ViolationCode::ReservedDomain));
-        assert_eq!(domain_violation("LOCALHOST.."), Some(ViolationCode::ReservedDomain));
-        assert_eq!(domain_violation(".com"), Some(ViolationCode::SingleLabelHost));
-        assert_eq!(domain_violation("10.0.0.1"), Some(ViolationCode::NonPublicAddress));
+        assert_eq!(
+            domain_violation("localhost"),
+            Some(ViolationCode::ReservedDomain)
+        );
+        assert_eq!(
+            domain_violation("LOCALHOST.."),
+            Some(ViolationCode::ReservedDomain)
+        );
+        assert_eq!(
+            domain_violation(".com"),
+            Some(ViolationCode::SingleLabelHost)
+        );
+        assert_eq!(
+            domain_violation("10.0.0.1"),
+            Some(ViolationCode::NonPublicAddress)
+        );
         assert_eq!(domain_violation("shop.com."), None);
     }
 }

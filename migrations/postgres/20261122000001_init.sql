@@ -47,8 +47,10 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_email_at ON login_failures (email, at);
 
+-- The audit log is a hash chain: ids are assigned by the appender (last id + 1) under a lock,
+-- and `hash` covers every field plus `prev_hash` (see src/store/audit_chain.rs).
 CREATE TABLE audit_events (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id BIGINT PRIMARY KEY,
     at BIGINT NOT NULL,
     action TEXT NOT NULL,
     actor_user_id BIGINT,
@@ -60,6 +62,8 @@ CREATE TABLE audit_events (
     field TEXT,
     old_value TEXT,
     new_value TEXT,
-    client_ip TEXT
+    client_ip TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
 );
 CREATE INDEX audit_events_channel ON audit_events (merchant_id, section, channel, id);

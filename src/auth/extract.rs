@@ -131,6 +131,26 @@ impl FromRequest for MerchantUser {
     }
 }
 
+/// A signed-in admin. Anybody else gets 404, so the admin area does not reveal itself.
+#[derive(Clone)]
+pub struct Admin(pub CurrentUser);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            match user.role {
+                Role::Admin => Ok(Admin(user)),
+                Role::Merchant => Err(AppError::NotFound),
+            }
+        })
+    }
+}
+
 /// Facts about the request that the audit log records.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {

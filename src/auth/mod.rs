@@ -6,7 +6,7 @@ pub mod password;
 mod session_store;
 
 pub use csrf::{CsrfForm, HasCsrfToken};
-pub use extract::{CurrentUser, MerchantRef, MerchantUser, RequestMeta, Role};
+pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, Role};
 pub use session_store::SessionBackend;
 
 /// Cryptographically random bytes from the operating system.

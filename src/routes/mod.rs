@@ -1,5 +1,8 @@
 //! Request handlers, one file per area. The route table is in `startup.rs`.
 
+pub mod account;
+pub mod admin;
+pub mod admin_users;
 pub mod assets;
 pub mod health;
 pub mod login;

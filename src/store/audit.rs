@@ -1,5 +1,8 @@
-//! The audit log: one row per action, written in the same transaction as what it records.
+//! The audit log: append-only, hash-chained, written in the same transaction as what it records.
 
+use futures_util::TryStreamExt;
+
+use super::audit_chain::{ChainReport, ChainVerifier, ChainedEvent};
 use super::{Db, on_pool};
 
 /// Who did something, and from where.
@@ -23,18 +26,12 @@ pub struct AuditRecord<'a> {
     pub new_value: Option<&'a str>,
 }
 
-/// A stored audit event.
+/// A stored event with the code of the merchant it concerns.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEntry {
-    pub id: i64,
-    pub at: i64,
-    pub action: String,
-    pub actor_email: Option<String>,
-    pub actor_role: Option<String>,
-    pub field: Option<String>,
-    pub old_value: Option<String>,
-    pub new_value: Option<String>,
-    pub client_ip: Option<String>,
+    #[sqlx(flatten)]
+    pub event: ChainedEvent,
+    pub merchant_code: Option<String>,
 }
 
 /// Audit actions, as stored.
@@ -46,40 +43,93 @@ pub mod action {
     pub const SETTINGS_CHANGE: &str = "settings_change";
     pub const MERCHANT_CREATE: &str = "merchant_create";
     pub const USER_CREATE: &str = "user_create";
+    pub const USER_DISABLE: &str = "user_disable";
+    pub const USER_ENABLE: &str = "user_enable";
+    pub const PASSWORD_RESET: &str = "password_reset";
+    pub const PASSWORD_CHANGE: &str = "password_change";
+
+    /// Every action, for the audit page's filter.
+    pub const ALL: &[&str] = &[
+        SIGN_IN,
+        SIGN_IN_FAILED,
+        SIGN_IN_LOCKED,
+        SIGN_OUT,
+        SETTINGS_CHANGE,
+        MERCHANT_CREATE,
+        USER_CREATE,
+        USER_DISABLE,
+        USER_ENABLE,
+        PASSWORD_RESET,
+        PASSWORD_CHANGE,
+    ];
 }
 
-/// Appends one event through any executor (a pool or an open transaction).
-macro_rules! insert_audit {
-    ($executor:expr, $actor:expr, $record:expr, $at:expr) => {{
-        let actor: &$crate::store::Actor = $actor;
-        let record: &$crate::store::AuditRecord<'_> = $record;
-        sqlx::query(
-            "INSERT INTO audit_events (at, action, actor_user_id, actor_email, actor_role, \
-             merchant_id, section, channel, field, old_value, new_value, client_ip) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind($at)
-        .bind(record.action)
-        .bind(actor.user_id)
-        .bind(actor.email.as_str())
-        .bind(actor.role)
-        .bind(record.merchant_id)
-        .bind(record.section)
-        .bind(record.channel)
-        .bind(record.field)
-        .bind(record.old_value)
-        .bind(record.new_value)
-        .bind(actor.client_ip.as_deref())
-        .execute($executor)
-    }};
+/// Appends one event to the chain inside the open write transaction `$tx`: takes the chain
+/// lock, reads the head, and inserts the event that follows it.
+macro_rules! append_audit {
+    ($tx:ident, $dialect:expr, $actor:expr, $record:expr) => {
+        async {
+            sqlx::query($dialect.lock_audit_chain).execute(&mut *$tx).await?;
+            let head: Option<$crate::store::audit_chain::ChainHead> =
+                sqlx::query_as("SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            let event = $crate::store::audit_chain::ChainedEvent::next(
+                head,
+                $crate::store::now_ms(),
+                $actor,
+                $record,
+            );
+            sqlx::query(
+                "INSERT INTO audit_events (id, at, action, actor_user_id, actor_email, \
+                 actor_role, merchant_id, section, channel, field, old_value, new_value, \
+                 client_ip, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(event.id)
+            .bind(event.at)
+            .bind(&event.action)
+            .bind(event.actor_user_id)
+            .bind(&event.actor_email)
+            .bind(&event.actor_role)
+            .bind(event.merchant_id)
+            .bind(&event.section)
+            .bind(&event.channel)
+            .bind(&event.field)
+            .bind(&event.old_value)
+            .bind(&event.new_value)
+            .bind(&event.client_ip)
+            .bind(&event.prev_hash)
+            .bind(&event.hash)
+            .execute(&mut *$tx)
+            .await?;
+            Ok::<i64, sqlx::Error>(event.id)
+        }
+    };
 }
-pub(crate) use insert_audit;
+pub(crate) use append_audit;
+
+/// Columns of `AuditEntry`, for queries over `audit_events e LEFT JOIN merchants m`.
+macro_rules! select_entries {
+    ($rest:literal) => {
+        concat!(
+            "SELECT e.id, e.at, e.action, e.actor_user_id, e.actor_email, e.actor_role, \
+             e.merchant_id, e.section, e.channel, e.field, e.old_value, e.new_value, \
+             e.client_ip, e.prev_hash, e.hash, m.code AS merchant_code \
+             FROM audit_events e LEFT JOIN merchants m ON m.id = e.merchant_id ",
+            $rest
+        )
+    };
+}
 
 impl Db {
     /// Records an event that stands alone (sign-in, sign-out, account management).
     pub async fn record_audit(&self, actor: &Actor, record: &AuditRecord<'_>) -> sqlx::Result<()> {
-        let at = super::now_ms();
-        on_pool!(self, |pool| insert_audit!(pool, actor, record, at).await.map(drop))
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            append_audit!(tx, dialect, actor, record).await?;
+            tx.commit().await
+        })
     }
 
     /// A channel's settings changes, newest first.
@@ -89,33 +139,126 @@ impl Db {
         section: &str,
         channel: &str,
     ) -> sqlx::Result<Vec<AuditEntry>> {
+        const SQL: &str = select_entries!(
+            "WHERE e.merchant_id = $1 AND e.section = $2 AND e.channel = $3 \
+             ORDER BY e.id DESC LIMIT 200"
+        );
         on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, at, action, actor_email, actor_role, field, old_value, new_value, \
-                        client_ip \
-                 FROM audit_events \
-                 WHERE merchant_id = $1 AND section = $2 AND channel = $3 \
-                 ORDER BY id DESC LIMIT 200",
-            )
-            .bind(merchant_id)
-            .bind(section)
-            .bind(channel)
-            .fetch_all(pool)
-            .await
+            sqlx::query_as(SQL)
+                .bind(merchant_id)
+                .bind(section)
+                .bind(channel)
+                .fetch_all(pool)
+                .await
         })
     }
 
-    /// Every event of one action, oldest first (used by tests and tools).
-    pub async fn audit_events_by_action(&self, action: &str) -> sqlx::Result<Vec<AuditEntry>> {
+    /// Every event of one action, oldest first (for tools and tests).
+    pub async fn audit_events_by_action(&self, action: &str) -> sqlx::Result<Vec<ChainedEvent>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, at, action, actor_email, actor_role, field, old_value, new_value, \
-                        client_ip \
+                "SELECT id, at, action, actor_user_id, actor_email, actor_role, merchant_id, \
+                 section, channel, field, old_value, new_value, client_ip, prev_hash, hash \
                  FROM audit_events WHERE action = $1 ORDER BY id LIMIT 10000",
             )
             .bind(action)
             .fetch_all(pool)
             .await
         })
+    }
+
+    /// Walks the whole chain, oldest first, streaming rows in constant memory.
+    pub async fn verify_audit_chain(&self) -> sqlx::Result<ChainReport> {
+        const SQL: &str = "SELECT id, at, action, actor_user_id, actor_email, actor_role, \
+             merchant_id, section, channel, field, old_value, new_value, client_ip, prev_hash, \
+             hash FROM audit_events ORDER BY id";
+        let mut verifier = ChainVerifier::default();
+        on_pool!(self, |pool| {
+            let mut rows = sqlx::query_as::<_, ChainedEvent>(SQL).fetch(pool);
+            while let Some(event) = rows.try_next().await? {
+                if let Err(broken) = verifier.check(&event) {
+                    return Ok(broken);
+                }
+            }
+        });
+        Ok(verifier.finish())
+    }
+
+    /// One page of the audit log, newest first, after the filter's `before` cursor.
+    pub async fn audit_page(&self, filter: &AuditFilter, limit: i64) -> sqlx::Result<Vec<AuditEntry>> {
+        let (sql, params) = filter.to_sql(limit);
+        on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for param in params {
+                query = match param {
+                    Param::Int(value) => query.bind(value),
+                    Param::Text(value) => query.bind(value),
+                };
+            }
+            query.fetch_all(pool).await
+        })
+    }
+}
+
+/// The audit page's filters; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub merchant_id: Option<i64>,
+    pub section: Option<String>,
+    pub channel: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Inclusive lower bound on `at` (ms).
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound on `at` (ms).
+    pub to_ms: Option<i64>,
+    /// Keyset cursor: only events with a smaller id.
+    pub before: Option<i64>,
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+impl AuditFilter {
+    /// Builds the query with `$N` placeholders. Dates become id bounds through the `(at, id)`
+    /// index, since `at` never decreases along the chain; the page itself is a keyset scan.
+    fn to_sql(&self, limit: i64) -> (String, Vec<Param>) {
+        let mut sql = String::from(select_entries!("WHERE TRUE"));
+        let mut params = Vec::new();
+        let mut condition = |sql: &mut String, template: &str, param: Param| {
+            params.push(param);
+            sql.push_str(&template.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(id) = self.merchant_id {
+            condition(&mut sql, " AND e.merchant_id = ?", Param::Int(id));
+        }
+        let texts = [
+            (&self.section, " AND e.section = ?"),
+            (&self.channel, " AND e.channel = ?"),
+            (&self.actor, " AND e.actor_email = ?"),
+            (&self.action, " AND e.action = ?"),
+        ];
+        for (value, template) in texts {
+            if let Some(value) = value {
+                condition(&mut sql, template, Param::Text(value.clone()));
+            }
+        }
+        if let Some(from) = self.from_ms {
+            let bound = " AND e.id >= (SELECT id FROM audit_events WHERE at >= ? \
+                         ORDER BY at, id LIMIT 1)";
+            condition(&mut sql, bound, Param::Int(from));
+        }
+        if let Some(to) = self.to_ms {
+            let bound = " AND e.id <= (SELECT id FROM audit_events WHERE at < ? \
+                         ORDER BY at DESC, id DESC LIMIT 1)";
+            condition(&mut sql, bound, Param::Int(to));
+        }
+        if let Some(before) = self.before {
+            condition(&mut sql, " AND e.id < ?", Param::Int(before));
+        }
+        condition(&mut sql, " ORDER BY e.id DESC LIMIT ?", Param::Int(limit));
+        (sql, params)
     }
 }

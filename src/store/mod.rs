@@ -10,12 +10,15 @@ use anyhow::Context;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub mod admin;
 pub mod audit;
+pub mod audit_chain;
 pub mod sessions;
 pub mod settings;
 pub mod users;
 
-pub use audit::{Actor, AuditEntry, AuditRecord};
+pub use audit::{Actor, AuditEntry, AuditFilter, AuditRecord};
+pub use audit_chain::{ChainReport, ChainedEvent};
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
 pub use users::{LoginUser, SessionUser};
 
@@ -26,9 +29,27 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// Runs the same code on whichever pool `$db` holds. `$begin` is bound to the statement that
-/// opens a write transaction: SQLite must take its write lock up front (`BEGIN IMMEDIATE`), or
-/// two concurrent read-then-write transactions fail with SQLITE_BUSY instead of queueing.
+/// The few statements that differ between the backends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dialect {
+    /// Opens a write transaction. SQLite must take its write lock up front (`BEGIN IMMEDIATE`),
+    /// or two concurrent read-then-write transactions fail with SQLITE_BUSY instead of queueing.
+    pub begin: &'static str,
+    /// Serialises appends to the audit chain until the transaction ends, across processes.
+    /// SQLite's `BEGIN IMMEDIATE` already holds the database's single write lock.
+    pub lock_audit_chain: &'static str,
+}
+
+pub(crate) const SQLITE: Dialect = Dialect {
+    begin: "BEGIN IMMEDIATE",
+    lock_audit_chain: "SELECT 1",
+};
+pub(crate) const POSTGRES: Dialect = Dialect {
+    begin: "BEGIN",
+    lock_audit_chain: "SELECT pg_advisory_xact_lock(7366212511)",
+};
+
+/// Runs the same code on whichever pool `$db` holds, with that backend's `Dialect`.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
@@ -36,14 +57,14 @@ macro_rules! on_pool {
             $crate::store::Db::Postgres($pool) => $body,
         }
     };
-    ($db:expr, |$pool:ident, $begin:ident| $body:expr) => {
+    ($db:expr, |$pool:ident, $dialect:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite($pool) => {
-                let $begin = "BEGIN IMMEDIATE";
+                let $dialect = $crate::store::SQLITE;
                 $body
             }
             $crate::store::Db::Postgres($pool) => {
-                let $begin = "BEGIN";
+                let $dialect = $crate::store::POSTGRES;
                 $body
             }
         }

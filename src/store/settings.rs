@@ -1,6 +1,6 @@
 //! Channel settings: the notification URLs of one (merchant, section, channel).
 
-use super::audit::{AuditRecord, action, insert_audit};
+use super::audit::{AuditRecord, action, append_audit};
 use super::{Actor, Db, now_ms, on_pool};
 
 /// A channel's stored settings.
@@ -103,8 +103,8 @@ impl Db {
         actor: &Actor,
     ) -> sqlx::Result<SaveOutcome> {
         let at = now_ms();
-        on_pool!(self, |pool, begin| {
-            let mut tx = pool.begin_with(begin).await?;
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
             let current: Option<(Option<String>, Option<String>, i64)> = sqlx::query_as(
                 "SELECT sandbox_url, production_url, version FROM channel_settings \
                  WHERE merchant_id = $1 AND section = $2 AND channel = $3",
@@ -174,7 +174,7 @@ impl Db {
                     old_value,
                     new_value,
                 };
-                insert_audit!(&mut *tx, actor, &record, at).await?;
+                append_audit!(tx, dialect, actor, &record).await?;
             }
             tx.commit().await?;
             Ok(SaveOutcome::Saved {

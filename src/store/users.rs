@@ -176,19 +176,20 @@ impl Db {
         self.delete_user_sessions(user_id).await.map(drop)
     }
 
-    /// Replaces a user's password hash and ends every session of that user.
-    pub async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
+    /// Replaces a user's password hash and ends every session of that user; returns the new
+    /// session epoch, which the session that made the change may adopt to stay signed in.
+    pub async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> sqlx::Result<i64> {
+        let epoch: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar(
                 "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 \
-                 WHERE id = $2",
+                 WHERE id = $2 RETURNING session_epoch",
             )
             .bind(password_hash)
             .bind(user_id)
-            .execute(pool)
+            .fetch_one(pool)
             .await
-            .map(drop)
         })?;
-        self.delete_user_sessions(user_id).await.map(drop)
+        self.delete_user_sessions(user_id).await?;
+        Ok(epoch)
     }
 }

@@ -213,3 +213,5 @@ pub struct MerchantPickerPage {
     pub layout: Layout,
     pub merchants: Vec<crate::store::users::Merchant>,
 }
+
+pub mod admin;

@@ -1,0 +1,60 @@
+//! RFC 4180 CSV cells, defused so that a spreadsheet never runs a cell as a formula.
+
+/// Appends one cell: quoted when it holds a comma, quote or line break, and prefixed with `'`
+/// when it starts with `=`, `+`, `-`, `@`, tab or carriage return.
+pub fn push_cell(out: &mut String, value: &str) {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula && !value.contains([',', '"', '\n', '\r']) {
+        out.push_str(value);
+        return;
+    }
+    out.push('"');
+    if formula {
+        out.push('\'');
+    }
+    for c in value.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Appends a row of cells, ending it with CRLF.
+pub fn push_row<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) {
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_cell(out, cell);
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[&str]) -> String {
+        let mut out = String::new();
+        push_row(&mut out, cells.iter().copied());
+        out
+    }
+
+    #[test]
+    fn plain_cells_stay_plain_and_special_ones_are_quoted() {
+        assert_eq!(row(&["a", "b c"]), "a,b c\r\n");
+        assert_eq!(row(&["x,y", "say \"hi\"", "l1\nl2"]), "\"x,y\",\"say \"\"hi\"\"\",\"l1\nl2\"\r\n");
+        assert_eq!(row(&[""]), "\r\n");
+    }
+
+    #[test]
+    fn formula_cells_are_defused() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            let out = row(&[cell]);
+            assert!(out.starts_with("\"'"), "{cell:?} -> {out:?}");
+        }
+        assert_eq!(row(&["=HYPERLINK(\"x\")"]), "\"'=HYPERLINK(\"\"x\"\")\"\r\n");
+    }
+}

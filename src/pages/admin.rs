@@ -1,0 +1,144 @@
+//! Pages of the admin area and of the account page.
+
+use askama::Template;
+
+use super::{Layout, Status, format_time};
+use crate::catalog::{Channel, Section};
+use crate::store::AuditEntry;
+use crate::store::admin::{MerchantSummary, SandboxOnly, UserSummary};
+use crate::store::settings::ChannelSetting;
+
+/// One section's count on the overview.
+pub struct SectionCount {
+    pub section: &'static Section,
+    pub configured: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/overview.html")]
+pub struct OverviewPage {
+    pub layout: Layout,
+    pub merchants: i64,
+    pub sections: Vec<SectionCount>,
+    pub sandbox_only: Vec<SandboxOnly>,
+    pub sandbox_only_total: i64,
+    pub changes_last_day: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/merchants.html")]
+pub struct MerchantsPage {
+    pub layout: Layout,
+    pub search: String,
+    pub merchants: Vec<MerchantSummary>,
+    /// Link to the next page, when there is one.
+    pub next: Option<String>,
+    pub form_error: Option<String>,
+    pub code: String,
+    pub name: String,
+}
+
+/// A channel of one merchant on the admin's read-only page.
+pub struct MerchantChannel {
+    pub channel: &'static Channel,
+    pub setting: ChannelSetting,
+    pub status: Status,
+}
+
+impl MerchantChannel {
+    pub fn last_change(&self) -> String {
+        self.setting.updated_at.as_ref().map(format_time).unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/merchant.html")]
+pub struct MerchantPage {
+    pub layout: Layout,
+    pub code: String,
+    pub name: String,
+    pub sections: Vec<(&'static Section, Vec<MerchantChannel>)>,
+}
+
+/// The audit page's filter values, as typed.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct AuditQuery {
+    pub merchant: Option<String>,
+    pub section: Option<String>,
+    pub channel: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub before: Option<String>,
+}
+
+impl AuditQuery {
+    /// The filters (not the cursor) as a query string, for links to other pages and the CSV.
+    pub fn filters_query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let fields = [
+            ("merchant", &self.merchant),
+            ("section", &self.section),
+            ("channel", &self.channel),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("from", &self.from),
+            ("to", &self.to),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(name, value);
+            }
+        }
+        query.finish()
+    }
+
+    pub fn value<'a>(&self, field: &'a Option<String>) -> &'a str {
+        field.as_deref().unwrap_or("")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub layout: Layout,
+    pub query: AuditQuery,
+    pub entries: Vec<AuditEntry>,
+    pub next: Option<String>,
+    pub actions: &'static [&'static str],
+}
+
+impl AuditPage {
+    pub fn time(&self, entry: &AuditEntry) -> String {
+        format_time(&entry.event.at)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    pub layout: Layout,
+    pub search: String,
+    pub users: Vec<UserSummary>,
+    pub form_error: Option<String>,
+    pub email: String,
+    pub role: String,
+    pub merchant: String,
+    /// A one-time password just generated, shown once.
+    pub issued: Option<IssuedPassword>,
+}
+
+/// A generated password and whose it is.
+pub struct IssuedPassword {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_password.html")]
+pub struct PasswordPage {
+    pub layout: Layout,
+    pub errors: Vec<String>,
+}
+

@@ -1,0 +1,86 @@
+//! A signed-in user's own account: changing one's password ends every other session.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+
+use crate::accounts;
+use crate::auth::{self, CsrfForm, CurrentUser, HasCsrfToken, RequestMeta, password};
+use crate::error::AppError;
+use crate::pages::admin::PasswordPage;
+use crate::pages::{Layout, render_page};
+use crate::startup::AppState;
+use crate::store::AuditRecord;
+use crate::store::audit::action;
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl HasCsrfToken for PasswordForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[get("/account/password")]
+pub async fn password_form(user: CurrentUser) -> HttpResponse {
+    let page = PasswordPage {
+        layout: Layout::for_user("Change password", &user),
+        errors: Vec::new(),
+    };
+    render_page(StatusCode::OK, &page)
+}
+
+#[post("/account/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let stored = state.db.find_login_user(&user.email).await?.map(|u| u.password_hash);
+    let mut errors = Vec::new();
+    if !password::verify(form.current_password.clone(), stored).await? {
+        errors.push("The current password is incorrect.".to_owned());
+    }
+    if let Err(error) = accounts::check_password(&form.new_password) {
+        errors.push(error.to_string());
+    }
+    if form.new_password != form.confirm_password {
+        errors.push("The new password and its confirmation differ.".to_owned());
+    }
+    if form.new_password == form.current_password {
+        errors.push("Choose a password different from the current one.".to_owned());
+    }
+    if !errors.is_empty() {
+        let page = PasswordPage {
+            layout: Layout::for_user("Change password", &user),
+            errors,
+        };
+        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let hash = password::hash(form.new_password).await?;
+    let epoch = state.db.set_password_hash(user.id, &hash).await?;
+    // Every session of this user is gone; this one carries on under a new id and epoch.
+    user.session.renew();
+    user.session
+        .insert(auth::keys::EPOCH, epoch)
+        .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+    let record = AuditRecord {
+        action: action::PASSWORD_CHANGE,
+        merchant_id: user.merchant.as_ref().map(|m| m.id),
+        ..AuditRecord::default()
+    };
+    state.db.record_audit(&user.actor(&meta), &record).await?;
+    auth::set_flash(&user.session, "Your password was changed. Your other sessions were signed out.");
+    Ok(super::see_other("/account/password"))
+}

@@ -1,0 +1,273 @@
+//! The admin area: overview, merchants (read-only settings) and the audit log with its CSV.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use time::macros::format_description;
+
+use crate::auth::Admin;
+use crate::catalog::{SECTIONS, Section};
+use crate::error::AppError;
+use crate::pages::admin::{
+    AuditPage, AuditQuery, MerchantChannel, MerchantPage, MerchantsPage, OverviewPage, SectionCount,
+};
+use crate::pages::{Layout, Status, render_page};
+use crate::startup::AppState;
+use crate::store::audit::action;
+use crate::store::{AuditEntry, AuditFilter, now_ms};
+
+pub const AUDIT_PAGE_SIZE: i64 = 50;
+const CSV_BATCH: i64 = 1000;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[get("/admin")]
+pub async fn overview(state: web::Data<AppState>, Admin(user): Admin) -> Result<HttpResponse, AppError> {
+    let db = &state.db;
+    let counts = db.configured_by_section().await?;
+    let (sandbox_only, sandbox_only_total) = db.sandbox_only(50).await?;
+    let sections = SECTIONS
+        .iter()
+        .map(|section| SectionCount {
+            section,
+            configured: counts.iter().find(|(c, _)| c == section.code).map_or(0, |(_, n)| *n),
+        })
+        .collect();
+    let page = OverviewPage {
+        layout: Layout::for_user("Admin overview", &user),
+        merchants: db.count_merchants().await?,
+        sections,
+        sandbox_only,
+        sandbox_only_total,
+        changes_last_day: db.changes_since(now_ms() - DAY_MS).await?,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub struct MerchantsQuery {
+    q: Option<String>,
+    after: Option<String>,
+}
+
+#[get("/admin/merchants")]
+pub async fn merchant_list(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    query: web::Query<MerchantsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let search = query.q.as_deref().unwrap_or("").trim().to_owned();
+    let page = merchants_page(&state, &user, search, query.after.as_deref().unwrap_or("")).await?;
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+/// The merchants list, 50 at a time by code (keyset on the code).
+pub async fn merchants_page(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    search: String,
+    after: &str,
+) -> Result<MerchantsPage, AppError> {
+    let mut merchants = state.db.merchant_summaries(&search, after, 51).await?;
+    let next = (merchants.len() > 50).then(|| {
+        merchants.truncate(50);
+        let last = &merchants[49].code;
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("q", &search).append_pair("after", last);
+        format!("/admin/merchants?{}", query.finish())
+    });
+    Ok(MerchantsPage {
+        layout: Layout::for_user("Merchants", user),
+        search,
+        merchants,
+        next,
+        form_error: None,
+        code: String::new(),
+        name: String::new(),
+    })
+}
+
+#[get("/admin/merchants/{code}")]
+pub async fn merchant_settings(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    code: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let merchant = state.db.find_merchant(&code).await?.ok_or(AppError::NotFound)?;
+    let mut stored = state.db.merchant_settings(merchant.id).await?;
+    let sections = SECTIONS
+        .iter()
+        .map(|section| {
+            let channels = section
+                .channels
+                .iter()
+                .map(|channel| {
+                    let setting = stored
+                        .iter()
+                        .position(|s| s.section == section.code && s.setting.channel == channel.code)
+                        .map(|i| stored.swap_remove(i).setting)
+                        .unwrap_or_default();
+                    MerchantChannel {
+                        channel,
+                        status: Status::of(&setting),
+                        setting,
+                    }
+                })
+                .collect();
+            (section, channels)
+        })
+        .collect();
+    let page = MerchantPage {
+        layout: Layout::for_user(&merchant.name, &user),
+        code: merchant.code,
+        name: merchant.name,
+        sections,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+/// Turns the typed filters into a query. Nonsense (an unknown section or action, a malformed
+/// date or cursor) is a 400 naming the field; an unknown merchant is simply an empty result.
+async fn parse_filter(state: &AppState, query: &AuditQuery) -> Result<Option<AuditFilter>, AppError> {
+    let given = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let bad = |what: &str| AppError::BadRequest(format!("The audit filter \"{what}\" is not valid."));
+    let mut filter = AuditFilter {
+        section: given(&query.section),
+        channel: given(&query.channel),
+        actor: given(&query.actor).map(|a| a.to_lowercase()),
+        action: given(&query.action),
+        ..AuditFilter::default()
+    };
+    if filter.section.as_deref().is_some_and(|s| Section::find(s).is_none()) {
+        return Err(bad("section"));
+    }
+    let known_channel = |c: &str| SECTIONS.iter().any(|s| s.channel(c).is_some());
+    if filter.channel.as_deref().is_some_and(|c| !known_channel(c)) {
+        return Err(bad("channel"));
+    }
+    if filter.action.as_deref().is_some_and(|a| !action::ALL.contains(&a)) {
+        return Err(bad("action"));
+    }
+    filter.from_ms = given(&query.from).map(|d| day_start_ms(&d).ok_or_else(|| bad("from"))).transpose()?;
+    filter.to_ms = given(&query.to)
+        .map(|d| day_start_ms(&d).map(|ms| ms + DAY_MS).ok_or_else(|| bad("to")))
+        .transpose()?;
+    filter.before = given(&query.before)
+        .map(|b| b.parse::<i64>().ok().filter(|&n| n > 0).ok_or_else(|| bad("before")))
+        .transpose()?;
+    if let Some(code) = given(&query.merchant) {
+        match state.db.find_merchant(&code.to_lowercase()).await? {
+            Some(merchant) => filter.merchant_id = Some(merchant.id),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(filter))
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` date, in ms.
+fn day_start_ms(date: &str) -> Option<i64> {
+    let date = time::Date::parse(date, format_description!("[year]-[month]-[day]")).ok()?;
+    let seconds = date.midnight().assume_utc().unix_timestamp();
+    seconds.checked_mul(1000)
+}
+
+#[get("/admin/audit")]
+pub async fn audit(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let mut entries = match parse_filter(&state, &query).await? {
+        Some(filter) => state.db.audit_page(&filter, AUDIT_PAGE_SIZE + 1).await?,
+        None => Vec::new(),
+    };
+    let next = (entries.len() as i64 > AUDIT_PAGE_SIZE).then(|| {
+        entries.truncate(AUDIT_PAGE_SIZE as usize);
+        let last = entries.last().map_or(0, |e| e.event.id);
+        let filters = query.filters_query();
+        let joiner = if filters.is_empty() { "" } else { "&" };
+        format!("/admin/audit?{filters}{joiner}before={last}")
+    });
+    let page = AuditPage {
+        layout: Layout::for_user("Audit log", &user),
+        query,
+        entries,
+        next,
+        actions: action::ALL,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+const CSV_HEADER: &str = "id,time_utc,actor_email,actor_role,action,merchant,section,channel,field,old_value,new_value,client_ip,hash\r\n";
+
+/// The audit log as CSV with the page's filters, streamed batch by batch in constant memory.
+#[get("/admin/audit.csv")]
+pub async fn audit_csv(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = parse_filter(&state, &query).await?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, AppError>>(2);
+    let db = state.db.clone();
+    actix_web::rt::spawn(async move {
+        if sender.send(Ok(Bytes::from_static(CSV_HEADER.as_bytes()))).await.is_err() {
+            return;
+        }
+        let Some(mut filter) = filter else { return };
+        loop {
+            let batch = match db.audit_page(&filter, CSV_BATCH).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    let _ = sender.send(Err(error.into())).await;
+                    return;
+                }
+            };
+            let mut chunk = String::with_capacity(batch.len() * 256);
+            batch.iter().for_each(|entry| push_csv_row(&mut chunk, entry));
+            // A closed channel means the client went away: stop reading the database.
+            if sender.send(Ok(Bytes::from(chunk))).await.is_err() || (batch.len() as i64) < CSV_BATCH {
+                return;
+            }
+            filter.before = batch.last().map(|e| e.event.id);
+        }
+    });
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"payhook-audit.csv\""))
+        .streaming(body))
+}
+
+fn push_csv_row(out: &mut String, entry: &AuditEntry) {
+    let e = &entry.event;
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default();
+    let id = e.id.to_string();
+    fn text(value: &Option<String>) -> &str {
+        value.as_deref().unwrap_or("")
+    }
+    crate::csv::push_row(
+        out,
+        [
+            id.as_str(),
+            &time,
+            text(&e.actor_email),
+            text(&e.actor_role),
+            &e.action,
+            text(&entry.merchant_code),
+            text(&e.section),
+            text(&e.channel),
+            text(&e.field),
+            text(&e.old_value),
+            text(&e.new_value),
+            text(&e.client_ip),
+            &e.hash,
+        ],
+    );
+}

@@ -1,0 +1,187 @@
+//! Account management for admins: merchants, users, disabling, password resets. Every action is
+//! audited.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+
+use crate::accounts::{self, AccountError};
+use crate::auth::{Admin, CsrfForm, CurrentUser, HasCsrfToken, RequestMeta, Role, password};
+use crate::error::AppError;
+use crate::pages::admin::{IssuedPassword, UsersPage};
+use crate::pages::{Layout, render_page};
+use crate::startup::AppState;
+use crate::store::AuditRecord;
+use crate::store::audit::action;
+
+macro_rules! csrf_form {
+    ($name:ident { $($field:ident),* }) => {
+        #[derive(Deserialize)]
+        pub struct $name {
+            $(#[serde(default)] $field: String,)*
+            #[serde(default)]
+            csrf_token: String,
+        }
+        impl HasCsrfToken for $name {
+            fn csrf_token(&self) -> &str {
+                &self.csrf_token
+            }
+        }
+    };
+}
+
+csrf_form!(NewMerchant { code, name });
+csrf_form!(NewUser { email, role, merchant });
+csrf_form!(UserAction {});
+
+fn user_error(error: AccountError) -> Result<String, AppError> {
+    match error {
+        AccountError::Database(e) => Err(e.into()),
+        AccountError::Unexpected(e) => Err(e.into()),
+        other => Ok(other.to_string()),
+    }
+}
+
+#[post("/admin/merchants")]
+pub async fn create_merchant(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    meta: RequestMeta,
+    CsrfForm(form): CsrfForm<NewMerchant>,
+) -> Result<HttpResponse, AppError> {
+    match accounts::create_merchant(&state.db, &form.code, &form.name).await {
+        Ok((id, code)) => {
+            let record = AuditRecord {
+                action: action::MERCHANT_CREATE,
+                merchant_id: Some(id),
+                new_value: Some(&code),
+                ..AuditRecord::default()
+            };
+            state.db.record_audit(&user.actor(&meta), &record).await?;
+            crate::auth::set_flash(&user.session, &format!("Merchant {code} created."));
+            Ok(super::see_other(&format!("/admin/merchants/{code}")))
+        }
+        Err(error) => {
+            let mut page = super::admin::merchants_page(&state, &user, String::new(), "").await?;
+            page.form_error = Some(user_error(error)?);
+            page.code = form.code;
+            page.name = form.name;
+            Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    q: Option<String>,
+}
+
+async fn users_page(state: &AppState, user: &CurrentUser, search: &str) -> Result<UsersPage, AppError> {
+    Ok(UsersPage {
+        layout: Layout::for_user("Users", user),
+        search: search.to_owned(),
+        users: state.db.user_summaries(search, 200).await?,
+        form_error: None,
+        email: String::new(),
+        role: "merchant".into(),
+        merchant: String::new(),
+        issued: None,
+    })
+}
+
+#[get("/admin/users")]
+pub async fn users(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = users_page(&state, &user, query.q.as_deref().unwrap_or("").trim()).await?;
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+/// Creates a user with a generated one-time password, shown once on the answer page.
+#[post("/admin/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    meta: RequestMeta,
+    CsrfForm(form): CsrfForm<NewUser>,
+) -> Result<HttpResponse, AppError> {
+    let role = Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Unknown role.".into()))?;
+    let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
+    let one_time = password::generate();
+    match accounts::create_user(&state.db, &form.email, role, merchant, one_time.clone()).await {
+        Ok((_, email)) => {
+            let merchant_id = match merchant {
+                Some(code) => state.db.find_merchant(code.trim()).await?.map(|m| m.id),
+                None => None,
+            };
+            let record = AuditRecord {
+                action: action::USER_CREATE,
+                merchant_id,
+                field: Some(role.as_str()),
+                new_value: Some(&email),
+                ..AuditRecord::default()
+            };
+            state.db.record_audit(&user.actor(&meta), &record).await?;
+            let mut page = users_page(&state, &user, "").await?;
+            page.issued = Some(IssuedPassword { email, password: one_time });
+            Ok(render_page(StatusCode::OK, &page))
+        }
+        Err(error) => {
+            let mut page = users_page(&state, &user, "").await?;
+            page.form_error = Some(user_error(error)?);
+            page.email = form.email;
+            page.role = form.role;
+            page.merchant = form.merchant;
+            Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// Disables or re-enables a user; disabling ends that user's sessions at once.
+#[post("/admin/users/{id}/{change}")]
+pub async fn change_user(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    meta: RequestMeta,
+    path: web::Path<(i64, String)>,
+    _form: CsrfForm<UserAction>,
+) -> Result<HttpResponse, AppError> {
+    let (target_id, change) = path.into_inner();
+    let target = state.db.find_user_summary(target_id).await?.ok_or(AppError::NotFound)?;
+    let merchant_id = match &target.merchant_code {
+        Some(code) => state.db.find_merchant(code).await?.map(|m| m.id),
+        None => None,
+    };
+    let record = |action| AuditRecord {
+        action,
+        merchant_id,
+        new_value: Some(target.email.as_str()),
+        ..AuditRecord::default()
+    };
+    match change.as_str() {
+        "disable" if target_id == user.id => {
+            return Err(AppError::BadRequest("You cannot disable your own account.".into()));
+        }
+        "disable" | "enable" => {
+            let disable = change == "disable";
+            state.db.set_user_disabled(target_id, disable).await?;
+            let action = if disable { action::USER_DISABLE } else { action::USER_ENABLE };
+            state.db.record_audit(&user.actor(&meta), &record(action)).await?;
+            let verb = if disable { "disabled; their sessions have ended" } else { "enabled" };
+            crate::auth::set_flash(&user.session, &format!("{} {verb}.", target.email));
+            Ok(super::see_other("/admin/users"))
+        }
+        "reset-password" => {
+            let one_time = password::generate();
+            let hash = password::hash(one_time.clone()).await?;
+            state.db.set_password_hash(target_id, &hash).await?;
+            state.db.record_audit(&user.actor(&meta), &record(action::PASSWORD_RESET)).await?;
+            let mut page = users_page(&state, &user, "").await?;
+            page.issued = Some(IssuedPassword { email: target.email, password: one_time });
+            Ok(render_page(StatusCode::OK, &page))
+        }
+        _ => Err(AppError::NotFound),
+    }
+}

@@ -1,0 +1,216 @@
+//! The audit log's hash chain.
+//!
+//! Each event's `hash` is the lowercase hex SHA-256 of
+//! `prev_hash + "\n" + canonical`, where `canonical` is the JSON array
+//! `[id, at, action, actor_user_id, actor_email, actor_role, merchant_id, section, channel,
+//! field, old_value, new_value, client_ip]` (absent values as `null`, serialised by serde_json
+//! without spaces) and `prev_hash` is the previous event's `hash`, or 64 zeros for the first
+//! event. Ids are consecutive and `at` never decreases, so a removed, inserted, edited or
+//! reordered event breaks the chain at that event.
+
+use sha2::{Digest, Sha256};
+
+use super::{Actor, AuditRecord};
+
+/// `prev_hash` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An audit event exactly as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChainedEvent {
+    pub id: i64,
+    pub at: i64,
+    pub action: String,
+    pub actor_user_id: Option<i64>,
+    pub actor_email: Option<String>,
+    pub actor_role: Option<String>,
+    pub merchant_id: Option<i64>,
+    pub section: Option<String>,
+    pub channel: Option<String>,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub client_ip: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The newest stored event: where the next one attaches.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChainHead {
+    pub id: i64,
+    pub at: i64,
+    pub hash: String,
+}
+
+impl ChainedEvent {
+    /// The event that follows `head`, stamped no earlier than `head` so time never runs back.
+    pub fn next(head: Option<ChainHead>, now: i64, actor: &Actor, record: &AuditRecord<'_>) -> Self {
+        let (id, at, prev_hash) = match head {
+            Some(head) => (head.id + 1, now.max(head.at), head.hash),
+            None => (1, now, GENESIS.to_owned()),
+        };
+        let mut event = Self {
+            id,
+            at,
+            action: record.action.to_owned(),
+            actor_user_id: actor.user_id,
+            actor_email: Some(actor.email.clone()).filter(|e| !e.is_empty()),
+            actor_role: actor.role.map(str::to_owned),
+            merchant_id: record.merchant_id,
+            section: record.section.map(str::to_owned),
+            channel: record.channel.map(str::to_owned),
+            field: record.field.map(str::to_owned),
+            old_value: record.old_value.map(str::to_owned),
+            new_value: record.new_value.map(str::to_owned),
+            client_ip: actor.client_ip.clone(),
+            prev_hash,
+            hash: String::new(),
+        };
+        event.hash = event.compute_hash();
+        event
+    }
+
+    /// The documented canonical serialisation of every field but the hashes.
+    pub fn canonical(&self) -> String {
+        serde_json::json!([
+            self.id,
+            self.at,
+            self.action,
+            self.actor_user_id,
+            self.actor_email,
+            self.actor_role,
+            self.merchant_id,
+            self.section,
+            self.channel,
+            self.field,
+            self.old_value,
+            self.new_value,
+            self.client_ip,
+        ])
+        .to_string()
+    }
+
+    /// SHA-256 over `prev_hash`, a newline and the canonical form.
+    pub fn compute_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev_hash.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(self.canonical().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainReport {
+    Intact { checked: u64 },
+    Broken { event_id: i64, reason: String, checked: u64 },
+}
+
+/// Checks events one at a time, oldest first, in constant memory.
+#[derive(Debug, Default)]
+pub struct ChainVerifier {
+    previous: Option<(i64, String)>,
+    checked: u64,
+}
+
+impl ChainVerifier {
+    /// Checks the next event; `Err` describes the first break.
+    pub fn check(&mut self, event: &ChainedEvent) -> Result<(), ChainReport> {
+        let broken = |reason: String| ChainReport::Broken {
+            event_id: event.id,
+            reason,
+            checked: self.checked,
+        };
+        let (expected_id, expected_prev) = match &self.previous {
+            Some((id, hash)) => (id + 1, hash.as_str()),
+            None => (1, GENESIS),
+        };
+        if event.prev_hash != expected_prev {
+            return Err(broken(format!(
+                "event {} does not follow event {}: an event was removed, inserted or reordered",
+                event.id,
+                expected_id - 1
+            )));
+        }
+        if event.compute_hash() != event.hash {
+            return Err(broken(format!("event {} was modified after it was written", event.id)));
+        }
+        if event.id != expected_id {
+            return Err(broken(format!(
+                "event {} follows event {} out of sequence: events were renumbered",
+                event.id,
+                expected_id - 1
+            )));
+        }
+        self.previous = Some((event.id, event.hash.clone()));
+        self.checked += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> ChainReport {
+        ChainReport::Intact {
+            checked: self.checked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: usize) -> Vec<ChainedEvent> {
+        let actor = Actor {
+            email: "a@b.co".into(),
+            ..Actor::default()
+        };
+        let mut events: Vec<ChainedEvent> = Vec::new();
+        for i in 0..n {
+            let head = events.last().map(|e| ChainHead {
+                id: e.id,
+                at: e.at,
+                hash: e.hash.clone(),
+            });
+            let record = AuditRecord {
+                action: "sign_in",
+                ..AuditRecord::default()
+            };
+            events.push(ChainedEvent::next(head, 1000 - i as i64, &actor, &record));
+        }
+        events
+    }
+
+    fn verify(events: &[ChainedEvent]) -> ChainReport {
+        let mut verifier = ChainVerifier::default();
+        for event in events {
+            if let Err(report) = verifier.check(event) {
+                return report;
+            }
+        }
+        verifier.finish()
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies_and_time_never_runs_back() {
+        let events = chain(5);
+        assert_eq!(verify(&events), ChainReport::Intact { checked: 5 });
+        assert!(events.windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(events[0].prev_hash, GENESIS);
+    }
+
+    #[test]
+    fn an_edit_a_removal_and_a_swap_are_each_named() {
+        let mut edited = chain(5);
+        edited[2].new_value = Some("https://evil.example.com".into());
+        assert!(matches!(verify(&edited), ChainReport::Broken { event_id: 3, .. }));
+
+        let mut removed = chain(5);
+        removed.remove(1);
+        assert!(matches!(verify(&removed), ChainReport::Broken { event_id: 3, .. }));
+
+        let mut swapped = chain(5);
+        swapped.swap(1, 2);
+        assert!(matches!(verify(&swapped), ChainReport::Broken { event_id: 3, .. }));
+    }
+}
