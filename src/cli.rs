@@ -3,17 +3,21 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
 use crate::accounts;
 use crate::auth::{Role, password};
 use crate::config::Settings;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
 use crate::url_policy::{Environment, NotificationUrl};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "payhook", version, about = "Payment notification URL back office")]
+#[command(
+    name = "payhook",
+    version,
+    about = "Payment notification URL back office"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -116,12 +120,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User {
-            action: UserAction::Add {
-                email,
-                role,
-                merchant,
-                ..
-            },
+            action:
+                UserAction::Add {
+                    email,
+                    role,
+                    merchant,
+                    ..
+                },
         } => {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
@@ -205,9 +210,22 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     let merchant_password = password::generate();
     let admin_password = password::generate();
     db.create_merchant("demo", "Demo Merchant").await?;
-    add_user(db, "merchant@demo.test", RoleArg::Merchant, Some("demo"), merchant_password.clone())
-        .await?;
-    add_user(db, "admin@payhook.test", RoleArg::Admin, None, admin_password.clone()).await?;
+    add_user(
+        db,
+        "merchant@demo.test",
+        RoleArg::Merchant,
+        Some("demo"),
+        merchant_password.clone(),
+    )
+    .await?;
+    add_user(
+        db,
+        "admin@payhook.test",
+        RoleArg::Admin,
+        None,
+        admin_password.clone(),
+    )
+    .await?;
     println!("Created demo accounts (these passwords are shown only once):");
     println!("  merchant  merchant@demo.test  {merchant_password}");
     println!("  admin     admin@payhook.test  {admin_password}");
@@ -248,7 +266,11 @@ fn check_url(url: &str, environment: EnvironmentArg) -> anyhow::Result<ExitCode>
         }
         Err(violations) => {
             for violation in violations {
-                println!("refused ({}): {}", violation.code.as_str(), violation.code.message());
+                println!(
+                    "refused ({}): {}",
+                    violation.code.as_str(),
+                    violation.code.message()
+                );
             }
             ExitCode::FAILURE
         }

@@ -168,13 +168,19 @@ mod tests {
 
     #[test]
     fn session_key_files_live_beside_the_sqlite_file() {
-        assert_eq!(data_dir("sqlite:///var/lib/payhook/p.db"), PathBuf::from("/var/lib/payhook"));
+        assert_eq!(
+            data_dir("sqlite:///var/lib/payhook/p.db"),
+            PathBuf::from("/var/lib/payhook")
+        );
         assert_eq!(data_dir("postgres://db/x"), PathBuf::new());
         assert!(parse_session_key("abcd").is_err());
     }
 
     #[test]
     fn database_passwords_are_not_printed() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
     }
 }

@@ -3,5 +3,7 @@
 mod support;
 
 mod access;
+mod admin;
+mod audit;
 mod auth;
 mod settings;

@@ -36,12 +36,10 @@ macro_rules! on_both_databases {
     )*};
 }
 
-/// A running server, its database and one browser-like client (cookies kept, no redirects).
+/// A running server, its database and one browser (`app.get(..)` etc. go through it).
 pub struct TestApp {
-    pub address: String,
+    pub browser: Browser,
     pub db: Db,
-    pub client: reqwest::Client,
-    jar: Arc<Jar>,
     pub backend: Backend,
     pub settings: Settings,
     handle: ServerHandle,
@@ -60,7 +58,11 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("payhook_test_{}_{}_{n}", std::process::id(), payhook::auth::random_token()[..8].to_owned())
+    format!(
+        "payhook_test_{}_{}_{n}",
+        std::process::id(),
+        payhook::auth::random_token()[..8].to_owned()
+    )
 }
 
 /// Starts the app on `backend` with an empty, migrated database.
@@ -82,25 +84,27 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                 .await
                 .expect("Postgres must be running on 127.0.0.1:5432 (the test script starts it)");
-            sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create test database");
+            sqlx::Executor::execute(
+                &mut conn,
+                sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+            )
+            .await
+            .expect("create test database");
             (format!("{}/{name}", postgres_server()), None, Some(name))
         }
     };
     let mut settings = Settings::for_database(&database_url);
     adjust(&mut settings);
-    let app = Application::build(settings.clone()).await.expect("build app");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let jar = Arc::new(Jar::default());
     TestApp {
-        address,
+        browser: Browser::new(address),
         db,
-        client: client_with(jar.clone()),
-        jar,
         backend,
         settings,
         handle,
@@ -122,7 +126,23 @@ fn client_with(jar: Arc<Jar>) -> reqwest::Client {
         .expect("client")
 }
 
-impl TestApp {
+/// A browser-like client of one server: its own cookies, redirects reported rather than followed.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+    jar: Arc<Jar>,
+}
+
+impl Browser {
+    pub fn new(address: String) -> Self {
+        let jar = Arc::new(Jar::default());
+        Self {
+            address,
+            client: client_with(jar.clone()),
+            jar,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -162,56 +182,117 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.submit("/login", "/login", &[("email", email), ("password", password)])
-            .await
-    }
-
-    /// Creates merchant `code` with one user, and signs that user in on this client.
-    pub async fn sign_in_new_merchant(&self, code: &str) -> String {
-        let email = self.create_merchant_user(code).await;
-        let response = self.login(&email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
-        email
-    }
-
-    pub async fn create_merchant_user(&self, code: &str) -> String {
-        if self.db.find_merchant(code).await.unwrap().is_none() {
-            self.db.create_merchant(code, &format!("Merchant {code}")).await.unwrap();
-        }
-        let email = format!("{}@{code}.example.com", payhook::auth::random_token()[..6].to_owned());
-        add_user(&self.db, &email, RoleArg::Merchant, Some(code), PASSWORD.into())
-            .await
-            .unwrap();
-        email
-    }
-
-    pub async fn create_admin(&self) -> String {
-        let email = format!("admin-{}@payhook.example.com", payhook::auth::random_token()[..6].to_owned());
-        add_user(&self.db, &email, RoleArg::Admin, None, PASSWORD.into())
-            .await
-            .unwrap();
-        email
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// Saves a channel's URLs through the CONFIGURE form as a browser would.
-    pub async fn save(&self, section: &str, channel: &str, sandbox: &str, production: &str) -> Response {
+    pub async fn save(
+        &self,
+        section: &str,
+        channel: &str,
+        sandbox: &str,
+        production: &str,
+    ) -> Response {
         let path = format!("/settings/payment/{section}/{channel}");
         let page = self.get_text(&path).await;
         let version = hidden_value(&page, "version");
         self.submit(
             &path,
             &path,
-            &[("sandbox_url", sandbox), ("production_url", production), ("version", &version)],
+            &[
+                ("sandbox_url", sandbox),
+                ("production_url", production),
+                ("version", &version),
+            ],
         )
         .await
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl TestApp {
+    /// A second browser on the same server, signed out.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(self.address.clone())
+    }
+
+    /// A new browser signed in as `email`.
+    pub async fn signed_in_browser(&self, email: &str) -> Browser {
+        let browser = self.new_browser();
+        let response = browser.login(email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
+        browser
+    }
+
+    /// Creates merchant `code` with one user, and signs that user in on this client.
+    pub async fn sign_in_new_merchant(&self, code: &str) -> String {
+        let email = self.create_merchant_user(code).await;
+        let response = self.login(&email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
+        email
+    }
+
+    pub async fn create_merchant_user(&self, code: &str) -> String {
+        if self.db.find_merchant(code).await.unwrap().is_none() {
+            self.db
+                .create_merchant(code, &format!("Merchant {code}"))
+                .await
+                .unwrap();
+        }
+        let email = format!(
+            "{}@{code}.example.com",
+            payhook::auth::random_token()[..6].to_owned()
+        );
+        add_user(
+            &self.db,
+            &email,
+            RoleArg::Merchant,
+            Some(code),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
+        email
+    }
+
+    pub async fn create_admin(&self) -> String {
+        let email = format!(
+            "admin-{}@payhook.example.com",
+            payhook::auth::random_token()[..6].to_owned()
+        );
+        add_user(&self.db, &email, RoleArg::Admin, None, PASSWORD.into())
+            .await
+            .unwrap();
+        email
     }
 
     /// Stops the server and starts a new one on the same database.
     pub async fn restart(&mut self) {
         self.handle.stop(true).await;
         self.db.close().await;
-        let app = Application::build(self.settings.clone()).await.expect("rebuild app");
-        self.address = format!("http://127.0.0.1:{}", app.port());
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("rebuild app");
+        self.browser.address = format!("http://127.0.0.1:{}", app.port());
         self.db = app.db().clone();
         self.handle = app.handle();
         tokio::spawn(app.run_until_stopped());
@@ -225,10 +306,15 @@ impl Drop for TestApp {
         };
         // Drop needs a runtime of its own: the test's runtime is shutting down.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async {
                 let admin = format!("{}/postgres", postgres_server());
-                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                     let _ = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql)).await;
                 }
@@ -241,7 +327,10 @@ impl Drop for TestApp {
 /// The value of the hidden input `name` in `html`.
 pub fn hidden_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in page")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in page"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -250,5 +339,52 @@ pub fn csrf_token(html: &str) -> String {
 }
 
 pub fn location(response: &Response) -> &str {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+impl TestApp {
+    /// Runs one statement straight on the database, as someone with database access would.
+    pub async fn execute_sql(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::Executor::execute(pool, sql)
+                .await
+                .map(|r| r.rows_affected()),
+            Db::Postgres(pool) => sqlx::Executor::execute(pool, sql)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+    }
+
+    /// Runs `payhook ARGS` against this app's database; returns the exit code and stdout.
+    pub fn run_cli(&self, args: &[&str]) -> (i32, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_payhook"))
+            .args(args)
+            .env("DATABASE_URL", &self.settings.database_url)
+            .output()
+            .expect("run payhook");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+}
+
+/// The ids of the audit rows (`data-id`) on an admin audit page, in page order.
+pub fn event_ids(html: &str) -> Vec<i64> {
+    html.split("class=\"event\" data-id=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The `rel="next"` link of a page, with HTML entities undone.
+pub fn next_link(html: &str) -> Option<String> {
+    let end = html.find("\" rel=\"next\"")?;
+    let start = html[..end].rfind("href=\"")? + 6;
+    Some(html[start..end].replace("&amp;", "&").replace("&#38;", "&"))
 }

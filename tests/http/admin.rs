@@ -1,0 +1,491 @@
+//! The admin area: who may enter, what it shows, and account management through its forms.
+
+use reqwest::StatusCode;
+
+use crate::on_both_databases;
+use crate::support::{PASSWORD, TestApp, csrf_token, location};
+
+on_both_databases!(
+    a_merchant_gets_404_on_every_admin_path,
+    an_admin_sees_every_merchant_and_its_settings_read_only,
+    an_admin_creates_merchants_and_users_and_every_action_is_audited,
+    disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_password,
+    changing_ones_own_password_ends_the_other_sessions,
+);
+
+const ADMIN_PATHS: [&str; 6] = [
+    "/admin",
+    "/admin/merchants",
+    "/admin/merchants/acme",
+    "/admin/audit",
+    "/admin/audit.csv",
+    "/admin/users",
+];
+
+async fn a_merchant_gets_404_on_every_admin_path(app: TestApp) {
+    for path in ADMIN_PATHS {
+        let anonymous = app.get(path).await;
+        assert_eq!(
+            anonymous.status(),
+            StatusCode::SEE_OTHER,
+            "{path} signed out"
+        );
+        assert_eq!(location(&anonymous), "/login");
+    }
+    app.sign_in_new_merchant("acme").await;
+    for path in ADMIN_PATHS {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let token = csrf_token(&app.get_text("/settings/payment").await);
+    for path in [
+        "/admin/merchants",
+        "/admin/users",
+        "/admin/users/1/disable",
+        "/admin/users/1/reset-password",
+    ] {
+        let response = app
+            .post(
+                path,
+                &[
+                    ("csrf_token", &token),
+                    ("code", "evil"),
+                    ("email", "x@evil.test"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "POST {path}");
+    }
+    assert!(app.db.find_merchant("evil").await.unwrap().is_none());
+    assert!(
+        !app.db
+            .find_login_user(&app_user_email(&app).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+}
+
+async fn app_user_email(app: &TestApp) -> String {
+    app.db.user_summaries("", 10).await.unwrap()[0]
+        .email
+        .clone()
+}
+
+async fn an_admin_sees_every_merchant_and_its_settings_read_only(app: TestApp) {
+    let alpha = app
+        .signed_in_browser(&app.create_merchant_user("alpha").await)
+        .await;
+    alpha
+        .save("va", "bca", "https://alpha-sandbox.co.id/n", "")
+        .await;
+    alpha
+        .save(
+            "ewallet",
+            "ovo",
+            "https://alpha-sandbox.co.id/ovo",
+            "https://alpha.co.id/ovo",
+        )
+        .await;
+    let bravo = app
+        .signed_in_browser(&app.create_merchant_user("bravo").await)
+        .await;
+    bravo
+        .save(
+            "cards",
+            "card",
+            "https://bravo-sandbox.co.id/cards",
+            "https://bravo.co.id/cards",
+        )
+        .await;
+
+    let admin = app.signed_in_browser(&app.create_admin().await).await;
+    let overview = admin.get_text("/admin").await;
+    assert!(overview.contains("id=\"merchant-count\">2<"), "{overview}");
+    assert!(overview.contains("data-section=\"va\">1<"));
+    assert!(overview.contains("data-section=\"cards\">1<"));
+    assert!(overview.contains("data-section=\"va_snap\">0<"));
+    assert!(
+        overview.contains("id=\"changes-24h\">5<"),
+        "one change per URL field saved"
+    );
+    assert!(overview.contains("id=\"sandbox-only-count\">1<"));
+    assert!(
+        overview.contains("/settings/payment/va/bca/history?merchant=alpha"),
+        "sandbox-only channel listed"
+    );
+    assert!(
+        !overview.contains("ewallet/ovo/history?merchant=alpha"),
+        "a channel with both URLs is not"
+    );
+
+    let list = admin.get_text("/admin/merchants").await;
+    assert!(
+        list.contains("href=\"/admin/merchants/alpha\"")
+            && list.contains("href=\"/admin/merchants/bravo\"")
+    );
+    let searched = admin.get_text("/admin/merchants?q=brav").await;
+    assert!(
+        searched.contains("/admin/merchants/bravo") && !searched.contains("/admin/merchants/alpha")
+    );
+
+    let page = admin.get_text("/admin/merchants/alpha").await;
+    for expected in [
+        "https://alpha-sandbox.co.id/n",
+        "https://alpha.co.id/ovo",
+        "/settings/payment/va/bca/history?merchant=alpha",
+        "Virtual Account SNAP",
+        "PayLater",
+    ] {
+        assert!(page.contains(expected), "merchant page shows {expected}");
+    }
+    assert!(!page.contains("bravo.co.id"), "only alpha's settings");
+    assert!(
+        !page.contains("method=\"post\" action=\"/settings"),
+        "no forms that change settings"
+    );
+    assert_eq!(
+        admin.get("/admin/merchants/nobody").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let history = admin
+        .get_text("/settings/payment/va/bca/history?merchant=alpha")
+        .await;
+    assert!(history.contains("https://alpha-sandbox.co.id/n"));
+
+    let refused = admin
+        .submit(
+            "/settings/payment/va/bca?merchant=alpha",
+            "/settings/payment/va/bca?merchant=alpha",
+            &[
+                ("sandbox_url", "https://admin.co.id/n"),
+                ("production_url", ""),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let alpha_id = app.db.find_merchant("alpha").await.unwrap().unwrap().id;
+    let setting = app.db.channel_setting(alpha_id, "va", "bca").await.unwrap();
+    assert_eq!(
+        setting.sandbox_url.as_deref(),
+        Some("https://alpha-sandbox.co.id/n")
+    );
+}
+
+async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: TestApp) {
+    let admin_email = app.create_admin().await;
+    let admin = app.signed_in_browser(&admin_email).await;
+    let created = admin
+        .submit(
+            "/admin/merchants",
+            "/admin/merchants",
+            &[("code", "tokobaru"), ("name", "Toko Baru")],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&created), "/admin/merchants/tokobaru");
+    assert!(
+        admin
+            .get_text("/admin/merchants/tokobaru")
+            .await
+            .contains("Toko Baru")
+    );
+
+    let duplicate = admin
+        .submit(
+            "/admin/merchants",
+            "/admin/merchants",
+            &[("code", "tokobaru"), ("name", "Again")],
+        )
+        .await;
+    assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = duplicate.text().await.unwrap();
+    assert!(
+        page.contains("already exists") && page.contains("value=\"Again\""),
+        "error named, input kept"
+    );
+
+    let bad_email = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("email", "not an email"),
+                ("role", "merchant"),
+                ("merchant", "tokobaru"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_email.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = bad_email.text().await.unwrap();
+    assert!(
+        page.contains("Enter a valid email address.") && page.contains("value=\"not an email\""),
+        "{page}"
+    );
+
+    let issued = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("email", "Kasir@TokoBaru.co.id"),
+                ("role", "merchant"),
+                ("merchant", "tokobaru"),
+            ],
+        )
+        .await;
+    assert_eq!(issued.status(), StatusCode::OK);
+    let one_time = one_time_password(&issued.text().await.unwrap());
+    assert!(one_time.len() >= 16);
+    let kasir = app.new_browser();
+    assert_eq!(
+        kasir
+            .login("kasir@tokobaru.co.id", &one_time)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        kasir
+            .get_text("/settings/payment")
+            .await
+            .contains("Toko Baru")
+    );
+    assert!(
+        !admin.get_text("/admin/users").await.contains(&one_time),
+        "shown once only"
+    );
+
+    let merchant_id = app.db.find_merchant("tokobaru").await.unwrap().unwrap().id;
+    let merchant_events = app
+        .db
+        .audit_events_by_action("merchant_create")
+        .await
+        .unwrap();
+    assert_eq!(
+        merchant_events.len(),
+        1,
+        "the refused duplicate is not audited"
+    );
+    assert_eq!(
+        merchant_events[0].actor_email.as_deref(),
+        Some(admin_email.as_str())
+    );
+    assert_eq!(merchant_events[0].merchant_id, Some(merchant_id));
+    let user_events = app.db.audit_events_by_action("user_create").await.unwrap();
+    assert_eq!(user_events.len(), 1);
+    assert_eq!(
+        user_events[0].new_value.as_deref(),
+        Some("kasir@tokobaru.co.id")
+    );
+    assert!(
+        user_events
+            .iter()
+            .all(|e| !e.canonical().contains(&one_time)),
+        "no password in the log"
+    );
+}
+
+fn one_time_password(html: &str) -> String {
+    let start = html
+        .find("id=\"one-time-password\">")
+        .expect("one-time password shown")
+        + 23;
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+fn user_row_id(html: &str, email: &str) -> i64 {
+    let at = html
+        .find(&format!("<td>{email}</td>"))
+        .expect("user listed");
+    let start = html[..at].rfind("id=\"user-").unwrap() + 9;
+    html[start..].split('"').next().unwrap().parse().unwrap()
+}
+
+async fn disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_password(
+    app: TestApp,
+) {
+    let email = app.create_merchant_user("acme").await;
+    let phone = app.signed_in_browser(&email).await;
+    let laptop = app.signed_in_browser(&email).await;
+    let admin = app.signed_in_browser(&app.create_admin().await).await;
+    let id = user_row_id(&admin.get_text("/admin/users").await, &email);
+
+    let path = format!("/admin/users/{id}/disable");
+    assert_eq!(
+        admin.post(&path, &[]).await.status(),
+        StatusCode::FORBIDDEN,
+        "CSRF token required"
+    );
+    assert_eq!(
+        phone.get("/settings/payment").await.status(),
+        StatusCode::OK
+    );
+    let disabled = admin.submit("/admin/users", &path, &[]).await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    for browser in [&phone, &laptop] {
+        let response = browser.get("/settings/payment").await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "session ended at once"
+        );
+        assert_eq!(location(&response), "/login");
+    }
+    assert_eq!(
+        phone.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(admin.get_text("/admin/users").await.contains("Disabled"));
+
+    let enabled = admin
+        .submit("/admin/users", &format!("/admin/users/{id}/enable"), &[])
+        .await;
+    assert_eq!(enabled.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        phone.login(&email, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let reset = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/reset-password"),
+            &[],
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let one_time = one_time_password(&reset.text().await.unwrap());
+    assert_eq!(
+        phone.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER,
+        "reset ends sessions"
+    );
+    assert_eq!(
+        laptop.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "old password gone"
+    );
+    assert_eq!(
+        laptop.login(&email, &one_time).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let own = user_row_id(
+        &admin.get_text("/admin/users").await,
+        &admin_email_of(&app).await,
+    );
+    let refused = admin
+        .submit("/admin/users", &format!("/admin/users/{own}/disable"), &[])
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "an admin cannot lock itself out"
+    );
+
+    for action in ["user_disable", "user_enable", "password_reset"] {
+        let events = app.db.audit_events_by_action(action).await.unwrap();
+        assert_eq!(events.len(), 1, "{action} audited once");
+        assert_eq!(events[0].new_value.as_deref(), Some(email.as_str()));
+    }
+}
+
+async fn admin_email_of(app: &TestApp) -> String {
+    let users = app.db.user_summaries("admin-", 10).await.unwrap();
+    users.into_iter().find(|u| u.role == "admin").unwrap().email
+}
+
+async fn changing_ones_own_password_ends_the_other_sessions(app: TestApp) {
+    let email = app.create_merchant_user("acme").await;
+    let here = app.signed_in_browser(&email).await;
+    let elsewhere = app.signed_in_browser(&email).await;
+
+    let new_password = "a much longer new passphrase";
+    let wrong = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", "not my password"),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("The current password is incorrect.")
+    );
+    let short = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "short"),
+                ("confirm_password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 12 and at most 1024 characters")
+    );
+    assert_eq!(
+        elsewhere.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "failed changes end nothing"
+    );
+
+    let changed = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        here.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "this session continues"
+    );
+    assert_eq!(
+        elsewhere.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER,
+        "others end"
+    );
+    assert_eq!(
+        elsewhere.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        elsewhere.login(&email, new_password).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let events = app
+        .db
+        .audit_events_by_action("password_change")
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].actor_email.as_deref(), Some(email.as_str()));
+}
