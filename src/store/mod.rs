@@ -123,6 +123,11 @@ impl Db {
         on_pool!(self, |pool| pool.close().await)
     }
 
+    /// Refreshes the query planner's statistics, as after a bulk load.
+    pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
+        on_pool!(self, |pool| sqlx::query("ANALYZE").execute(pool).await.map(drop))
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {
