@@ -27,12 +27,22 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}", dir.path().join("audit-bench.db").display());
     run("sqlite", &sqlite, events).await?;
-    let server = std::env::var("PAYHOOK_BENCH_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("payhook_bench_audit_{}", std::process::id());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
-    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+    )
+    .await?;
     let result = run("postgres", &format!("{server}/{name}"), events).await;
-    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await?;
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")),
+    )
+    .await?;
     result
 }
 
@@ -45,9 +55,19 @@ async fn run(backend: &str, database_url: &str, events: i64) -> anyhow::Result<(
     let started = Instant::now();
     seed(&db, events).await?;
     db.refresh_statistics().await?;
-    println!("{backend:8} seeded {MERCHANTS} merchants and {events} events in {:.1?}", started.elapsed());
+    println!(
+        "{backend:8} seeded {MERCHANTS} merchants and {events} events in {:.1?}",
+        started.elapsed()
+    );
 
-    add_user(&db, "admin@bench.example.com", RoleArg::Admin, None, PASSWORD.into()).await?;
+    add_user(
+        &db,
+        "admin@bench.example.com",
+        RoleArg::Admin,
+        None,
+        PASSWORD.into(),
+    )
+    .await?;
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
         clients.push(sign_in(&base, "admin@bench.example.com").await?);
@@ -56,15 +76,33 @@ async fn run(backend: &str, database_url: &str, events: i64) -> anyhow::Result<(
     let week_later = format_day(now_ms_at_seed() - YEAR_MS / 2 + 7 * 24 * 60 * 60 * 1000);
     let cases = [
         ("unfiltered, newest page".to_owned(), String::new()),
-        ("unfiltered, deep page (before=middle)".to_owned(), format!("before={}", events / 2)),
+        (
+            "unfiltered, deep page (before=middle)".to_owned(),
+            format!("before={}", events / 2),
+        ),
         ("merchant".to_owned(), "merchant=m04242".to_owned()),
         ("section".to_owned(), "section=ewallet".to_owned()),
         ("channel".to_owned(), "channel=ovo".to_owned()),
-        ("actor".to_owned(), "actor=user1@m04242.example.com".to_owned()),
-        ("action (5% of events)".to_owned(), "action=sign_in_failed".to_owned()),
-        ("action (none stored)".to_owned(), "action=password_reset".to_owned()),
-        ("from/to one week".to_owned(), format!("from={middle}&to={week_later}")),
-        ("section + action".to_owned(), "section=paylater&action=settings_change".to_owned()),
+        (
+            "actor".to_owned(),
+            "actor=user1@m04242.example.com".to_owned(),
+        ),
+        (
+            "action (5% of events)".to_owned(),
+            "action=sign_in_failed".to_owned(),
+        ),
+        (
+            "action (none stored)".to_owned(),
+            "action=password_reset".to_owned(),
+        ),
+        (
+            "from/to one week".to_owned(),
+            format!("from={middle}&to={week_later}"),
+        ),
+        (
+            "section + action".to_owned(),
+            "section=paylater&action=settings_change".to_owned(),
+        ),
     ];
     for (what, query) in cases {
         let url = format!("{base}/admin/audit?{query}");
@@ -90,17 +128,25 @@ fn format_day(ms: i64) -> String {
 /// over the last year: 70% settings changes, 20% sign-ins, 5% failed sign-ins, 5% sign-outs.
 async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
     for n in 0..MERCHANTS {
-        db.create_merchant(&format!("m{n:05}"), &format!("Merchant {n}")).await?;
+        db.create_merchant(&format!("m{n:05}"), &format!("Merchant {n}"), None)
+            .await?;
     }
-    let channels: Vec<(&str, &str)> =
-        SECTIONS.iter().flat_map(|s| s.channels.iter().map(move |c| (s.code, c.code))).collect();
+    let channels: Vec<(&str, &str)> = SECTIONS
+        .iter()
+        .flat_map(|s| s.channels.iter().map(move |c| (s.code, c.code)))
+        .collect();
     let start = now_ms_at_seed() - YEAR_MS;
     let step = YEAR_MS / events.max(1);
-    let urls: Vec<String> = (0..16).map(|n| format!("https://hooks{n}.merchant.co.id/payments/notify")).collect();
+    let urls: Vec<String> = (0..16)
+        .map(|n| format!("https://hooks{n}.merchant.co.id/payments/notify"))
+        .collect();
     let mut batch = Vec::with_capacity(BATCH);
     for i in 0..events {
         // A cheap deterministic scramble so merchants, channels and actions interleave.
-        let r = (i as u64).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 20;
+        let r = (i as u64)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407)
+            >> 20;
         let merchant = (r % MERCHANTS as u64) as i64;
         let (section, channel) = channels[(r / 7) as usize % channels.len()];
         let action = match r % 20 {
@@ -121,7 +167,11 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
             merchant_id: Some(merchant + 1),
             section: change.then_some(section),
             channel: change.then_some(channel),
-            field: change.then_some(if r % 3 == 0 { "production_url" } else { "sandbox_url" }),
+            field: change.then_some(if r % 3 == 0 {
+                "production_url"
+            } else {
+                "sandbox_url"
+            }),
             old_value: change.then(|| urls[(r % 16) as usize].as_str()),
             new_value: change.then(|| urls[((r + 1) % 16) as usize].as_str()),
         };
@@ -136,13 +186,29 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
 }
 
 async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
-    let client = reqwest::Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build()?;
-    let login = client.get(format!("{base}/login")).send().await?.text().await?;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()?;
+    let login = client
+        .get(format!("{base}/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let marker = "name=\"csrf_token\" value=\"";
     let start = login.find(marker).expect("token") + marker.len();
     let token = login[start..].split('"').next().unwrap_or_default();
-    let form = [("email", email), ("password", PASSWORD), ("csrf_token", token)];
-    let response = client.post(format!("{base}/login")).form(&form).send().await?;
+    let form = [
+        ("email", email),
+        ("password", PASSWORD),
+        ("csrf_token", token),
+    ];
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&form)
+        .send()
+        .await?;
     anyhow::ensure!(response.status() == 303, "sign-in failed");
     Ok(client)
 }
@@ -183,7 +249,12 @@ fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
 }
 
 /// Streams the whole log as CSV, sampling this process's resident memory as it goes.
-async fn csv_export(backend: &str, client: &reqwest::Client, base: &str, events: i64) -> anyhow::Result<()> {
+async fn csv_export(
+    backend: &str,
+    client: &reqwest::Client,
+    base: &str,
+    events: i64,
+) -> anyhow::Result<()> {
     let before = resident_kib();
     let mut peak = before;
     let started = Instant::now();
@@ -202,7 +273,10 @@ async fn csv_export(backend: &str, client: &reqwest::Client, base: &str, events:
     }
     // A header, the seeded events and one sign-in per benchmark client.
     let expected = events as usize + 1 + CLIENTS;
-    anyhow::ensure!(rows == expected, "CSV has {rows} lines, expected {expected}");
+    anyhow::ensure!(
+        rows == expected,
+        "CSV has {rows} lines, expected {expected}"
+    );
     println!(
         "{backend:8} CSV export: {} rows, {:.1} MB in {:.2?}; resident memory {} MiB before, peak {} MiB while streaming",
         rows - 1,
@@ -217,7 +291,11 @@ async fn csv_export(backend: &str, client: &reqwest::Client, base: &str, events:
 fn resident_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_owned)
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }

@@ -44,7 +44,7 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
     let base = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
-    db.create_merchant("bench", "Bench Merchant").await?;
+    db.create_merchant("bench", "Bench Merchant", None).await?;
     // Every VA SNAP channel configured, so the page shows a full table.
     let mut clients = Vec::new();
     for i in 0..CONCURRENCY {

@@ -3,7 +3,7 @@
 use validator::ValidateEmail;
 
 use crate::auth::{Role, password};
-use crate::store::Db;
+use crate::store::{Actor, Db};
 
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -59,32 +59,35 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
-/// Creates a merchant; returns its id and normalised code.
+/// Creates a merchant (audited as done `by` that actor, when given); returns its id and
+/// normalised code.
 pub async fn create_merchant(
     db: &Db,
     code: &str,
     name: &str,
+    by: Option<&Actor>,
 ) -> Result<(i64, String), AccountError> {
     let code = parse_merchant_code(code)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AccountError::InvalidMerchantName);
     }
-    match db.create_merchant(&code, name).await {
+    match db.create_merchant(&code, name, by).await {
         Ok(id) => Ok((id, code)),
         Err(e) if is_unique_violation(&e) => Err(AccountError::DuplicateMerchant),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Creates a user after checking the email, the password and the role's merchant; returns its
-/// id and normalised email.
+/// Creates a user after checking the email, the password and the role's merchant (audited as
+/// done `by` that actor, when given); returns its id and normalised email.
 pub async fn create_user(
     db: &Db,
     email: &str,
     role: Role,
     merchant_code: Option<&str>,
     password: String,
+    by: Option<&Actor>,
 ) -> Result<(i64, String), AccountError> {
     let email = email.trim().to_lowercase();
     if email.len() > 254 || !email.validate_email() {
@@ -104,7 +107,7 @@ pub async fn create_user(
     };
     let hash = password::hash(password).await?;
     match db
-        .create_user(&email, &hash, role.as_str(), merchant_id)
+        .create_user(&email, &hash, role.as_str(), merchant_id, by)
         .await
     {
         Ok(id) => Ok((id, email)),

@@ -113,7 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: MerchantAction::Add { code, name },
         } => {
             let db = open_db().await?;
-            let (_, code) = accounts::create_merchant(&db, &code, &name)
+            let (_, code) = accounts::create_merchant(&db, &code, &name, None)
                 .await
                 .with_context(|| format!("creating merchant {code}"))?;
             println!("merchant {code} created");
@@ -209,7 +209,7 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     }
     let merchant_password = password::generate();
     let admin_password = password::generate();
-    db.create_merchant("demo", "Demo Merchant").await?;
+    db.create_merchant("demo", "Demo Merchant", None).await?;
     add_user(
         db,
         "merchant@demo.test",
@@ -244,7 +244,7 @@ pub async fn add_user(
         RoleArg::Merchant => Role::Merchant,
         RoleArg::Admin => Role::Admin,
     };
-    let (id, _) = accounts::create_user(db, email, role, merchant, password)
+    let (id, _) = accounts::create_user(db, email, role, merchant, password, None)
         .await
         .with_context(|| format!("creating user {email}"))?;
     Ok(id)

@@ -10,7 +10,6 @@ use crate::error::AppError;
 use crate::pages::admin::PasswordPage;
 use crate::pages::{Layout, render_page};
 use crate::startup::AppState;
-use crate::store::AuditRecord;
 use crate::store::audit::action;
 
 #[derive(Deserialize)]
@@ -73,18 +72,13 @@ pub async fn change_password(
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let hash = password::hash(form.new_password).await?;
-    let epoch = state.db.set_password_hash(user.id, &hash).await?;
+    let by = Some((&user.actor(&meta), action::PASSWORD_CHANGE));
+    let epoch = state.db.set_password_hash(user.id, &hash, by).await?;
     // Every session of this user is gone; this one carries on under a new id and epoch.
     user.session.renew();
     user.session
         .insert(auth::keys::EPOCH, epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    let record = AuditRecord {
-        action: action::PASSWORD_CHANGE,
-        merchant_id: user.merchant.as_ref().map(|m| m.id),
-        ..AuditRecord::default()
-    };
-    state.db.record_audit(&user.actor(&meta), &record).await?;
     auth::set_flash(
         &user.session,
         "Your password was changed. Your other sessions were signed out.",

@@ -11,7 +11,6 @@ use crate::error::AppError;
 use crate::pages::admin::{IssuedPassword, UsersPage};
 use crate::pages::{Layout, render_page};
 use crate::startup::AppState;
-use crate::store::AuditRecord;
 use crate::store::audit::action;
 
 macro_rules! csrf_form {
@@ -53,15 +52,10 @@ pub async fn create_merchant(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<NewMerchant>,
 ) -> Result<HttpResponse, AppError> {
-    match accounts::create_merchant(&state.db, &form.code, &form.name).await {
-        Ok((id, code)) => {
-            let record = AuditRecord {
-                action: action::MERCHANT_CREATE,
-                merchant_id: Some(id),
-                new_value: Some(&code),
-                ..AuditRecord::default()
-            };
-            state.db.record_audit(&user.actor(&meta), &record).await?;
+    match accounts::create_merchant(&state.db, &form.code, &form.name, Some(&user.actor(&meta)))
+        .await
+    {
+        Ok((_, code)) => {
             crate::auth::set_flash(&user.session, &format!("Merchant {code} created."));
             Ok(super::see_other(&format!("/admin/merchants/{code}")))
         }
@@ -119,20 +113,10 @@ pub async fn create_user(
         Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Unknown role.".into()))?;
     let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
     let one_time = password::generate();
-    match accounts::create_user(&state.db, &form.email, role, merchant, one_time.clone()).await {
+    let by = Some(&user.actor(&meta));
+    match accounts::create_user(&state.db, &form.email, role, merchant, one_time.clone(), by).await
+    {
         Ok((_, email)) => {
-            let merchant_id = match merchant {
-                Some(code) => state.db.find_merchant(code.trim()).await?.map(|m| m.id),
-                None => None,
-            };
-            let record = AuditRecord {
-                action: action::USER_CREATE,
-                merchant_id,
-                field: Some(role.as_str()),
-                new_value: Some(&email),
-                ..AuditRecord::default()
-            };
-            state.db.record_audit(&user.actor(&meta), &record).await?;
             let mut page = users_page(&state, &user, "").await?;
             page.issued = Some(IssuedPassword {
                 email,
@@ -166,16 +150,7 @@ pub async fn change_user(
         .find_user_summary(target_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let merchant_id = match &target.merchant_code {
-        Some(code) => state.db.find_merchant(code).await?.map(|m| m.id),
-        None => None,
-    };
-    let record = |action| AuditRecord {
-        action,
-        merchant_id,
-        new_value: Some(target.email.as_str()),
-        ..AuditRecord::default()
-    };
+    let actor = user.actor(&meta);
     match change.as_str() {
         "disable" if target_id == user.id => {
             return Err(AppError::BadRequest(
@@ -184,15 +159,9 @@ pub async fn change_user(
         }
         "disable" | "enable" => {
             let disable = change == "disable";
-            state.db.set_user_disabled(target_id, disable).await?;
-            let action = if disable {
-                action::USER_DISABLE
-            } else {
-                action::USER_ENABLE
-            };
             state
                 .db
-                .record_audit(&user.actor(&meta), &record(action))
+                .set_user_disabled(target_id, disable, Some(&actor))
                 .await?;
             let verb = if disable {
                 "disabled; their sessions have ended"
@@ -205,11 +174,8 @@ pub async fn change_user(
         "reset-password" => {
             let one_time = password::generate();
             let hash = password::hash(one_time.clone()).await?;
-            state.db.set_password_hash(target_id, &hash).await?;
-            state
-                .db
-                .record_audit(&user.actor(&meta), &record(action::PASSWORD_RESET))
-                .await?;
+            let by = Some((&actor, action::PASSWORD_RESET));
+            state.db.set_password_hash(target_id, &hash, by).await?;
             let mut page = users_page(&state, &user, "").await?;
             page.issued = Some(IssuedPassword {
                 email: target.email,

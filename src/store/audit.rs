@@ -65,7 +65,8 @@ pub mod action {
 }
 
 /// The newest event, where the next one attaches.
-pub(crate) const CHAIN_HEAD: &str = "SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1";
+pub(crate) const CHAIN_HEAD: &str =
+    "SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1";
 
 /// The stored columns of an event, in insert order.
 macro_rules! audit_columns {
@@ -147,13 +148,19 @@ impl Db {
 
     /// Appends many events in one transaction, each stamped with its own time (never earlier
     /// than the event before it): bulk imports and seeding, without a round trip per event.
-    pub async fn append_audit_batch(&self, events: &[(i64, Actor, AuditRecord<'_>)]) -> sqlx::Result<()> {
+    pub async fn append_audit_batch(
+        &self,
+        events: &[(i64, Actor, AuditRecord<'_>)],
+    ) -> sqlx::Result<()> {
         // 15 columns x 1000 rows stays under SQLite's 32766 bound parameters.
         const ROWS_PER_INSERT: usize = 1000;
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            sqlx::query(dialect.lock_audit_chain).execute(&mut *tx).await?;
-            let mut head: Option<ChainHead> = sqlx::query_as(CHAIN_HEAD).fetch_optional(&mut *tx).await?;
+            sqlx::query(dialect.lock_audit_chain)
+                .execute(&mut *tx)
+                .await?;
+            let mut head: Option<ChainHead> =
+                sqlx::query_as(CHAIN_HEAD).fetch_optional(&mut *tx).await?;
             for chunk in events.chunks(ROWS_PER_INSERT) {
                 let mut chained = Vec::with_capacity(chunk.len());
                 for (at, actor, record) in chunk {
@@ -165,7 +172,11 @@ impl Db {
                     });
                     chained.push(event);
                 }
-                let mut insert = sqlx::QueryBuilder::new(concat!("INSERT INTO audit_events ", audit_columns!(), " "));
+                let mut insert = sqlx::QueryBuilder::new(concat!(
+                    "INSERT INTO audit_events ",
+                    audit_columns!(),
+                    " "
+                ));
                 insert.push_values(&chained, |mut row, e| {
                     row.push_bind(e.id)
                         .push_bind(e.at)

@@ -125,7 +125,10 @@ impl Db {
 
     /// Refreshes the query planner's statistics, as after a bulk load.
     pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
-        on_pool!(self, |pool| sqlx::query("ANALYZE").execute(pool).await.map(drop))
+        on_pool!(self, |pool| sqlx::query("ANALYZE")
+            .execute(pool)
+            .await
+            .map(drop))
     }
 
     /// `"sqlite"` or `"postgres"`.

@@ -1,6 +1,13 @@
 //! Merchants, users and failed sign-in attempts.
 
+use super::audit::{Actor, AuditRecord, action, append_audit};
 use super::{Db, now_ms, on_pool};
+
+/// A change to a user that ends its sessions.
+enum UserChange<'a> {
+    Disabled(bool),
+    PasswordHash(&'a str),
+}
 
 /// What sign-in needs to know about an account.
 #[derive(sqlx::FromRow)]
@@ -83,29 +90,50 @@ impl Db {
         })
     }
 
-    pub async fn create_merchant(&self, code: &str, name: &str) -> sqlx::Result<i64> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar(
+    /// Creates a merchant; with `by`, its audit event commits in the same transaction.
+    pub async fn create_merchant(
+        &self,
+        code: &str,
+        name: &str,
+        by: Option<&Actor>,
+    ) -> sqlx::Result<i64> {
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO merchants (code, name, created_at) VALUES ($1, $2, $3) RETURNING id",
             )
             .bind(code)
             .bind(name)
             .bind(now_ms())
-            .fetch_one(pool)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(actor) = by {
+                let record = AuditRecord {
+                    action: action::MERCHANT_CREATE,
+                    merchant_id: Some(id),
+                    new_value: Some(code),
+                    ..AuditRecord::default()
+                };
+                append_audit!(tx, dialect, actor, &record).await?;
+            }
+            tx.commit().await?;
+            Ok(id)
         })
     }
 
     /// Creates a user; `merchant_id` is required for role `merchant` and absent for `admin`.
+    /// With `by`, its audit event commits in the same transaction.
     pub async fn create_user(
         &self,
         email: &str,
         password_hash: &str,
-        role: &str,
+        role: &'static str,
         merchant_id: Option<i64>,
+        by: Option<&Actor>,
     ) -> sqlx::Result<i64> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar(
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (email, password_hash, role, merchant_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
@@ -114,8 +142,20 @@ impl Db {
             .bind(role)
             .bind(merchant_id)
             .bind(now_ms())
-            .fetch_one(pool)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(actor) = by {
+                let record = AuditRecord {
+                    action: action::USER_CREATE,
+                    merchant_id,
+                    field: Some(role),
+                    new_value: Some(email),
+                    ..AuditRecord::default()
+                };
+                append_audit!(tx, dialect, actor, &record).await?;
+            }
+            tx.commit().await?;
+            Ok(id)
         })
     }
 
@@ -163,34 +203,77 @@ impl Db {
         })
     }
 
-    /// Disables or re-enables a user; disabling ends every session of that user.
-    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE users SET disabled = $1, session_epoch = session_epoch + 1 WHERE id = $2",
-            )
-            .bind(disabled)
-            .bind(user_id)
-            .execute(pool)
+    /// Disables or re-enables a user; disabling ends every session of that user at once (the
+    /// epoch moves on). With `by`, the audit event commits in the same transaction.
+    pub async fn set_user_disabled(
+        &self,
+        user_id: i64,
+        disabled: bool,
+        by: Option<&Actor>,
+    ) -> sqlx::Result<()> {
+        let audit = by.map(|actor| {
+            let action = if disabled {
+                action::USER_DISABLE
+            } else {
+                action::USER_ENABLE
+            };
+            (actor, action)
+        });
+        self.change_user(user_id, UserChange::Disabled(disabled), audit)
             .await
             .map(drop)
-        })?;
-        self.delete_user_sessions(user_id).await.map(drop)
     }
 
     /// Replaces a user's password hash and ends every session of that user; returns the new
     /// session epoch, which the session that made the change may adopt to stay signed in.
-    pub async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> sqlx::Result<i64> {
-        let epoch: i64 = on_pool!(self, |pool| {
-            sqlx::query_scalar(
-                "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 \
-                 WHERE id = $2 RETURNING session_epoch",
-            )
-            .bind(password_hash)
-            .bind(user_id)
-            .fetch_one(pool)
+    /// With `by`, the audit event (a reset or a change) commits in the same transaction.
+    pub async fn set_password_hash(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        by: Option<(&Actor, &'static str)>,
+    ) -> sqlx::Result<i64> {
+        self.change_user(user_id, UserChange::PasswordHash(password_hash), by)
             .await
-        })?;
+    }
+
+    /// Updates a user, moves its session epoch on (ending its sessions), appends `audit` in the
+    /// same transaction, then deletes the stale sessions; returns the new epoch.
+    async fn change_user(
+        &self,
+        user_id: i64,
+        change: UserChange<'_>,
+        audit: Option<(&Actor, &'static str)>,
+    ) -> sqlx::Result<i64> {
+        let epoch = on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let query = match change {
+                UserChange::Disabled(disabled) => sqlx::query_as(
+                    "UPDATE users SET disabled = $1, session_epoch = session_epoch + 1 \
+                     WHERE id = $2 RETURNING session_epoch, email, merchant_id",
+                )
+                .bind(disabled),
+                UserChange::PasswordHash(hash) => sqlx::query_as(
+                    "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 \
+                     WHERE id = $2 RETURNING session_epoch, email, merchant_id",
+                )
+                .bind(hash),
+            };
+            let (epoch, email, merchant_id): (i64, String, Option<i64>) =
+                query.bind(user_id).fetch_one(&mut *tx).await?;
+            if let Some((actor, action)) = audit {
+                let record = AuditRecord {
+                    action,
+                    merchant_id,
+                    new_value: Some(&email),
+                    ..AuditRecord::default()
+                };
+                append_audit!(tx, dialect, actor, &record).await?;
+            }
+            tx.commit().await?;
+            epoch
+        });
+        // The epoch already ends the sessions; deleting them is housekeeping.
         self.delete_user_sessions(user_id).await?;
         Ok(epoch)
     }

@@ -11,6 +11,7 @@ on_both_databases!(
     an_admin_creates_merchants_and_users_and_every_action_is_audited,
     disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_password,
     changing_ones_own_password_ends_the_other_sessions,
+    an_account_change_whose_audit_event_fails_changes_nothing,
 );
 
 const ADMIN_PATHS: [&str; 6] = [
@@ -488,4 +489,70 @@ async fn changing_ones_own_password_ends_the_other_sessions(app: TestApp) {
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].actor_email.as_deref(), Some(email.as_str()));
+}
+
+async fn an_account_change_whose_audit_event_fails_changes_nothing(app: TestApp) {
+    let email = app.create_merchant_user("acme").await;
+    let user = app.signed_in_browser(&email).await;
+    let admin = app.signed_in_browser(&app.create_admin().await).await;
+    let id = user_row_id(&admin.get_text("/admin/users").await, &email);
+    app.refuse_audit_events_containing("acme").await;
+
+    let disable = admin
+        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .await;
+    assert_eq!(disable.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let reset = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/reset-password"),
+            &[],
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let create = admin
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("email", "kasir@acme.example.com"),
+                ("role", "merchant"),
+                ("merchant", "acme"),
+            ],
+        )
+        .await;
+    assert_eq!(create.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    assert_eq!(
+        user.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "still enabled, still signed in"
+    );
+    assert_eq!(
+        app.new_browser().login(&email, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "password kept"
+    );
+    assert!(
+        app.db
+            .find_login_user("kasir@acme.example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for action in ["user_disable", "password_reset", "user_create"] {
+        assert!(
+            app.db
+                .audit_events_by_action(action)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{action}"
+        );
+    }
+    // Only the three sign-ins were recorded.
+    assert_eq!(
+        app.db.verify_audit_chain().await.unwrap(),
+        payhook::store::ChainReport::Intact { checked: 3 }
+    );
 }

@@ -15,6 +15,7 @@ on_both_databases!(
     direct_sql_cannot_edit_delete_or_renumber_an_event,
     verify_names_the_event_edited_or_removed_behind_a_dropped_trigger,
     fifty_concurrent_saves_from_two_servers_keep_one_chain,
+    a_batch_append_continues_the_chain_and_never_turns_time_back,
 );
 
 const MERCHANTS: [Option<&str>; 3] = [Some("alpha"), Some("bravo"), None];
@@ -44,7 +45,7 @@ async fn append_events(app: &TestApp, first_id: i64, count: i64) -> Vec<Expected
         merchant_ids.push(match code {
             Some(code) => Some(match app.db.find_merchant(code).await.unwrap() {
                 Some(m) => m.id,
-                None => app.db.create_merchant(code, code).await.unwrap(),
+                None => app.db.create_merchant(code, code, None).await.unwrap(),
             }),
             None => None,
         });
@@ -456,4 +457,45 @@ async fn fifty_concurrent_saves_from_two_servers_keep_one_chain(app: TestApp) {
     let (code, output) = app.run_cli(&["audit", "verify"]);
     assert_eq!(code, 0, "{output}");
     second_handle.stop(true).await;
+}
+
+async fn a_batch_append_continues_the_chain_and_never_turns_time_back(app: TestApp) {
+    append_events(&app, 1, 3).await;
+    let head_at = app
+        .db
+        .audit_events_by_action(ACTIONS[0])
+        .await
+        .unwrap()
+        .last()
+        .map(|e| e.at)
+        .unwrap();
+    let actor = Actor {
+        email: "import@payhook.example.com".into(),
+        ..Actor::default()
+    };
+    let batch: Vec<_> = (0..2500)
+        .map(|n| {
+            (
+                n,
+                actor.clone(),
+                AuditRecord {
+                    action: "sign_out",
+                    ..AuditRecord::default()
+                },
+            )
+        })
+        .collect();
+    app.db.append_audit_batch(&batch).await.unwrap();
+    let appended = app.db.audit_events_by_action("sign_out").await.unwrap();
+    assert_eq!(appended.len(), 2500);
+    assert_eq!(appended[0].id, 4);
+    assert!(
+        appended.iter().all(|e| e.at >= head_at),
+        "stamped no earlier than the head"
+    );
+    let (code, output) = app.run_cli(&["audit", "verify"]);
+    assert_eq!(
+        (code, output.trim()),
+        (0, "audit chain intact: 2503 events checked")
+    );
 }

@@ -138,7 +138,7 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
     let email = app.sign_in_new_merchant("acme").await;
     let user_id = app.db.find_login_user(&email).await.unwrap().unwrap().id;
     assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK);
-    app.db.set_user_disabled(user_id, true).await.unwrap();
+    app.db.set_user_disabled(user_id, true, None).await.unwrap();
     assert_eq!(
         app.get("/settings/payment").await.status(),
         StatusCode::SEE_OTHER
@@ -149,7 +149,10 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
         "disabled users cannot sign in"
     );
 
-    app.db.set_user_disabled(user_id, false).await.unwrap();
+    app.db
+        .set_user_disabled(user_id, false, None)
+        .await
+        .unwrap();
     assert_eq!(
         app.login(&email, PASSWORD).await.status(),
         StatusCode::SEE_OTHER
@@ -157,7 +160,10 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
     let hash = payhook::auth::password::hash("a brand new password".into())
         .await
         .unwrap();
-    app.db.set_password_hash(user_id, &hash).await.unwrap();
+    app.db
+        .set_password_hash(user_id, &hash, None)
+        .await
+        .unwrap();
     assert_eq!(
         app.get("/settings/payment").await.status(),
         StatusCode::SEE_OTHER

@@ -213,26 +213,7 @@ async fn an_empty_field_clears_that_url_and_an_unchanged_save_writes_nothing(app
 async fn a_database_error_during_a_save_leaves_neither_change_nor_audit_event(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
     app.save("va", "bni", "https://old.acme.co.id/n", "").await;
-    let sabotage = match app.backend {
-        crate::support::Backend::Sqlite => vec![
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-             WHEN NEW.new_value LIKE '%refused%' BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
-        ],
-        crate::support::Backend::Postgres => vec![
-            "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
-             IF NEW.new_value LIKE '%refused%' THEN RAISE EXCEPTION 'audit refused'; END IF; \
-             RETURN NEW; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-             FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-        ],
-    };
-    for sql in sabotage {
-        match &app.db {
-            payhook::store::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
-            payhook::store::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
-        }
-        .unwrap();
-    }
+    app.refuse_audit_events_containing("refused").await;
     let response = app
         .save("va", "bni", "https://refused.acme.co.id/n", "")
         .await;

@@ -254,7 +254,7 @@ impl TestApp {
     pub async fn create_merchant_user(&self, code: &str) -> String {
         if self.db.find_merchant(code).await.unwrap().is_none() {
             self.db
-                .create_merchant(code, &format!("Merchant {code}"))
+                .create_merchant(code, &format!("Merchant {code}"), None)
                 .await
                 .unwrap();
         }
@@ -357,6 +357,32 @@ impl TestApp {
             Db::Postgres(pool) => sqlx::Executor::execute(pool, sql)
                 .await
                 .map(|r| r.rows_affected()),
+        }
+    }
+
+    /// Makes the database refuse any audit event whose `new_value` contains `marker`, so the
+    /// write it belongs to fails midway.
+    pub async fn refuse_audit_events_containing(&self, marker: &str) {
+        let statements = match self.backend {
+            Backend::Sqlite => vec![format!(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+                 WHEN NEW.new_value LIKE '%{marker}%' BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+            )],
+            Backend::Postgres => vec![
+                format!(
+                    "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
+                     IF NEW.new_value LIKE '%{marker}%' THEN RAISE EXCEPTION 'audit refused'; END IF; \
+                     RETURN NEW; END $$ LANGUAGE plpgsql"
+                ),
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
+                    .to_owned(),
+            ],
+        };
+        for sql in statements {
+            self.execute_sql(&sql)
+                .await
+                .expect("install the refusing trigger");
         }
     }
 
