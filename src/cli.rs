@@ -140,17 +140,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: AuditAction::Verify,
         } => {
             let db = open_db().await?;
-            Ok(match db.verify_audit_chain().await? {
-                ChainReport::Intact { checked } => {
-                    println!("audit chain intact: {checked} events checked");
-                    ExitCode::SUCCESS
-                }
-                ChainReport::Broken {
-                    event_id,
-                    reason,
-                    checked,
-                } => {
-                    println!("audit chain broken at event {event_id}: {reason}");
+            let report = db.verify_audit_chain().await?;
+            println!("{report}");
+            Ok(match report {
+                ChainReport::Intact { .. } => ExitCode::SUCCESS,
+                ChainReport::Broken { checked, .. } => {
                     println!("{checked} events before it verified");
                     ExitCode::FAILURE
                 }

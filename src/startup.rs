@@ -120,6 +120,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::merchant_settings)
         .service(admin::audit)
         .service(admin::audit_csv)
+        .service(admin::verify_chain)
         .service(admin_users::users)
         .service(admin_users::create_user)
         .service(admin_users::change_user);

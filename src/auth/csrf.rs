@@ -14,6 +14,19 @@ pub trait HasCsrfToken {
     fn csrf_token(&self) -> &str;
 }
 
+/// A form with nothing but its token: a button that does one thing (sign out, disable a user).
+#[derive(Debug, serde::Deserialize)]
+pub struct EmptyForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl HasCsrfToken for EmptyForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// A URL-encoded form whose CSRF token matched the session's; anything else is a 403.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);

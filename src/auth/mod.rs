@@ -5,7 +5,7 @@ mod extract;
 pub mod password;
 mod session_store;
 
-pub use csrf::{CsrfForm, HasCsrfToken};
+pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
 pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, Role};
 pub use session_store::SessionBackend;
 

@@ -2,11 +2,11 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use time::macros::format_description;
 
-use crate::auth::Admin;
+use crate::auth::{Admin, CsrfForm, EmptyForm};
 use crate::catalog::{SECTIONS, Section};
 use crate::error::AppError;
 use crate::pages::admin::{
@@ -238,6 +238,18 @@ pub async fn audit(
         actions: action::ALL,
     };
     Ok(render_page(StatusCode::OK, &page))
+}
+
+/// Walks the whole chain now and reports the outcome on the audit page.
+#[post("/admin/audit/verify")]
+pub async fn verify_chain(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<HttpResponse, AppError> {
+    let report = state.db.verify_audit_chain().await?;
+    crate::auth::set_flash(&user.session, &report.to_string());
+    Ok(super::see_other("/admin/audit"))
 }
 
 const CSV_HEADER: &str = "id,time_utc,actor_email,actor_role,action,merchant,section,channel,field,old_value,new_value,client_ip,hash\r\n";

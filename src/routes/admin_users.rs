@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 
 use crate::accounts::{self, AccountError};
-use crate::auth::{Admin, CsrfForm, CurrentUser, HasCsrfToken, RequestMeta, Role, password};
+use crate::auth::{
+    Admin, CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, Role, password,
+};
 use crate::error::AppError;
 use crate::pages::admin::{IssuedPassword, UsersPage};
 use crate::pages::{Layout, render_page};
@@ -35,7 +37,6 @@ csrf_form!(NewUser {
     role,
     merchant
 });
-csrf_form!(UserAction {});
 
 fn user_error(error: AccountError) -> Result<String, AppError> {
     match error {
@@ -142,7 +143,7 @@ pub async fn change_user(
     Admin(user): Admin,
     meta: RequestMeta,
     path: web::Path<(i64, String)>,
-    _form: CsrfForm<UserAction>,
+    _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, change) = path.into_inner();
     let target = state

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use validator::Validate;
 
-use crate::auth::{self, CsrfForm, CurrentUser, HasCsrfToken, RequestMeta, password};
+use crate::auth::{self, CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, password};
 use crate::error::AppError;
 use crate::pages::{Layout, LoginPage, render_page};
 use crate::startup::AppState;
@@ -118,24 +118,12 @@ pub async fn login(
     Ok(super::see_other("/settings/payment"))
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for LogoutForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
 #[post("/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,
     meta: RequestMeta,
-    _form: CsrfForm<LogoutForm>,
+    _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     audit(&state, &user.actor(&meta), action::SIGN_OUT).await;
     user.session.purge();

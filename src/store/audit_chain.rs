@@ -119,6 +119,19 @@ pub enum ChainReport {
     },
 }
 
+impl std::fmt::Display for ChainReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Intact { checked } => write!(f, "audit chain intact: {checked} events checked"),
+            Self::Broken {
+                event_id, reason, ..
+            } => {
+                write!(f, "audit chain broken at event {event_id}: {reason}")
+            }
+        }
+    }
+}
+
 /// Checks events one at a time, oldest first, in constant memory.
 #[derive(Debug, Default)]
 pub struct ChainVerifier {

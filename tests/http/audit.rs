@@ -356,6 +356,12 @@ async fn verify_names_the_event_edited_or_removed_behind_a_dropped_trigger(app: 
     for sql in drops {
         app.execute_sql(sql).await.unwrap();
     }
+    let admin = app.signed_in_browser(&app.create_admin().await).await;
+    assert!(
+        verify_in_browser(&admin)
+            .await
+            .contains("audit chain intact: 21 events checked")
+    );
     let edit = "UPDATE audit_events SET new_value = 'https://attacker.example.com/n' WHERE id = 12";
     assert_eq!(app.execute_sql(edit).await.unwrap(), 1);
     let (code, output) = app.run_cli(&["audit", "verify"]);
@@ -363,6 +369,12 @@ async fn verify_names_the_event_edited_or_removed_behind_a_dropped_trigger(app: 
     assert!(
         output.contains("broken at event 12: event 12 was modified"),
         "{output}"
+    );
+
+    let page = verify_in_browser(&admin).await;
+    assert!(
+        page.contains("audit chain broken at event 12: event 12 was modified"),
+        "admins see it too"
     );
 
     let undo = "UPDATE audit_events SET new_value = 'https://example.co.id/n' WHERE id = 12";
@@ -395,6 +407,15 @@ async fn verify_names_the_event_edited_or_removed_behind_a_dropped_trigger(app: 
         output.contains("broken at event 11:"),
         "reordered and renumbered: {output}"
     );
+}
+
+/// Presses "Verify the hash chain" on the audit page; returns the page it leads to.
+async fn verify_in_browser(admin: &Browser) -> String {
+    let response = admin
+        .submit("/admin/audit", "/admin/audit/verify", &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.get_text("/admin/audit").await
 }
 
 async fn fifty_concurrent_saves_from_two_servers_keep_one_chain(app: TestApp) {
