@@ -102,7 +102,7 @@ impl Application {
 /// The one route table.
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
-        .service(assets::stylesheet)
+        .service(assets::static_file)
         .route("/", web::get().to(home))
         .service(login::login_form)
         .service(login::login)

@@ -258,3 +258,60 @@ async fn sessions_can_live_in_redis_and_sign_out_still_ends_them() {
     assert_eq!(replay.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&replay), "/login");
 }
+
+#[tokio::test]
+async fn static_files_carry_a_content_hash_and_are_cached_for_a_year() {
+    let app = crate::support::spawn_app(Backend::Sqlite).await;
+    let page = app.get_text("/login").await;
+    for (attribute, file, kind) in [
+        ("href", "app.css", "text/css"),
+        ("src", "app.js", "text/javascript"),
+    ] {
+        let (stem, extension) = file.split_once('.').unwrap();
+        let marker = format!("{attribute}=\"/static/{stem}.");
+        let start = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("{file} linked"))
+            + attribute.len()
+            + 2;
+        let href = page[start..].split('"').next().unwrap();
+        let hash = &href[marker.len() - attribute.len() - 2..href.len() - extension.len() - 1];
+        assert!(
+            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{href}"
+        );
+
+        let response = app.get(href).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let body = response.text().await.unwrap();
+        assert_eq!(
+            body,
+            std::fs::read_to_string(format!("static/{file}")).unwrap()
+        );
+
+        let plain = app.get(&format!("/static/{file}")).await;
+        assert_eq!(
+            plain.headers()["cache-control"],
+            "no-cache",
+            "an unhashed name is revalidated"
+        );
+        let stale = app
+            .get(&format!("/static/{stem}.0000000000000000.{extension}"))
+            .await;
+        assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        app.get("/static/..%2FCargo.toml").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
