@@ -2,7 +2,8 @@
 //! (unfiltered, each filter, a deep page) and the full CSV export over real HTTP, on SQLite and
 //! on Postgres.
 //!
-//! Run with `bench/run.sh audit` (a release build). `PAYHOOK_BENCH_EVENTS` scales the volume.
+//! Run with `bench/run.sh audit` (a release build). `PAYHOOK_BENCH_EVENTS` scales the volume;
+//! `PAYHOOK_BENCH_ONLY=sqlite` or `postgres` runs one backend.
 
 use std::time::{Duration, Instant};
 
@@ -24,9 +25,16 @@ const BATCH: usize = 20_000;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let events: i64 = std::env::var("PAYHOOK_BENCH_EVENTS").map_or(Ok(1_000_000), |v| v.parse())?;
+    // `PAYHOOK_BENCH_ONLY=sqlite|postgres` runs one backend.
+    let only = std::env::var("PAYHOOK_BENCH_ONLY").unwrap_or_default();
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}", dir.path().join("audit-bench.db").display());
-    run("sqlite", &sqlite, events).await?;
+    if only != "postgres" {
+        run("sqlite", &sqlite, events).await?;
+    }
+    if only == "sqlite" {
+        return Ok(());
+    }
     let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("payhook_bench_audit_{}", std::process::id());
