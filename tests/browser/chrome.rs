@@ -1,0 +1,210 @@
+//! Headless Chromium through chromedriver, one driver process (group) per browser.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// At most two journeys at once: the machine has two cores.
+static RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+const MAX_JOURNEYS: usize = 2;
+
+/// A place among the journeys running at once, held until dropped.
+pub struct Slot;
+
+impl Slot {
+    pub fn take() -> Self {
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap();
+        while *running >= MAX_JOURNEYS {
+            running = freed.wait(running).unwrap();
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        *count.lock().unwrap() -= 1;
+        freed.notify_one();
+    }
+}
+const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Chrome {
+    pub client: Client,
+    pub javascript: bool,
+    base: String,
+    driver: Child,
+    shots: PathBuf,
+    step: usize,
+}
+
+impl Chrome {
+    /// Starts chromedriver and a headless Chromium session; screenshots go under
+    /// `target/screenshots/{journey}/`. Fails loudly when the browser cannot start.
+    pub async fn start(base: &str, javascript: bool, journey: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver must be installed (scripts/test.sh installs chromium and chromium-driver)");
+        let mut options = json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                "--lang=en-US", "--disable-dev-shm-usage",
+            ],
+        });
+        if !javascript {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let mut last_error = None;
+        let mut client = None;
+        for _ in 0..100 {
+            match ClientBuilder::rustls().unwrap().capabilities(capabilities.clone()).connect(&webdriver).await {
+                Ok(connected) => {
+                    client = Some(connected);
+                    break;
+                }
+                Err(error) => last_error = Some(error.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mode = if javascript { "js" } else { "nojs" };
+        let chrome = Self {
+            client: client.unwrap_or_else(|| panic!("Chromium did not start through chromedriver: {last_error:?}")),
+            javascript,
+            base: base.to_owned(),
+            driver,
+            shots: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../screenshots").join(format!("{journey}-{mode}")),
+            step: 0,
+        };
+        std::fs::create_dir_all(&chrome.shots).unwrap();
+        chrome
+    }
+
+    pub async fn go(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    /// The current path and query.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The element `css`, waiting for it to appear.
+    pub async fn find(&self, css: &str) -> Element {
+        match self.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(error) => {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("no {css} on {}: {error}\n{source}", self.path().await)
+            }
+        }
+    }
+
+    pub async fn exists(&self, css: &str) -> bool {
+        !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty()
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    /// Replaces the value of the input `css` with `text`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    /// Sends keys to whatever has the focus, as a keyboard user would.
+    pub async fn keys(&self, keys: &str) {
+        self.client.active_element().await.unwrap().send_keys(keys).await.unwrap();
+    }
+
+    /// An attribute of the focused element (empty when it has none).
+    pub async fn focused_attr(&self, attribute: &str) -> String {
+        let element = self.client.active_element().await.unwrap();
+        element.attr(attribute).await.unwrap().unwrap_or_default()
+    }
+
+    /// Waits until `css` holds text containing `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        for _ in 0..100 {
+            let texts = self.client.find_all(Locator::Css(css)).await.unwrap();
+            for element in texts {
+                if element.text().await.unwrap_or_default().contains(expected) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let source = self.client.source().await.unwrap_or_default();
+        panic!("{css} never showed {expected:?} on {}:\n{source}", self.path().await);
+    }
+
+    /// Waits until the browser is on `path`.
+    pub async fn wait_for_path(&self, path: &str) {
+        for _ in 0..100 {
+            if self.path().await == path {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached {path}; on {}", self.path().await);
+    }
+
+    /// Writes a numbered screenshot of the current page.
+    pub async fn shot(&mut self, name: &str) {
+        self.step += 1;
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.step)), png).unwrap();
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        self.go("/login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form[action='/login'] button[type=submit]").await;
+        self.wait_for_path("/settings/payment").await;
+    }
+
+    pub async fn close(self) {
+        // Drop kills the driver; the session goes with it.
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        // Chromium's helpers live in the driver's process group: end them all.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}

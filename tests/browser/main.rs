@@ -1,0 +1,72 @@
+//! Journeys through a real headless Chromium against the real server on a random loopback port,
+//! each with JavaScript and without it, on SQLite and on Postgres.
+
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../http/support.rs"]
+mod support;
+
+mod chrome;
+mod journeys;
+
+use chrome::Chrome;
+use support::{Backend, TestApp, spawn_app};
+
+/// One run of a journey: the app and whether the browser runs JavaScript.
+pub struct Run {
+    pub app: TestApp,
+    pub javascript: bool,
+    _slot: chrome::Slot,
+}
+
+impl Run {
+    pub async fn new(backend: Backend, javascript: bool) -> Self {
+        let slot = chrome::Slot::take();
+        Self {
+            app: spawn_app(backend).await,
+            javascript,
+            _slot: slot,
+        }
+    }
+
+    /// A fresh browser (its own profile and cookies) on this run's server.
+    pub async fn browser(&self, journey: &str) -> Chrome {
+        let backend = match self.app.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        Chrome::start(&self.app.address, self.javascript, &format!("{journey}-{backend}")).await
+    }
+}
+
+/// Defines each journey four times: SQLite and Postgres, with and without JavaScript.
+macro_rules! journeys {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::support::Backend;
+            use $crate::Run;
+            #[tokio::test]
+            async fn sqlite_with_javascript() {
+                $crate::journeys::$name(Run::new(Backend::Sqlite, true).await).await;
+            }
+            #[tokio::test]
+            async fn sqlite_without_javascript() {
+                $crate::journeys::$name(Run::new(Backend::Sqlite, false).await).await;
+            }
+            #[tokio::test]
+            async fn postgres_with_javascript() {
+                $crate::journeys::$name(Run::new(Backend::Postgres, true).await).await;
+            }
+            #[tokio::test]
+            async fn postgres_without_javascript() {
+                $crate::journeys::$name(Run::new(Backend::Postgres, false).await).await;
+            }
+        }
+    )*};
+}
+
+journeys!(
+    a_merchant_configures_a_channel,
+    a_keyboard_only_save,
+    two_sessions_conflict_and_the_second_sees_both_versions,
+    an_admin_reads_the_audit_log_and_signs_out,
+);
