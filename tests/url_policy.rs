@@ -224,6 +224,7 @@ fn explicit_ports_are_refused_unless_default_or_configured() {
     }
     let policy = UrlPolicy {
         extra_ports: vec![8443],
+        ..UrlPolicy::default()
     };
     let judge = |input| judge_with(input, PRODUCTION, &policy);
     assert_eq!(

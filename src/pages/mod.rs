@@ -215,3 +215,4 @@ pub struct MerchantPickerPage {
 }
 
 pub mod admin;
+pub mod notify;

@@ -47,6 +47,10 @@ pub mod action {
     pub const USER_ENABLE: &str = "user_enable";
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const PASSWORD_CHANGE: &str = "password_change";
+    pub const TEST_NOTIFICATION: &str = "test_notification";
+    pub const API_KEY_ROTATE: &str = "api_key_rotate";
+    pub const API_KEY_REVEAL: &str = "api_key_reveal";
+    pub const API_KEY_REVEAL_FAILED: &str = "api_key_reveal_failed";
 
     /// Every action, for the audit page's filter.
     pub const ALL: &[&str] = &[
@@ -61,6 +65,10 @@ pub mod action {
         USER_ENABLE,
         PASSWORD_RESET,
         PASSWORD_CHANGE,
+        TEST_NOTIFICATION,
+        API_KEY_ROTATE,
+        API_KEY_REVEAL,
+        API_KEY_REVEAL_FAILED,
     ];
 }
 
