@@ -4,6 +4,7 @@ mod harness;
 mod support;
 
 mod access;
+mod api_keys;
 mod auth;
 mod notify;
 mod settings;
