@@ -162,7 +162,7 @@ pub async fn change_user(
     };
     match change.as_str() {
         "disable" if target_id == user.id => {
-            return Err(AppError::BadRequest("You cannot disable your own account.".into()));
+            Err(AppError::BadRequest("You cannot disable your own account.".into()))
         }
         "disable" | "enable" => {
             let disable = change == "disable";

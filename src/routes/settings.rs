@@ -239,7 +239,7 @@ pub async fn save_configuration(
 
     if !sandbox.errors.is_empty() || !production.errors.is_empty() {
         let page = ConfigurePage {
-            layout: Layout::for_user(target.channel.name, &user),
+            layout: Layout::for_user(target.channel.name, user),
             scope,
             section: target.section,
             channel: target.channel,
@@ -265,7 +265,7 @@ pub async fn save_configuration(
                 .channel_setting(merchant.id, target.section.code, target.channel.code)
                 .await?;
             let page = ConfigurePage {
-                layout: Layout::for_user(target.channel.name, &user),
+                layout: Layout::for_user(target.channel.name, user),
                 scope,
                 section: target.section,
                 channel: target.channel,
