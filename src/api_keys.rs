@@ -46,7 +46,11 @@ pub async fn ensure(
     merchant_id: i64,
     environment: Environment,
 ) -> anyhow::Result<ApiKey> {
-    if db.api_key(merchant_id, environment.as_str()).await?.is_none() {
+    if db
+        .api_key(merchant_id, environment.as_str())
+        .await?
+        .is_none()
+    {
         let client_id = new_client_id();
         let sealed = secrets.seal(&new_secret(), &owner(merchant_id, environment, &client_id))?;
         db.insert_api_key(merchant_id, environment.as_str(), &client_id, &sealed)
@@ -81,7 +85,10 @@ pub async fn rotate(
 ) -> anyhow::Result<ApiKey> {
     let current = ensure(db, secrets, merchant_id, environment).await?;
     let secret = new_secret();
-    let sealed = secrets.seal(&secret, &owner(merchant_id, environment, &current.client_id))?;
+    let sealed = secrets.seal(
+        &secret,
+        &owner(merchant_id, environment, &current.client_id),
+    )?;
     let rotated = db
         .rotate_api_key(merchant_id, environment.as_str(), &sealed, actor)
         .await?;

@@ -91,9 +91,9 @@ impl Resolve for SystemResolver {
 /// a resolver outage never refuses a URL.
 fn classify_lookup_error(error: &std::io::Error) -> Resolution {
     const NO_SUCH_NAME: [&str; 3] = [
-        "Name or service not known",       // glibc EAI_NONAME
+        "Name or service not known",           // glibc EAI_NONAME
         "No address associated with hostname", // glibc EAI_NODATA
-        "nodename nor servname provided",  // BSD and macOS EAI_NONAME
+        "nodename nor servname provided",      // BSD and macOS EAI_NONAME
     ];
     let message = error.to_string();
     if NO_SUCH_NAME.iter().any(|m| message.contains(m)) {
@@ -125,9 +125,14 @@ impl StaticResolver {
     pub fn new<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let resolver = Self::default();
         for (host, address) in entries {
-            let ip: IpAddr = address.parse().expect("a static resolver entry needs an IP address");
+            let ip: IpAddr = address
+                .parse()
+                .expect("a static resolver entry needs an IP address");
             let mut answers = resolver.answers.write().expect("resolver map");
-            match answers.entry(normalise(host)).or_insert(Answer::Addresses(Vec::new())) {
+            match answers
+                .entry(normalise(host))
+                .or_insert(Answer::Addresses(Vec::new()))
+            {
                 Answer::Addresses(list) => list.push(ip),
                 Answer::Silent => {}
             }
@@ -233,8 +238,12 @@ mod tests {
 
     #[test]
     fn glibc_and_bsd_no_such_name_errors_are_told_apart_from_outages() {
-        let error = |m: &str| std::io::Error::other(format!("failed to lookup address information: {m}"));
-        assert_eq!(classify_lookup_error(&error("Name or service not known")), Resolution::NoSuchName);
+        let error =
+            |m: &str| std::io::Error::other(format!("failed to lookup address information: {m}"));
+        assert_eq!(
+            classify_lookup_error(&error("Name or service not known")),
+            Resolution::NoSuchName
+        );
         assert_eq!(
             classify_lookup_error(&error("Temporary failure in name resolution")),
             Resolution::Unanswered
@@ -243,11 +252,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_static_resolver_answers_from_its_map_case_and_dot_insensitively() {
-        let dns = StaticResolver::new([("Hooks.Shop.com", "10.0.0.1"), ("hooks.shop.com", "8.8.8.8")]);
+        let dns = StaticResolver::new([
+            ("Hooks.Shop.com", "10.0.0.1"),
+            ("hooks.shop.com", "8.8.8.8"),
+        ]);
         let resolver = Resolver::new(dns.clone());
-        let both = Resolution::Addresses(vec!["10.0.0.1".parse().unwrap(), "8.8.8.8".parse().unwrap()]);
+        let both = Resolution::Addresses(vec![
+            "10.0.0.1".parse().unwrap(),
+            "8.8.8.8".parse().unwrap(),
+        ]);
         assert_eq!(resolver.lookup("hooks.shop.com.").await, both);
-        assert_eq!(resolver.lookup("other.shop.com").await, Resolution::NoSuchName);
+        assert_eq!(
+            resolver.lookup("other.shop.com").await,
+            Resolution::NoSuchName
+        );
         dns.make_silent("hooks.shop.com");
         let quick = resolver.with_timeout(Duration::from_millis(20));
         assert_eq!(quick.lookup("hooks.shop.com").await, Resolution::Unanswered);

@@ -55,7 +55,9 @@ impl SecretBox {
     /// Decrypts what [`seal`](Self::seal) made for the same `owner`.
     pub fn open(&self, sealed: &str, owner: &str) -> anyhow::Result<SecretString> {
         // The error never says more: a wrong key and a tampered row look the same.
-        let fail = || anyhow::anyhow!("a stored secret could not be decrypted (PAYHOOK_SECRET_KEY changed?)");
+        let fail = || {
+            anyhow::anyhow!("a stored secret could not be decrypted (PAYHOOK_SECRET_KEY changed?)")
+        };
         let bytes = hex::decode(sealed).map_err(|_| fail())?;
         if bytes.len() < NONCE_LEN {
             return Err(fail());
@@ -70,7 +72,9 @@ impl SecretBox {
             .cipher()
             .decrypt(&XNonce::from(nonce), payload)
             .map_err(|_| fail())?;
-        String::from_utf8(plain).map(SecretString).map_err(|_| fail())
+        String::from_utf8(plain)
+            .map(SecretString)
+            .map_err(|_| fail())
     }
 }
 
@@ -105,10 +109,21 @@ mod tests {
         let sealed_box = SecretBox::random();
         let sealed = sealed_box.seal(&secret, "merchant:1:sandbox").unwrap();
         assert!(!sealed.contains("SK-abc"));
-        assert_eq!(sealed_box.open(&sealed, "merchant:1:sandbox").unwrap(), secret);
+        assert_eq!(
+            sealed_box.open(&sealed, "merchant:1:sandbox").unwrap(),
+            secret
+        );
         assert!(sealed_box.open(&sealed, "merchant:2:sandbox").is_err());
-        assert!(SecretBox::random().open(&sealed, "merchant:1:sandbox").is_err());
-        assert_ne!(sealed, sealed_box.seal(&secret, "merchant:1:sandbox").unwrap(), "fresh nonce");
+        assert!(
+            SecretBox::random()
+                .open(&sealed, "merchant:1:sandbox")
+                .is_err()
+        );
+        assert_ne!(
+            sealed,
+            sealed_box.seal(&secret, "merchant:1:sandbox").unwrap(),
+            "fresh nonce"
+        );
         assert_eq!(format!("{secret:?}"), "SecretString(***)");
     }
 }

@@ -101,7 +101,9 @@ pub async fn post(
     }
     let mut response = match builder.send().await {
         Ok(response) => response,
-        Err(error) if error.is_timeout() => return failed(Outcome::TimedOut, timeout_message(timeout)),
+        Err(error) if error.is_timeout() => {
+            return failed(Outcome::TimedOut, timeout_message(timeout));
+        }
         Err(error) => return failed(Outcome::Failed, describe(&error)),
     };
     let status = response.status();
@@ -146,7 +148,10 @@ pub async fn post(
             location.as_deref().unwrap_or("(no Location header)")
         ))
     } else if !status.is_success() {
-        Some(format!("HTTP {}: the notification was not accepted (expected 2xx).", status.as_u16()))
+        Some(format!(
+            "HTTP {}: the notification was not accepted (expected 2xx).",
+            status.as_u16()
+        ))
     } else {
         read_error.clone()
     };
@@ -162,7 +167,10 @@ pub async fn post(
 }
 
 fn timeout_message(timeout: Duration) -> String {
-    format!("No answer within {} s: the request timed out.", timeout.as_secs_f32())
+    format!(
+        "No answer within {} s: the request timed out.",
+        timeout.as_secs_f32()
+    )
 }
 
 /// The error and its causes, e.g. "error sending request: connection refused".

@@ -73,11 +73,19 @@ pub async fn send_test(
         Environment::Production => setting.production_url,
     };
     let url = saved.ok_or(TestError::NoUrl)?;
-    let vetted = dns::vet(&url, environment, &settings.url_policy, Some(&settings.resolver)).await;
+    let vetted = dns::vet(
+        &url,
+        environment,
+        &settings.url_policy,
+        Some(&settings.resolver),
+    )
+    .await;
     let (request, exchange, refusals) = match vetted {
         Ok(vetted) if !vetted.addresses.is_empty() => {
-            let key = crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment).await?;
-            let request = sample::test_notification(target, &key, &vetted.url, OffsetDateTime::now_utc());
+            let key =
+                crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment).await?;
+            let request =
+                sample::test_notification(target, &key, &vetted.url, OffsetDateTime::now_utc());
             let exchange = client::post(
                 &vetted.url,
                 &vetted.addresses,
@@ -90,7 +98,11 @@ pub async fn send_test(
         // Only reached when DNS did not answer: with no vetted address there is nowhere safe
         // to connect to.
         Ok(_) => (None, None, vec![DNS_UNANSWERED]),
-        Err(violations) => (None, None, violations.iter().map(|v| v.code.message()).collect()),
+        Err(violations) => (
+            None,
+            None,
+            violations.iter().map(|v| v.code.message()).collect(),
+        ),
     };
     let outcome = exchange.as_ref().map_or(Outcome::Refused, |e| e.outcome);
     let summary = summarise(outcome, exchange.as_ref());
@@ -104,7 +116,9 @@ pub async fn send_test(
         Some(exchange) => exchange.error.clone(),
         None => Some(refusals.join(" ")),
     };
-    let stored_body = exchange.as_ref().map(|e| first_chars(&e.response_body, 4096));
+    let stored_body = exchange
+        .as_ref()
+        .map(|e| first_chars(&e.response_body, 4096));
     let delivery = NewDelivery {
         merchant_id,
         section: target.section.code,
@@ -138,7 +152,11 @@ const DNS_UNANSWERED: &str = "DNS did not answer within 2 seconds, so the addres
 fn summarise(outcome: Outcome, exchange: Option<&Exchange>) -> String {
     match exchange {
         Some(e) => match e.status {
-            Some(status) => format!("{}: HTTP {status} in {} ms", outcome.as_str(), millis(e.latency)),
+            Some(status) => format!(
+                "{}: HTTP {status} in {} ms",
+                outcome.as_str(),
+                millis(e.latency)
+            ),
             None => format!("{} after {} ms", outcome.as_str(), millis(e.latency)),
         },
         None => format!("{}: not sent", outcome.as_str()),

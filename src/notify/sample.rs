@@ -1,8 +1,8 @@
 //! A realistic sample payment notification for a channel, signed as SPEC 6 says.
 
 use serde_json::json;
-use time::macros::{format_description, offset};
 use time::OffsetDateTime;
+use time::macros::{format_description, offset};
 
 use super::sign;
 use crate::api_keys::ApiKey;
@@ -29,7 +29,8 @@ pub fn test_notification(
 ) -> OutgoingRequest {
     let invoice = format!(
         "INV-TEST-{}-{}",
-        now.format(format_description!("[year][month][day]")).unwrap_or_default(),
+        now.format(format_description!("[year][month][day]"))
+            .unwrap_or_default(),
         &crate::auth::random_token()[..8].to_ascii_uppercase()
     );
     match target.section.format() {
@@ -46,7 +47,9 @@ fn non_snap(
     invoice: &str,
 ) -> OutgoingRequest {
     let timestamp = now
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default();
     let request_id = uuid_v4();
     let body = json!({
@@ -61,7 +64,8 @@ fn non_snap(
         "additional_info": { "test_notification": true },
     })
     .to_string();
-    let component = sign::non_snap_component(&key.client_id, &request_id, &timestamp, url.path(), &body);
+    let component =
+        sign::non_snap_component(&key.client_id, &request_id, &timestamp, url.path(), &body);
     let signature = sign::non_snap_signature(key.secret.expose(), &component);
     OutgoingRequest {
         url: url.as_str().to_owned(),
@@ -156,5 +160,12 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }

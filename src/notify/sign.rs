@@ -33,7 +33,12 @@ pub fn non_snap_signature(secret: &str, component: &str) -> String {
 }
 
 /// The SNAP string to sign: `POST:path:token:hex(SHA-256(minified body)):timestamp`.
-pub fn snap_string_to_sign(path: &str, token: &str, minified_body: &str, timestamp: &str) -> String {
+pub fn snap_string_to_sign(
+    path: &str,
+    token: &str,
+    minified_body: &str,
+    timestamp: &str,
+) -> String {
     let body_hash = hex::encode(Sha256::digest(minified_body.as_bytes()));
     format!("POST:{path}:{token}:{body_hash}:{timestamp}")
 }
@@ -54,7 +59,9 @@ mod tests {
     fn hmacs_match_the_rfc_4231_vectors() {
         let data = "what do ya want for nothing?";
         let sha256 = non_snap_signature("Jefe", data);
-        let expected = hex::decode("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843").unwrap();
+        let expected =
+            hex::decode("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+                .unwrap();
         assert_eq!(sha256, format!("HMACSHA256={}", BASE64.encode(expected)));
         let sha512 = snap_signature("Jefe", data);
         let expected = hex::decode(
@@ -70,7 +77,10 @@ mod tests {
         let lines: Vec<&str> = component.split('\n').collect();
         assert_eq!(lines[0], "Client-Id:MCH-1");
         assert_eq!(lines[3], "Request-Target:/notify");
-        assert_eq!(lines[4], "Digest:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=");
+        assert_eq!(
+            lines[4],
+            "Digest:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o="
+        );
         let snap = snap_string_to_sign("/n", "tok", "{}", "T");
         assert_eq!(
             snap,

@@ -71,12 +71,21 @@ impl TestResult {
             status: exchange.and_then(|e| e.status),
             location: exchange.and_then(|e| e.location.clone()),
             latency_ms: exchange.map(|e| crate::notify::millis(e.latency)),
-            truncated: exchange.is_some_and(|e| e.truncated) || response_start.len() < response.len(),
+            truncated: exchange.is_some_and(|e| e.truncated)
+                || response_start.len() < response.len(),
             response_start: response_start.to_owned(),
             error: exchange.and_then(|e| e.error.clone()),
             refusals: report.refusals.clone(),
-            headers: report.request.as_ref().map(|r| r.headers.clone()).unwrap_or_default(),
-            body: report.request.as_ref().map(|r| r.body.clone()).unwrap_or_default(),
+            headers: report
+                .request
+                .as_ref()
+                .map(|r| r.headers.clone())
+                .unwrap_or_default(),
+            body: report
+                .request
+                .as_ref()
+                .map(|r| r.body.clone())
+                .unwrap_or_default(),
             curl: report
                 .request
                 .as_ref()

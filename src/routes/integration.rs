@@ -18,8 +18,7 @@ use crate::store::audit::action;
 use crate::url_policy::Environment;
 
 const WRONG_PASSWORD: &str = "The password is incorrect, so the secret key was not shown.";
-const LOCKED_OUT: &str =
-    "Too many wrong passwords for this account. Try again in 15 minutes.";
+const LOCKED_OUT: &str = "Too many wrong passwords for this account. Try again in 15 minutes.";
 
 #[derive(Deserialize)]
 pub struct RevealInput {
@@ -79,17 +78,50 @@ pub async fn reveal_secret(
     // side door for guessing.
     let now = crate::store::now_ms();
     if super::login::is_locked_out(&state, &user.email, now).await? {
-        state.db.record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED)).await?;
-        return render(&state, &merchant_user, StatusCode::TOO_MANY_REQUESTS, None, Some(LOCKED_OUT)).await;
+        state
+            .db
+            .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
+            .await?;
+        return render(
+            &state,
+            &merchant_user,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(LOCKED_OUT),
+        )
+        .await;
     }
-    let stored = state.db.find_login_user(&user.email).await?.map(|u| u.password_hash);
+    let stored = state
+        .db
+        .find_login_user(&user.email)
+        .await?
+        .map(|u| u.password_hash);
     if !password::verify(input.password, stored).await? {
         state.db.record_login_failure(&user.email, now).await?;
-        state.db.record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED)).await?;
-        return render(&state, &merchant_user, StatusCode::UNPROCESSABLE_ENTITY, None, Some(WRONG_PASSWORD)).await;
+        state
+            .db
+            .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
+            .await?;
+        return render(
+            &state,
+            &merchant_user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(WRONG_PASSWORD),
+        )
+        .await;
     }
-    state.db.record_audit(&actor, &record(action::API_KEY_REVEAL)).await?;
-    let key = api_keys::ensure(&state.db, &state.settings.secret_box, merchant.id, environment).await?;
+    state
+        .db
+        .record_audit(&actor, &record(action::API_KEY_REVEAL))
+        .await?;
+    let key = api_keys::ensure(
+        &state.db,
+        &state.settings.secret_box,
+        merchant.id,
+        environment,
+    )
+    .await?;
     let shown = shown(&key, false);
     render(&state, &merchant_user, StatusCode::OK, Some(shown), None).await
 }

@@ -22,7 +22,11 @@ impl std::fmt::Debug for StoredApiKey {
 
 impl Db {
     /// The key of one merchant and environment, if generated yet.
-    pub async fn api_key(&self, merchant_id: i64, environment: &str) -> sqlx::Result<Option<StoredApiKey>> {
+    pub async fn api_key(
+        &self,
+        merchant_id: i64,
+        environment: &str,
+    ) -> sqlx::Result<Option<StoredApiKey>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT client_id, secret_sealed, created_at, rotated_at FROM api_keys \

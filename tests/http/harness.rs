@@ -146,7 +146,11 @@ impl Receiver {
     /// The only request received.
     pub fn single(&self) -> Recorded {
         let requests = self.requests();
-        assert_eq!(requests.len(), 1, "expected exactly one request: {requests:?}");
+        assert_eq!(
+            requests.len(),
+            1,
+            "expected exactly one request: {requests:?}"
+        );
         requests[0].clone()
     }
 }
@@ -200,7 +204,10 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
         Reply::Status(status, extra, body) => {
-            let mut response = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+            let mut response = format!(
+                "HTTP/1.1 {status} Whatever\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
             for (name, value) in extra {
                 response.push_str(&format!("{name}: {value}\r\n"));
             }
@@ -214,19 +221,37 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
 
 /// HMAC (RFC 2104) written out here, so the tests do not trust the product's signing code.
 fn hmac(hash: fn(&[u8]) -> Vec<u8>, block: usize, key: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut key = if key.len() > block { hash(key) } else { key.to_vec() };
+    let mut key = if key.len() > block {
+        hash(key)
+    } else {
+        key.to_vec()
+    };
     key.resize(block, 0);
-    let inner: Vec<u8> = key.iter().map(|b| b ^ 0x36).chain(message.iter().copied()).collect();
+    let inner: Vec<u8> = key
+        .iter()
+        .map(|b| b ^ 0x36)
+        .chain(message.iter().copied())
+        .collect();
     let outer: Vec<u8> = key.iter().map(|b| b ^ 0x5c).chain(hash(&inner)).collect();
     hash(&outer)
 }
 
 pub fn hmac_sha256(key: &str, message: &str) -> Vec<u8> {
-    hmac(|m| Sha256::digest(m).to_vec(), 64, key.as_bytes(), message.as_bytes())
+    hmac(
+        |m| Sha256::digest(m).to_vec(),
+        64,
+        key.as_bytes(),
+        message.as_bytes(),
+    )
 }
 
 pub fn hmac_sha512(key: &str, message: &str) -> Vec<u8> {
-    hmac(|m| Sha512::digest(m).to_vec(), 128, key.as_bytes(), message.as_bytes())
+    hmac(
+        |m| Sha512::digest(m).to_vec(),
+        128,
+        key.as_bytes(),
+        message.as_bytes(),
+    )
 }
 
 pub fn base64(bytes: &[u8]) -> String {
@@ -250,9 +275,14 @@ pub fn expected_non_snap_signature(secret: &str, request: &Recorded) -> String {
 /// SPEC 6, SNAP: the `X-SIGNATURE` a receiver expects for this request.
 pub fn expected_snap_signature(secret: &str, request: &Recorded) -> String {
     let path = request.path.split('?').next().unwrap();
-    let token = request.header("Authorization").strip_prefix("Bearer ").expect("a bearer token");
+    let token = request
+        .header("Authorization")
+        .strip_prefix("Bearer ")
+        .expect("a bearer token");
     // The receiver minifies the body itself, as a SNAP receiver must.
-    let minified = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&request.body).unwrap()).unwrap();
+    let minified =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&request.body).unwrap())
+            .unwrap();
     let string_to_sign = format!(
         "POST:{path}:{token}:{}:{}",
         hex::encode(Sha256::digest(minified.as_bytes())),
@@ -284,10 +314,19 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
 }
 
 /// Sends a test notification for the saved `environment` URL of a channel.
-pub async fn send_test(app: &TestApp, section: &str, channel: &str, environment: &str) -> reqwest::Response {
+pub async fn send_test(
+    app: &TestApp,
+    section: &str,
+    channel: &str,
+    environment: &str,
+) -> reqwest::Response {
     let page = format!("/settings/payment/{section}/{channel}");
-    app.submit(&page, &format!("{page}/test"), &[("environment", environment)])
-        .await
+    app.submit(
+        &page,
+        &format!("{page}/test"),
+        &[("environment", environment)],
+    )
+    .await
 }
 
 /// Everything logged by this test binary, once [`capture_logs`] was called.
