@@ -23,10 +23,19 @@ async fn main() -> anyhow::Result<()> {
     let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("payhook_bench_{}", std::process::id());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
-    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+    )
+    .await?;
     let result = run("postgres", &format!("{server}/{name}")).await;
-    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await?;
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")),
+    )
+    .await?;
     result
 }
 
@@ -40,7 +49,14 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
     let mut clients = Vec::new();
     for i in 0..CONCURRENCY {
         let email = format!("user{i}@bench.example.com");
-        add_user(&db, &email, RoleArg::Merchant, Some("bench"), PASSWORD.into()).await?;
+        add_user(
+            &db,
+            &email,
+            RoleArg::Merchant,
+            Some("bench"),
+            PASSWORD.into(),
+        )
+        .await?;
         clients.push(sign_in(&base, &email).await?);
     }
     for channel in payhook::catalog::Section::find("va_snap").unwrap().channels {
@@ -60,7 +76,11 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
         }
     })
     .await?;
-    report(backend, &format!("GET section page ({page_size} bytes)"), latencies);
+    report(
+        backend,
+        &format!("GET section page ({page_size} bytes)"),
+        latencies,
+    );
 
     let root = base.clone();
     let latencies = measure(&clients, SAVES, move |client, n| {
@@ -68,7 +88,11 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
         async move { save(&client, &base, "bca", n + 1).await }
     })
     .await?;
-    report(backend, "POST save (one channel, read form + save)", latencies);
+    report(
+        backend,
+        "POST save (one channel, read form + save)",
+        latencies,
+    );
     Ok(())
 }
 
@@ -77,11 +101,20 @@ async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
         .cookie_store(true)
         .redirect(redirect::Policy::none())
         .build()?;
-    let login = client.get(format!("{base}/login")).send().await?.text().await?;
+    let login = client
+        .get(format!("{base}/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let token = field(&login, "csrf_token");
     let response = client
         .post(format!("{base}/login"))
-        .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &token)])
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
         .send()
         .await?;
     anyhow::ensure!(response.status() == 303, "sign-in failed");
@@ -104,11 +137,19 @@ async fn save(client: &reqwest::Client, base: &str, channel: &str, n: usize) -> 
         .send()
         .await?;
     // Concurrent saves of one channel race by design: a 409 is a correct, measured answer.
-    anyhow::ensure!(matches!(response.status().as_u16(), 303 | 409), "save: {}", response.status());
+    anyhow::ensure!(
+        matches!(response.status().as_u16(), 303 | 409),
+        "save: {}",
+        response.status()
+    );
     Ok(())
 }
 
-async fn measure<F, Fut>(clients: &[reqwest::Client], total: usize, call: F) -> anyhow::Result<Vec<Duration>>
+async fn measure<F, Fut>(
+    clients: &[reqwest::Client],
+    total: usize,
+    call: F,
+) -> anyhow::Result<Vec<Duration>>
 where
     F: Fn(&reqwest::Client, usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
@@ -151,5 +192,9 @@ fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
 fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).expect("field present") + marker.len();
-    html[start..].split('"').next().unwrap_or_default().to_owned()
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }

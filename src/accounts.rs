@@ -38,7 +38,9 @@ pub fn parse_merchant_code(code: &str) -> Result<String, AccountError> {
         && code
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    valid.then_some(code).ok_or(AccountError::InvalidMerchantCode)
+    valid
+        .then_some(code)
+        .ok_or(AccountError::InvalidMerchantCode)
 }
 
 /// Checks a new password's length (in characters).
@@ -58,7 +60,11 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 }
 
 /// Creates a merchant; returns its id and normalised code.
-pub async fn create_merchant(db: &Db, code: &str, name: &str) -> Result<(i64, String), AccountError> {
+pub async fn create_merchant(
+    db: &Db,
+    code: &str,
+    name: &str,
+) -> Result<(i64, String), AccountError> {
     let code = parse_merchant_code(code)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -97,7 +103,10 @@ pub async fn create_user(
         (Role::Admin, None) => None,
     };
     let hash = password::hash(password).await?;
-    match db.create_user(&email, &hash, role.as_str(), merchant_id).await {
+    match db
+        .create_user(&email, &hash, role.as_str(), merchant_id)
+        .await
+    {
         Ok(id) => Ok((id, email)),
         Err(e) if is_unique_violation(&e) => Err(AccountError::DuplicateEmail),
         Err(e) => Err(e.into()),

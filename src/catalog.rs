@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn catalog_has_six_sections_in_display_order() {
         let codes: Vec<_> = SECTIONS.iter().map(|s| s.code).collect();
-        assert_eq!(codes, ["va_snap", "va", "cards", "cstore", "ewallet", "paylater"]);
+        assert_eq!(
+            codes,
+            ["va_snap", "va", "cards", "cstore", "ewallet", "paylater"]
+        );
         let counts: Vec<_> = SECTIONS.iter().map(|s| s.channels.len()).collect();
         assert_eq!(counts, [15, 9, 1, 2, 5, 3]);
     }
@@ -173,9 +176,21 @@ mod tests {
 
     #[test]
     fn only_va_snap_uses_the_snap_format() {
-        assert_eq!(Section::find("va_snap").unwrap().format(), NotificationFormat::Snap);
-        assert_eq!(Section::find("va").unwrap().format(), NotificationFormat::NonSnap);
+        assert_eq!(
+            Section::find("va_snap").unwrap().format(),
+            NotificationFormat::Snap
+        );
+        assert_eq!(
+            Section::find("va").unwrap().format(),
+            NotificationFormat::NonSnap
+        );
         assert!(ChannelRef::find("va", "bnc").is_none());
-        assert_eq!(ChannelRef::find("cards", "card").unwrap().channel.gateway_id, "CREDIT_CARD");
+        assert_eq!(
+            ChannelRef::find("cards", "card")
+                .unwrap()
+                .channel
+                .gateway_id,
+            "CREDIT_CARD"
+        );
     }
 }

@@ -3,18 +3,22 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
 use crate::accounts;
 use crate::auth::{Role, password};
 use crate::config::Settings;
+use crate::dns::Resolver;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
-use crate::dns::Resolver;
 use crate::url_policy::{Environment, UrlPolicy};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "payhook", version, about = "Payment notification URL back office")]
+#[command(
+    name = "payhook",
+    version,
+    about = "Payment notification URL back office"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -117,12 +121,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User {
-            action: UserAction::Add {
-                email,
-                role,
-                merchant,
-                ..
-            },
+            action:
+                UserAction::Add {
+                    email,
+                    role,
+                    merchant,
+                    ..
+                },
         } => {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
@@ -215,9 +220,22 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     let merchant_password = password::generate();
     let admin_password = password::generate();
     db.create_merchant("demo", "Demo Merchant").await?;
-    add_user(db, "merchant@demo.test", RoleArg::Merchant, Some("demo"), merchant_password.clone())
-        .await?;
-    add_user(db, "admin@payhook.test", RoleArg::Admin, None, admin_password.clone()).await?;
+    add_user(
+        db,
+        "merchant@demo.test",
+        RoleArg::Merchant,
+        Some("demo"),
+        merchant_password.clone(),
+    )
+    .await?;
+    add_user(
+        db,
+        "admin@payhook.test",
+        RoleArg::Admin,
+        None,
+        admin_password.clone(),
+    )
+    .await?;
     println!("Created demo accounts (these passwords are shown only once):");
     println!("  merchant  merchant@demo.test  {merchant_password}");
     println!("  admin     admin@payhook.test  {admin_password}");
@@ -264,7 +282,11 @@ pub async fn check_url(
         Ok(vetted) => {
             report.push_str(&format!("{}\n", vetted.url));
             for warning in vetted.warnings {
-                report.push_str(&format!("warning: {} ({})\n", warning.code.message(), warning.code.as_str()));
+                report.push_str(&format!(
+                    "warning: {} ({})\n",
+                    warning.code.message(),
+                    warning.code.as_str()
+                ));
             }
             ExitCode::SUCCESS
         }

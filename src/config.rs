@@ -124,7 +124,10 @@ pub fn url_policy_from_env() -> anyhow::Result<UrlPolicy> {
 
 /// `PAYHOOK_DNS_CHECK`: on unless set to a false value (`off`, `0`, `false`, `no`).
 pub fn dns_check_from_env() -> anyhow::Result<bool> {
-    match std::env::var("PAYHOOK_DNS_CHECK").ok().filter(|v| !v.trim().is_empty()) {
+    match std::env::var("PAYHOOK_DNS_CHECK")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
         None => Ok(true),
         value => parse_bool("PAYHOOK_DNS_CHECK", value),
     }
@@ -158,9 +161,12 @@ fn load_or_create_key(dir: &Path, file: &str, len: usize) -> anyhow::Result<Vec<
 
 fn parse_secret_key(hex_key: &str) -> anyhow::Result<[u8; KEY_LEN]> {
     let bytes = hex::decode(hex_key.trim()).context("must be hexadecimal")?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("must be exactly {KEY_LEN} bytes ({} hex characters)", KEY_LEN * 2))
+    bytes.try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "must be exactly {KEY_LEN} bytes ({} hex characters)",
+            KEY_LEN * 2
+        )
+    })
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -226,7 +232,10 @@ mod tests {
 
     #[test]
     fn session_key_files_live_beside_the_sqlite_file() {
-        assert_eq!(data_dir("sqlite:///var/lib/payhook/p.db"), PathBuf::from("/var/lib/payhook"));
+        assert_eq!(
+            data_dir("sqlite:///var/lib/payhook/p.db"),
+            PathBuf::from("/var/lib/payhook")
+        );
         assert_eq!(data_dir("postgres://db/x"), PathBuf::new());
         assert!(parse_session_key("abcd").is_err());
     }
@@ -245,6 +254,9 @@ mod tests {
 
     #[test]
     fn database_passwords_are_not_printed() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
     }
 }

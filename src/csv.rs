@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn plain_cells_stay_plain_and_special_ones_are_quoted() {
         assert_eq!(row(&["a", "b c"]), "a,b c\r\n");
-        assert_eq!(row(&["x,y", "say \"hi\"", "l1\nl2"]), "\"x,y\",\"say \"\"hi\"\"\",\"l1\nl2\"\r\n");
+        assert_eq!(
+            row(&["x,y", "say \"hi\"", "l1\nl2"]),
+            "\"x,y\",\"say \"\"hi\"\"\",\"l1\nl2\"\r\n"
+        );
         assert_eq!(row(&[""]), "\r\n");
     }
 
@@ -55,6 +58,9 @@ mod tests {
             let out = row(&[cell]);
             assert!(out.starts_with("\"'"), "{cell:?} -> {out:?}");
         }
-        assert_eq!(row(&["=HYPERLINK(\"x\")"]), "\"'=HYPERLINK(\"\"x\"\")\"\r\n");
+        assert_eq!(
+            row(&["=HYPERLINK(\"x\")"]),
+            "\"'=HYPERLINK(\"\"x\"\")\"\r\n"
+        );
     }
 }

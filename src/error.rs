@@ -67,7 +67,9 @@ impl ResponseError for AppError {
                     .finish();
             }
             Self::Database(error) => tracing::error!(%error, "database error"),
-            Self::Unexpected(error) => tracing::error!(error = format!("{error:#}"), "unexpected error"),
+            Self::Unexpected(error) => {
+                tracing::error!(error = format!("{error:#}"), "unexpected error")
+            }
             _ => {}
         }
         let status = self.status_code();

@@ -416,7 +416,8 @@ pub enum WarningCode {
 
 impl WarningCode {
     /// Every code.
-    pub const ALL: [WarningCode; 2] = [WarningCode::InsecureHttpSandbox, WarningCode::DnsUnanswered];
+    pub const ALL: [WarningCode; 2] =
+        [WarningCode::InsecureHttpSandbox, WarningCode::DnsUnanswered];
 
     /// The stable snake_case code (API, CLI, translations).
     pub fn as_str(self) -> &'static str {

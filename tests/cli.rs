@@ -17,7 +17,12 @@ fn payhook(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run payhook");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -27,14 +32,32 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn check_url_prints_the_normalised_url_and_exits_0_when_accepted() {
-    let out = payhook(&["check-url", "  HTTPS://Example.COM:443/notify  ", "--no-dns"], &[], "");
+    let out = payhook(
+        &[
+            "check-url",
+            "  HTTPS://Example.COM:443/notify  ",
+            "--no-dns",
+        ],
+        &[],
+        "",
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out).trim(), "https://example.com/notify");
 }
 
 #[test]
 fn check_url_warns_about_http_in_sandbox_and_refuses_it_in_production() {
-    let sandbox = payhook(&["check-url", "http://example.com/n", "--environment", "sandbox", "--no-dns"], &[], "");
+    let sandbox = payhook(
+        &[
+            "check-url",
+            "http://example.com/n",
+            "--environment",
+            "sandbox",
+            "--no-dns",
+        ],
+        &[],
+        "",
+    );
     assert_eq!(sandbox.status.code(), Some(0));
     assert!(stdout(&sandbox).contains("warning:"));
     let production = payhook(&["check-url", "http://example.com/n"], &[], "");
@@ -44,15 +67,36 @@ fn check_url_warns_about_http_in_sandbox_and_refuses_it_in_production() {
 
 #[test]
 fn check_url_names_every_broken_rule_and_exits_1() {
-    let out = payhook(&["check-url", "ftp://user:pw@abc.ngrok.io:21/x#frag"], &[], "");
+    let out = payhook(
+        &["check-url", "ftp://user:pw@abc.ngrok.io:21/x#frag"],
+        &[],
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    for code in ["credentials_in_url", "tunnel_domain", "fragment_not_allowed"] {
+    for code in [
+        "credentials_in_url",
+        "tunnel_domain",
+        "fragment_not_allowed",
+    ] {
         assert!(text.contains(code), "{code} in {text}");
     }
     let empty = payhook(&["check-url", ""], &[], "");
-    assert_eq!(empty.status.code(), Some(1), "an empty URL is a refused URL");
-    let usage = payhook(&["check-url", "https://example.com", "--environment", "staging"], &[], "");
+    assert_eq!(
+        empty.status.code(),
+        Some(1),
+        "an empty URL is a refused URL"
+    );
+    let usage = payhook(
+        &[
+            "check-url",
+            "https://example.com",
+            "--environment",
+            "staging",
+        ],
+        &[],
+        "",
+    );
     assert_eq!(usage.status.code(), Some(2));
 }
 
@@ -62,33 +106,85 @@ fn merchants_and_users_are_created_from_the_command_line() {
     let url = format!("sqlite://{}", dir.path().join("cli.db").display());
     let env = [("DATABASE_URL", url.as_str())];
     assert_eq!(payhook(&["migrate"], &env, "").status.code(), Some(0));
-    let merchant = payhook(&["merchant", "add", "--code", "toko", "--name", "Toko Maju"], &env, "");
-    assert_eq!(merchant.status.code(), Some(0), "{}", String::from_utf8_lossy(&merchant.stderr));
+    let merchant = payhook(
+        &["merchant", "add", "--code", "toko", "--name", "Toko Maju"],
+        &env,
+        "",
+    );
+    assert_eq!(
+        merchant.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merchant.stderr)
+    );
     let user = payhook(
-        &["user", "add", "--email", "Owner@Toko.co.id", "--role", "merchant", "--merchant", "toko", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--email",
+            "Owner@Toko.co.id",
+            "--role",
+            "merchant",
+            "--merchant",
+            "toko",
+            "--password-stdin",
+        ],
         &env,
         "a long enough password\n",
     );
-    assert_eq!(user.status.code(), Some(0), "{}", String::from_utf8_lossy(&user.stderr));
+    assert_eq!(
+        user.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&user.stderr)
+    );
     let short = payhook(
-        &["user", "add", "--email", "a@toko.co.id", "--role", "admin", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--email",
+            "a@toko.co.id",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
         &env,
         "short\n",
     );
     assert_ne!(short.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
     let orphan = payhook(
-        &["user", "add", "--email", "b@toko.co.id", "--role", "merchant", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--email",
+            "b@toko.co.id",
+            "--role",
+            "merchant",
+            "--password-stdin",
+        ],
         &env,
         "a long enough password\n",
     );
-    assert_ne!(orphan.status.code(), Some(0), "a merchant user needs its merchant");
+    assert_ne!(
+        orphan.status.code(),
+        Some(0),
+        "a merchant user needs its merchant"
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let db = payhook::store::Db::connect(&url).await.unwrap();
-        let user = db.find_login_user("owner@toko.co.id").await.unwrap().expect("user stored lower-cased");
-        let ok = payhook::auth::password::verify("a long enough password".into(), Some(user.password_hash)).await;
+        let user = db
+            .find_login_user("owner@toko.co.id")
+            .await
+            .unwrap()
+            .expect("user stored lower-cased");
+        let ok = payhook::auth::password::verify(
+            "a long enough password".into(),
+            Some(user.password_hash),
+        )
+        .await;
         assert!(ok.unwrap());
     });
 }
@@ -115,7 +211,11 @@ fn check_url_resolves_the_host_unless_told_not_to() {
         assert_eq!(stdout(&skipped).trim(), url);
     }
     let literal = payhook(&["check-url", "https://8.8.8.8/n"], &[], "");
-    assert_eq!(literal.status.code(), Some(0), "an IP literal needs no lookup");
+    assert_eq!(
+        literal.status.code(),
+        Some(0),
+        "an IP literal needs no lookup"
+    );
 }
 
 #[test]
@@ -128,7 +228,11 @@ fn check_url_accepts_private_sandbox_targets_only_with_the_escape_hatch() {
     let relaxed = payhook(&["check-url", url, "--environment", "sandbox"], &hatch, "");
     assert_eq!(relaxed.status.code(), Some(0), "{}", stdout(&relaxed));
     let production = payhook(&["check-url", "https://127.0.0.1/n"], &hatch, "");
-    assert_eq!(production.status.code(), Some(1), "production keeps every rule");
+    assert_eq!(
+        production.status.code(),
+        Some(1),
+        "production keeps every rule"
+    );
 }
 
 /// `check-url`'s logic with an injected resolver, so rule 9 is tested without a network.
@@ -150,18 +254,30 @@ mod with_a_fixed_resolver {
     }
 
     async fn check(url: &str, resolver: &Resolver) -> (ExitCode, String) {
-        check_url(url, Environment::Production, &UrlPolicy::default(), Some(resolver)).await
+        check_url(
+            url,
+            Environment::Production,
+            &UrlPolicy::default(),
+            Some(resolver),
+        )
+        .await
     }
 
     #[tokio::test]
     async fn public_names_pass_and_private_or_missing_ones_are_refused() {
         let resolver = Resolver::new(dns());
         let (code, text) = check("https://shop.acme.co.id/n", &resolver).await;
-        assert_eq!((code, text.trim()), (ExitCode::SUCCESS, "https://shop.acme.co.id/n"));
+        assert_eq!(
+            (code, text.trim()),
+            (ExitCode::SUCCESS, "https://shop.acme.co.id/n")
+        );
         for host in ["intranet", "loop", "dual"] {
             let (code, text) = check(&format!("https://{host}.acme.co.id/n"), &resolver).await;
             assert_eq!(code, ExitCode::FAILURE, "{host}");
-            assert!(text.contains("refused (resolves_to_non_public_address)"), "{host}: {text}");
+            assert!(
+                text.contains("refused (resolves_to_non_public_address)"),
+                "{host}: {text}"
+            );
         }
         let (code, text) = check("https://gone.acme.co.id/n", &resolver).await;
         assert_eq!(code, ExitCode::FAILURE);
@@ -175,7 +291,10 @@ mod with_a_fixed_resolver {
         let resolver = Resolver::new(dns).with_timeout(std::time::Duration::from_millis(50));
         let (code, text) = check("https://shop.acme.co.id/n", &resolver).await;
         assert_eq!(code, ExitCode::SUCCESS);
-        assert!(text.contains("warning: The domain name could not be checked"), "{text}");
+        assert!(
+            text.contains("warning: The domain name could not be checked"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -186,6 +305,10 @@ mod with_a_fixed_resolver {
         let (code, _) = check("https://shop.acme.co.id/n", &Resolver::new(dns)).await;
         let waited = started.elapsed();
         assert_eq!(code, ExitCode::SUCCESS);
-        assert!(waited >= std::time::Duration::from_secs(2) && waited < std::time::Duration::from_secs(3), "{waited:?}");
+        assert!(
+            waited >= std::time::Duration::from_secs(2)
+                && waited < std::time::Duration::from_secs(3),
+            "{waited:?}"
+        );
     }
 }

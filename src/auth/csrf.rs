@@ -33,7 +33,8 @@ where
             let form = form.await.map_err(AppError::from_form_error)?.into_inner();
             let expected = session.get::<String>(keys::CSRF).ok().flatten();
             let valid = expected.is_some_and(|token| {
-                !token.is_empty() && bool::from(token.as_bytes().ct_eq(form.csrf_token().as_bytes()))
+                !token.is_empty()
+                    && bool::from(token.as_bytes().ct_eq(form.csrf_token().as_bytes()))
             });
             if valid && same_origin {
                 Ok(CsrfForm(form))

@@ -166,7 +166,9 @@ impl FromRequest for RequestMeta {
             .app_data::<web::Data<AppState>>()
             .is_some_and(|state| state.settings.trust_proxy);
         let client_ip = if trust_proxy {
-            req.connection_info().realip_remote_addr().map(str::to_owned)
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_owned)
         } else {
             req.peer_addr().map(|addr| addr.ip().to_string())
         };

@@ -38,7 +38,9 @@ pub fn set_flash(session: &actix_session::Session, message: &str) {
 
 /// Takes the pending one-time message, if any.
 pub fn take_flash(session: &actix_session::Session) -> Option<String> {
-    session.remove_as::<String>(keys::FLASH).and_then(Result::ok)
+    session
+        .remove_as::<String>(keys::FLASH)
+        .and_then(Result::ok)
 }
 
 /// The session's CSRF token, created on first use.

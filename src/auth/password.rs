@@ -28,7 +28,9 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let matches = hasher().verify_password(password.as_bytes(), hash.as_str()).is_ok();
+        let matches = hasher()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok();
         known && matches
     })
     .await
@@ -37,9 +39,7 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
 
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hash_blocking(&super::random_token()).expect("hashing the dummy password")
-    })
+    DUMMY.get_or_init(|| hash_blocking(&super::random_token()).expect("hashing the dummy password"))
 }
 
 /// A random password for generated accounts: 20 characters from an unambiguous alphabet.
@@ -57,7 +57,11 @@ mod tests {
     async fn a_hash_verifies_its_own_password_only() {
         let hash = super::hash("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(super::verify("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            super::verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!super::verify("wrong".into(), Some(hash)).await.unwrap());
         assert!(!super::verify("x".into(), None).await.unwrap());
     }

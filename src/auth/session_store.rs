@@ -62,8 +62,8 @@ impl SessionStore for SessionBackend {
             Self::Redis(redis) => redis.save(state, ttl).await,
             Self::Database(db) => {
                 let key = super::random_token();
-                let json =
-                    serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+                let json = serde_json::to_string(&state)
+                    .map_err(|e| SaveError::Serialization(e.into()))?;
                 db.store_session(&key, user_id(&state), &json, expiry(ttl))
                     .await
                     .map_err(|e| SaveError::Other(e.into()))?;

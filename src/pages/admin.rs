@@ -47,7 +47,11 @@ pub struct MerchantChannel {
 
 impl MerchantChannel {
     pub fn last_change(&self) -> String {
-        self.setting.updated_at.as_ref().map(format_time).unwrap_or_default()
+        self.setting
+            .updated_at
+            .as_ref()
+            .map(format_time)
+            .unwrap_or_default()
     }
 }
 
@@ -141,4 +145,3 @@ pub struct PasswordPage {
     pub layout: Layout,
     pub errors: Vec<String>,
 }
-

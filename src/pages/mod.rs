@@ -145,7 +145,11 @@ pub struct ChannelRow {
 
 impl ChannelRow {
     pub fn last_change(&self) -> String {
-        self.setting.updated_at.as_ref().map(format_time).unwrap_or_default()
+        self.setting
+            .updated_at
+            .as_ref()
+            .map(format_time)
+            .unwrap_or_default()
     }
 }
 

@@ -47,7 +47,11 @@ pub async fn change_password(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let stored = state.db.find_login_user(&user.email).await?.map(|u| u.password_hash);
+    let stored = state
+        .db
+        .find_login_user(&user.email)
+        .await?
+        .map(|u| u.password_hash);
     let mut errors = Vec::new();
     if !password::verify(form.current_password.clone(), stored).await? {
         errors.push("The current password is incorrect.".to_owned());
@@ -81,6 +85,9 @@ pub async fn change_password(
         ..AuditRecord::default()
     };
     state.db.record_audit(&user.actor(&meta), &record).await?;
-    auth::set_flash(&user.session, "Your password was changed. Your other sessions were signed out.");
+    auth::set_flash(
+        &user.session,
+        "Your password was changed. Your other sessions were signed out.",
+    );
     Ok(super::see_other("/account/password"))
 }

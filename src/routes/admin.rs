@@ -22,7 +22,10 @@ const CSV_BATCH: i64 = 1000;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 #[get("/admin")]
-pub async fn overview(state: web::Data<AppState>, Admin(user): Admin) -> Result<HttpResponse, AppError> {
+pub async fn overview(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+) -> Result<HttpResponse, AppError> {
     let db = &state.db;
     let counts = db.configured_by_section().await?;
     let (sandbox_only, sandbox_only_total) = db.sandbox_only(50).await?;
@@ -30,7 +33,10 @@ pub async fn overview(state: web::Data<AppState>, Admin(user): Admin) -> Result<
         .iter()
         .map(|section| SectionCount {
             section,
-            configured: counts.iter().find(|(c, _)| c == section.code).map_or(0, |(_, n)| *n),
+            configured: counts
+                .iter()
+                .find(|(c, _)| c == section.code)
+                .map_or(0, |(_, n)| *n),
         })
         .collect();
     let page = OverviewPage {
@@ -93,7 +99,11 @@ pub async fn merchant_settings(
     Admin(user): Admin,
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let merchant = state.db.find_merchant(&code).await?.ok_or(AppError::NotFound)?;
+    let merchant = state
+        .db
+        .find_merchant(&code)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let mut stored = state.db.merchant_settings(merchant.id).await?;
     let sections = SECTIONS
         .iter()
@@ -104,7 +114,9 @@ pub async fn merchant_settings(
                 .map(|channel| {
                     let setting = stored
                         .iter()
-                        .position(|s| s.section == section.code && s.setting.channel == channel.code)
+                        .position(|s| {
+                            s.section == section.code && s.setting.channel == channel.code
+                        })
                         .map(|i| stored.swap_remove(i).setting)
                         .unwrap_or_default();
                     MerchantChannel {
@@ -128,9 +140,19 @@ pub async fn merchant_settings(
 
 /// Turns the typed filters into a query. Nonsense (an unknown section or action, a malformed
 /// date or cursor) is a 400 naming the field; an unknown merchant is simply an empty result.
-async fn parse_filter(state: &AppState, query: &AuditQuery) -> Result<Option<AuditFilter>, AppError> {
-    let given = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let bad = |what: &str| AppError::BadRequest(format!("The audit filter \"{what}\" is not valid."));
+async fn parse_filter(
+    state: &AppState,
+    query: &AuditQuery,
+) -> Result<Option<AuditFilter>, AppError> {
+    let given = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let bad =
+        |what: &str| AppError::BadRequest(format!("The audit filter \"{what}\" is not valid."));
     let mut filter = AuditFilter {
         section: given(&query.section),
         channel: given(&query.channel),
@@ -138,22 +160,41 @@ async fn parse_filter(state: &AppState, query: &AuditQuery) -> Result<Option<Aud
         action: given(&query.action),
         ..AuditFilter::default()
     };
-    if filter.section.as_deref().is_some_and(|s| Section::find(s).is_none()) {
+    if filter
+        .section
+        .as_deref()
+        .is_some_and(|s| Section::find(s).is_none())
+    {
         return Err(bad("section"));
     }
     let known_channel = |c: &str| SECTIONS.iter().any(|s| s.channel(c).is_some());
     if filter.channel.as_deref().is_some_and(|c| !known_channel(c)) {
         return Err(bad("channel"));
     }
-    if filter.action.as_deref().is_some_and(|a| !action::ALL.contains(&a)) {
+    if filter
+        .action
+        .as_deref()
+        .is_some_and(|a| !action::ALL.contains(&a))
+    {
         return Err(bad("action"));
     }
-    filter.from_ms = given(&query.from).map(|d| day_start_ms(&d).ok_or_else(|| bad("from"))).transpose()?;
+    filter.from_ms = given(&query.from)
+        .map(|d| day_start_ms(&d).ok_or_else(|| bad("from")))
+        .transpose()?;
     filter.to_ms = given(&query.to)
-        .map(|d| day_start_ms(&d).map(|ms| ms + DAY_MS).ok_or_else(|| bad("to")))
+        .map(|d| {
+            day_start_ms(&d)
+                .map(|ms| ms + DAY_MS)
+                .ok_or_else(|| bad("to"))
+        })
         .transpose()?;
     filter.before = given(&query.before)
-        .map(|b| b.parse::<i64>().ok().filter(|&n| n > 0).ok_or_else(|| bad("before")))
+        .map(|b| {
+            b.parse::<i64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| bad("before"))
+        })
         .transpose()?;
     if let Some(code) = given(&query.merchant) {
         match state.db.find_merchant(&code.to_lowercase()).await? {
@@ -212,7 +253,11 @@ pub async fn audit_csv(
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, AppError>>(2);
     let db = state.db.clone();
     actix_web::rt::spawn(async move {
-        if sender.send(Ok(Bytes::from_static(CSV_HEADER.as_bytes()))).await.is_err() {
+        if sender
+            .send(Ok(Bytes::from_static(CSV_HEADER.as_bytes())))
+            .await
+            .is_err()
+        {
             return;
         }
         let Some(mut filter) = filter else { return };
@@ -225,9 +270,13 @@ pub async fn audit_csv(
                 }
             };
             let mut chunk = String::with_capacity(batch.len() * 256);
-            batch.iter().for_each(|entry| push_csv_row(&mut chunk, entry));
+            batch
+                .iter()
+                .for_each(|entry| push_csv_row(&mut chunk, entry));
             // A closed channel means the client went away: stop reading the database.
-            if sender.send(Ok(Bytes::from(chunk))).await.is_err() || (batch.len() as i64) < CSV_BATCH {
+            if sender.send(Ok(Bytes::from(chunk))).await.is_err()
+                || (batch.len() as i64) < CSV_BATCH
+            {
                 return;
             }
             filter.before = batch.last().map(|e| e.event.id);
@@ -238,7 +287,10 @@ pub async fn audit_csv(
     });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"payhook-audit.csv\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"payhook-audit.csv\"",
+        ))
         .streaming(body))
 }
 
@@ -246,7 +298,10 @@ fn push_csv_row(out: &mut String, entry: &AuditEntry) {
     let e = &entry.event;
     let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     let id = e.id.to_string();
     fn text(value: &Option<String>) -> &str {

@@ -31,7 +31,11 @@ macro_rules! csrf_form {
 }
 
 csrf_form!(NewMerchant { code, name });
-csrf_form!(NewUser { email, role, merchant });
+csrf_form!(NewUser {
+    email,
+    role,
+    merchant
+});
 csrf_form!(UserAction {});
 
 fn user_error(error: AccountError) -> Result<String, AppError> {
@@ -76,7 +80,11 @@ pub struct UsersQuery {
     q: Option<String>,
 }
 
-async fn users_page(state: &AppState, user: &CurrentUser, search: &str) -> Result<UsersPage, AppError> {
+async fn users_page(
+    state: &AppState,
+    user: &CurrentUser,
+    search: &str,
+) -> Result<UsersPage, AppError> {
     Ok(UsersPage {
         layout: Layout::for_user("Users", user),
         search: search.to_owned(),
@@ -107,7 +115,8 @@ pub async fn create_user(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<NewUser>,
 ) -> Result<HttpResponse, AppError> {
-    let role = Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Unknown role.".into()))?;
+    let role =
+        Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Unknown role.".into()))?;
     let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
     let one_time = password::generate();
     match accounts::create_user(&state.db, &form.email, role, merchant, one_time.clone()).await {
@@ -125,7 +134,10 @@ pub async fn create_user(
             };
             state.db.record_audit(&user.actor(&meta), &record).await?;
             let mut page = users_page(&state, &user, "").await?;
-            page.issued = Some(IssuedPassword { email, password: one_time });
+            page.issued = Some(IssuedPassword {
+                email,
+                password: one_time,
+            });
             Ok(render_page(StatusCode::OK, &page))
         }
         Err(error) => {
@@ -149,7 +161,11 @@ pub async fn change_user(
     _form: CsrfForm<UserAction>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, change) = path.into_inner();
-    let target = state.db.find_user_summary(target_id).await?.ok_or(AppError::NotFound)?;
+    let target = state
+        .db
+        .find_user_summary(target_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let merchant_id = match &target.merchant_code {
         Some(code) => state.db.find_merchant(code).await?.map(|m| m.id),
         None => None,
@@ -161,15 +177,26 @@ pub async fn change_user(
         ..AuditRecord::default()
     };
     match change.as_str() {
-        "disable" if target_id == user.id => {
-            Err(AppError::BadRequest("You cannot disable your own account.".into()))
-        }
+        "disable" if target_id == user.id => Err(AppError::BadRequest(
+            "You cannot disable your own account.".into(),
+        )),
         "disable" | "enable" => {
             let disable = change == "disable";
             state.db.set_user_disabled(target_id, disable).await?;
-            let action = if disable { action::USER_DISABLE } else { action::USER_ENABLE };
-            state.db.record_audit(&user.actor(&meta), &record(action)).await?;
-            let verb = if disable { "disabled; their sessions have ended" } else { "enabled" };
+            let action = if disable {
+                action::USER_DISABLE
+            } else {
+                action::USER_ENABLE
+            };
+            state
+                .db
+                .record_audit(&user.actor(&meta), &record(action))
+                .await?;
+            let verb = if disable {
+                "disabled; their sessions have ended"
+            } else {
+                "enabled"
+            };
             crate::auth::set_flash(&user.session, &format!("{} {verb}.", target.email));
             Ok(super::see_other("/admin/users"))
         }
@@ -177,9 +204,15 @@ pub async fn change_user(
             let one_time = password::generate();
             let hash = password::hash(one_time.clone()).await?;
             state.db.set_password_hash(target_id, &hash).await?;
-            state.db.record_audit(&user.actor(&meta), &record(action::PASSWORD_RESET)).await?;
+            state
+                .db
+                .record_audit(&user.actor(&meta), &record(action::PASSWORD_RESET))
+                .await?;
             let mut page = users_page(&state, &user, "").await?;
-            page.issued = Some(IssuedPassword { email: target.email, password: one_time });
+            page.issued = Some(IssuedPassword {
+                email: target.email,
+                password: one_time,
+            });
             Ok(render_page(StatusCode::OK, &page))
         }
         _ => Err(AppError::NotFound),

@@ -18,7 +18,8 @@ pub const MAX_FAILURES: i64 = 10;
 pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 
 const BAD_CREDENTIALS: &str = "The email or password is incorrect.";
-const LOCKED_OUT: &str = "Too many failed sign-ins for this account. Sign-in is locked for 15 minutes; try again later.";
+const LOCKED_OUT: &str =
+    "Too many failed sign-ins for this account. Sign-in is locked for 15 minutes; try again later.";
 
 #[derive(Deserialize, Validate)]
 pub struct LoginForm {
@@ -105,7 +106,10 @@ pub async fn login(
         .and_then(|()| session.insert(auth::keys::EPOCH, user.session_epoch))
         .and_then(|()| session.insert(auth::keys::CSRF, auth::random_token()))
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    state.db.clear_login_failures(Some(&email), now - LOCKOUT_MS).await?;
+    state
+        .db
+        .clear_login_failures(Some(&email), now - LOCKOUT_MS)
+        .await?;
     let actor = Actor {
         user_id: Some(user.id),
         ..actor
@@ -140,7 +144,11 @@ pub async fn logout(
 
 /// Locked when the last `MAX_FAILURES` failures all fell within one window that ended less
 /// than a window ago.
-pub(crate) async fn is_locked_out(state: &AppState, email: &str, now: i64) -> Result<bool, AppError> {
+pub(crate) async fn is_locked_out(
+    state: &AppState,
+    email: &str,
+    now: i64,
+) -> Result<bool, AppError> {
     let failures = state.db.recent_login_failures(email, MAX_FAILURES).await?;
     Ok(match (failures.first(), failures.last()) {
         (Some(&newest), Some(&oldest)) if failures.len() as i64 >= MAX_FAILURES => {

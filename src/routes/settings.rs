@@ -41,7 +41,11 @@ async fn resolve_scope(
             Ok(Some((own.id, scope)))
         }
         (Role::Admin, _, Some(code)) => {
-            let merchant = state.db.find_merchant(code).await?.ok_or(AppError::NotFound)?;
+            let merchant = state
+                .db
+                .find_merchant(code)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let scope = Scope {
                 query: format!("?merchant={}", merchant.code),
                 merchant_name: merchant.name,
@@ -284,11 +288,20 @@ pub async fn save_configuration(
         ),
     };
     let warnings = sandbox.warnings.iter().chain(&production.warnings);
-    let message = warnings.fold(message, |text, warning| format!("{text} Warning: {warning}"));
+    let message = warnings.fold(message, |text, warning| {
+        format!("{text} Warning: {warning}")
+    });
     if let Some(environment) = and_test {
         let notice = Some(message);
-        return super::notify::test_and_render(&state, &merchant_user, &meta, target, environment, notice)
-            .await;
+        return super::notify::test_and_render(
+            &state,
+            &merchant_user,
+            &meta,
+            target,
+            environment,
+            notice,
+        )
+        .await;
     }
     crate::auth::set_flash(&user.session, &message);
     Ok(super::see_other(&format!(

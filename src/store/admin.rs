@@ -41,7 +41,9 @@ pub struct SectionSetting {
 impl Db {
     pub async fn count_merchants(&self) -> sqlx::Result<i64> {
         on_pool!(self, |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(pool).await
+            sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
+                .fetch_one(pool)
+                .await
         })
     }
 

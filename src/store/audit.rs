@@ -77,7 +77,9 @@ pub mod action {
 macro_rules! append_audit {
     ($tx:ident, $dialect:expr, $actor:expr, $record:expr) => {
         async {
-            sqlx::query($dialect.lock_audit_chain).execute(&mut *$tx).await?;
+            sqlx::query($dialect.lock_audit_chain)
+                .execute(&mut *$tx)
+                .await?;
             let head: Option<$crate::store::audit_chain::ChainHead> =
                 sqlx::query_as("SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1")
                     .fetch_optional(&mut *$tx)
@@ -193,7 +195,11 @@ impl Db {
     }
 
     /// One page of the audit log, newest first, after the filter's `before` cursor.
-    pub async fn audit_page(&self, filter: &AuditFilter, limit: i64) -> sqlx::Result<Vec<AuditEntry>> {
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AuditEntry>> {
         let (sql, params) = filter.to_sql(limit);
         on_pool!(self, |pool| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));

@@ -45,7 +45,12 @@ pub struct ChainHead {
 
 impl ChainedEvent {
     /// The event that follows `head`, stamped no earlier than `head` so time never runs back.
-    pub fn next(head: Option<ChainHead>, now: i64, actor: &Actor, record: &AuditRecord<'_>) -> Self {
+    pub fn next(
+        head: Option<ChainHead>,
+        now: i64,
+        actor: &Actor,
+        record: &AuditRecord<'_>,
+    ) -> Self {
         let (id, at, prev_hash) = match head {
             Some(head) => (head.id + 1, now.max(head.at), head.hash),
             None => (1, now, GENESIS.to_owned()),
@@ -104,8 +109,14 @@ impl ChainedEvent {
 /// The outcome of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainReport {
-    Intact { checked: u64 },
-    Broken { event_id: i64, reason: String, checked: u64 },
+    Intact {
+        checked: u64,
+    },
+    Broken {
+        event_id: i64,
+        reason: String,
+        checked: u64,
+    },
 }
 
 /// Checks events one at a time, oldest first, in constant memory.
@@ -135,7 +146,10 @@ impl ChainVerifier {
             )));
         }
         if event.compute_hash() != event.hash {
-            return Err(broken(format!("event {} was modified after it was written", event.id)));
+            return Err(broken(format!(
+                "event {} was modified after it was written",
+                event.id
+            )));
         }
         if event.id != expected_id {
             return Err(broken(format!(
@@ -203,14 +217,23 @@ mod tests {
     fn an_edit_a_removal_and_a_swap_are_each_named() {
         let mut edited = chain(5);
         edited[2].new_value = Some("https://evil.example.com".into());
-        assert!(matches!(verify(&edited), ChainReport::Broken { event_id: 3, .. }));
+        assert!(matches!(
+            verify(&edited),
+            ChainReport::Broken { event_id: 3, .. }
+        ));
 
         let mut removed = chain(5);
         removed.remove(1);
-        assert!(matches!(verify(&removed), ChainReport::Broken { event_id: 3, .. }));
+        assert!(matches!(
+            verify(&removed),
+            ChainReport::Broken { event_id: 3, .. }
+        ));
 
         let mut swapped = chain(5);
         swapped.swap(1, 2);
-        assert!(matches!(verify(&swapped), ChainReport::Broken { event_id: 3, .. }));
+        assert!(matches!(
+            verify(&swapped),
+            ChainReport::Broken { event_id: 3, .. }
+        ));
     }
 }

@@ -19,8 +19,8 @@ pub mod sessions;
 pub mod settings;
 pub mod users;
 
-pub use audit::{Actor, AuditEntry, AuditFilter, AuditRecord};
 pub use api_keys::StoredApiKey;
+pub use audit::{Actor, AuditEntry, AuditFilter, AuditRecord};
 pub use audit_chain::{ChainReport, ChainedEvent};
 pub use deliveries::{Delivery, NewDelivery};
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
@@ -116,7 +116,10 @@ impl Db {
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok())
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .is_ok())
     }
 
     /// Closes every connection (used before a restart in tests and at shutdown).

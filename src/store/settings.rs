@@ -29,7 +29,9 @@ pub struct ChannelUpdate<'a> {
 /// What became of a save.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SaveOutcome {
-    Saved { version: i64 },
+    Saved {
+        version: i64,
+    },
     Unchanged,
     /// Someone else saved first; nothing was written.
     Conflict,
@@ -56,7 +58,11 @@ impl Db {
     ) -> sqlx::Result<Vec<ChannelSetting>> {
         const SQL: &str = select_settings!("WHERE s.merchant_id = $1 AND s.section = $2");
         on_pool!(self, |pool| {
-            sqlx::query_as(SQL).bind(merchant_id).bind(section).fetch_all(pool).await
+            sqlx::query_as(SQL)
+                .bind(merchant_id)
+                .bind(section)
+                .fetch_all(pool)
+                .await
         })
     }
 
@@ -121,7 +127,11 @@ impl Db {
             }
             let changes: Vec<(&'static str, Option<&str>, Option<&str>)> = [
                 ("sandbox_url", old_sandbox.as_deref(), update.sandbox_url),
-                ("production_url", old_production.as_deref(), update.production_url),
+                (
+                    "production_url",
+                    old_production.as_deref(),
+                    update.production_url,
+                ),
             ]
             .into_iter()
             .filter(|(_, old, new)| old != new)

@@ -121,7 +121,9 @@ impl Db {
 
     pub async fn count_users(&self) -> sqlx::Result<i64> {
         on_pool!(self, |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
+            sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(pool)
+                .await
         })
     }
 

@@ -14,14 +14,27 @@ on_both_databases!(
     health_reports_the_database,
 );
 
-async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_nothing(app: TestApp) {
+async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_nothing(
+    app: TestApp,
+) {
     app.sign_in_new_merchant("acme").await;
-    let fields = [("sandbox_url", "https://acme.co.id/n"), ("production_url", ""), ("version", "0")];
+    let fields = [
+        ("sandbox_url", "https://acme.co.id/n"),
+        ("production_url", ""),
+        ("version", "0"),
+    ];
     let missing = app.post("/settings/payment/va/bca", &fields).await;
     assert_eq!(missing.status(), StatusCode::FORBIDDEN);
 
     let other = crate::support::new_client();
-    let foreign_page = other.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let foreign_page = other
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let foreign = crate::support::csrf_token(&foreign_page);
     let mut with_foreign = fields.to_vec();
     with_foreign.push(("csrf_token", &foreign));
@@ -29,43 +42,96 @@ async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_no
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     let logout = app.post("/logout", &[]).await;
-    assert_eq!(logout.status(), StatusCode::FORBIDDEN, "sign-out needs the token too");
+    assert_eq!(
+        logout.status(),
+        StatusCode::FORBIDDEN,
+        "sign-out needs the token too"
+    );
     let login = crate::support::new_client()
         .post(app.url("/login"))
         .form(&[("email", "x@y.example.com"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
-    assert_eq!(login.status(), StatusCode::FORBIDDEN, "sign-in needs the token too");
+    assert_eq!(
+        login.status(),
+        StatusCode::FORBIDDEN,
+        "sign-in needs the token too"
+    );
 
-    assert_eq!(app.db.channel_setting(1, "va", "bca").await.unwrap().version, 0);
-    assert!(app.db.audit_events_by_action("settings_change").await.unwrap().is_empty());
-    assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK, "still signed in");
+    assert_eq!(
+        app.db
+            .channel_setting(1, "va", "bca")
+            .await
+            .unwrap()
+            .version,
+        0
+    );
+    assert!(
+        app.db
+            .audit_events_by_action("settings_change")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
 }
 
 async fn merchant_b_never_sees_merchant_a_settings(app: TestApp) {
     app.sign_in_new_merchant("alpha").await;
-    app.save("va", "bca", "https://alpha-sandbox.co.id/n", "https://alpha.co.id/n").await;
+    app.save(
+        "va",
+        "bca",
+        "https://alpha-sandbox.co.id/n",
+        "https://alpha.co.id/n",
+    )
+    .await;
 
     let other = crate::support::new_client();
     let email = app.create_merchant_user("bravo").await;
-    let page = other.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = other
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = crate::support::csrf_token(&page);
     let response = other
         .post(app.url("/login"))
-        .form(&[("email", email.as_str()), ("password", PASSWORD), ("csrf_token", &token)])
+        .form(&[
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
-    for path in ["/settings/payment/va", "/settings/payment/va/bca", "/settings/payment/va/bca/history"] {
+    for path in [
+        "/settings/payment/va",
+        "/settings/payment/va/bca",
+        "/settings/payment/va/bca/history",
+    ] {
         let response = other.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let body = response.text().await.unwrap();
-        assert!(!body.contains("alpha"), "{path} shows nothing of merchant alpha");
+        assert!(
+            !body.contains("alpha"),
+            "{path} shows nothing of merchant alpha"
+        );
     }
-    for path in ["/settings/payment?merchant=alpha", "/settings/payment/va?merchant=alpha", "/settings/payment/va/bca/history?merchant=alpha"] {
+    for path in [
+        "/settings/payment?merchant=alpha",
+        "/settings/payment/va?merchant=alpha",
+        "/settings/payment/va/bca/history?merchant=alpha",
+    ] {
         let response = other.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
@@ -73,28 +139,44 @@ async fn merchant_b_never_sees_merchant_a_settings(app: TestApp) {
 
 async fn an_admin_reads_any_merchant_settings_but_cannot_change_them(app: TestApp) {
     app.sign_in_new_merchant("alpha").await;
-    app.save("va", "bca", "https://alpha-sandbox.co.id/n", "").await;
+    app.save("va", "bca", "https://alpha-sandbox.co.id/n", "")
+        .await;
     app.submit("/settings/payment", "/logout", &[]).await;
 
     let admin = app.create_admin().await;
-    assert_eq!(app.login(&admin, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.login(&admin, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let picker = app.get_text("/settings/payment").await;
     assert!(picker.contains("/settings/payment?merchant=alpha"));
     let page = app.get_text("/settings/payment/va?merchant=alpha").await;
     assert!(page.contains("https://alpha-sandbox.co.id/n"));
     assert!(page.contains("read-only"));
-    assert_eq!(app.get("/settings/payment/va?merchant=nobody").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/settings/payment/va?merchant=nobody")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 
     let response = app
-        .submit("/settings/payment/va/bca?merchant=alpha", "/settings/payment/va/bca", &[
-            ("sandbox_url", "https://admin.co.id/n"),
-            ("production_url", ""),
-            ("version", "1"),
-        ])
+        .submit(
+            "/settings/payment/va/bca?merchant=alpha",
+            "/settings/payment/va/bca",
+            &[
+                ("sandbox_url", "https://admin.co.id/n"),
+                ("production_url", ""),
+                ("version", "1"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let setting = app.db.channel_setting(1, "va", "bca").await.unwrap();
-    assert_eq!(setting.sandbox_url.as_deref(), Some("https://alpha-sandbox.co.id/n"));
+    assert_eq!(
+        setting.sandbox_url.as_deref(),
+        Some("https://alpha-sandbox.co.id/n")
+    );
 }
 
 async fn every_page_carries_security_headers_and_large_bodies_get_413(app: TestApp) {
@@ -102,14 +184,19 @@ async fn every_page_carries_security_headers_and_large_bodies_get_413(app: TestA
         let response = app.get(path).await;
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"));
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["x-frame-options"], "DENY");
         assert!(headers.contains_key("referrer-policy"));
     }
     let big = "x".repeat(70 * 1024);
-    let response = app.post("/login", &[("email", big.as_str()), ("password", "p")]).await;
+    let response = app
+        .post("/login", &[("email", big.as_str()), ("password", "p")])
+        .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let chunked = app
         .client
@@ -121,7 +208,11 @@ async fn every_page_carries_security_headers_and_large_bodies_get_413(app: TestA
         .send()
         .await
         .unwrap();
-    assert_eq!(chunked.status(), StatusCode::PAYLOAD_TOO_LARGE, "a body without a length is capped too");
+    assert_eq!(
+        chunked.status(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "a body without a length is capped too"
+    );
 }
 
 async fn what_a_user_typed_is_escaped_on_output(app: TestApp) {
@@ -131,19 +222,28 @@ async fn what_a_user_typed_is_escaped_on_output(app: TestApp) {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = response.text().await.unwrap();
     assert!(!page.contains("<script>alert(1)"));
-    let login = app.login("<b>x</b>@evil.example.com", "p").await.text().await.unwrap();
+    let login = app
+        .login("<b>x</b>@evil.example.com", "p")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!login.contains("<b>x</b>"));
 }
 
 async fn health_reports_the_database(app: TestApp) {
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
     app.db.close().await;
-    assert_eq!(app.get("/healthz").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 #[tokio::test]
 async fn sessions_can_live_in_redis_and_sign_out_still_ends_them() {
-    let redis = std::env::var("PAYHOOK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis =
+        std::env::var("PAYHOOK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let app = spawn_app_with(Backend::Sqlite, |s| s.redis_url = Some(redis)).await;
     app.sign_in_new_merchant("acme").await;
     assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK);

@@ -54,25 +54,52 @@ async fn an_unknown_email_and_a_wrong_password_get_the_same_answer(app: TestApp)
     let unknown = unknown.text().await.unwrap();
     assert!(wrong.contains("The email or password is incorrect."));
     assert!(unknown.contains("The email or password is incorrect."));
-    assert!(wrong.contains(&format!("value=\"{email}\"")), "typed email kept");
-    let failures = app.db.audit_events_by_action("sign_in_failed").await.unwrap();
+    assert!(
+        wrong.contains(&format!("value=\"{email}\"")),
+        "typed email kept"
+    );
+    let failures = app
+        .db
+        .audit_events_by_action("sign_in_failed")
+        .await
+        .unwrap();
     assert_eq!(failures.len(), 2);
-    assert_eq!(app.get("/settings/payment").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 async fn ten_failed_sign_ins_lock_the_account_even_for_the_right_password(app: TestApp) {
     let email = app.create_merchant_user("acme").await;
     for attempt in 1..=10 {
         let response = app.login(&email, "wrong password").await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
     }
     let locked = app.login(&email, PASSWORD).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(locked.text().await.unwrap().contains("locked for 15 minutes"));
-    assert_eq!(app.get("/settings/payment").await.status(), StatusCode::SEE_OTHER);
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("locked for 15 minutes")
+    );
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     let other = app.create_merchant_user("acme").await;
-    assert_eq!(app.login(&other, PASSWORD).await.status(), StatusCode::SEE_OTHER, "only that account is locked");
+    assert_eq!(
+        app.login(&other, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "only that account is locked"
+    );
 }
 
 async fn signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out(app: TestApp) {
@@ -84,7 +111,10 @@ async fn signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out(app: Te
     let response = app.submit("/settings/payment", "/logout", &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login?signed_out=1");
-    assert_eq!(app.get("/settings/payment").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     let replay = new_client()
         .get(app.url("/settings/payment"))
@@ -94,7 +124,14 @@ async fn signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out(app: Te
         .unwrap();
     assert_eq!(replay.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&replay), "/login");
-    assert_eq!(app.db.audit_events_by_action("sign_out").await.unwrap().len(), 1);
+    assert_eq!(
+        app.db
+            .audit_events_by_action("sign_out")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestApp) {
@@ -102,18 +139,38 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
     let user_id = app.db.find_login_user(&email).await.unwrap().unwrap().id;
     assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK);
     app.db.set_user_disabled(user_id, true).await.unwrap();
-    assert_eq!(app.get("/settings/payment").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::UNAUTHORIZED, "disabled users cannot sign in");
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "disabled users cannot sign in"
+    );
 
     app.db.set_user_disabled(user_id, false).await.unwrap();
-    assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::SEE_OTHER);
-    let hash = payhook::auth::password::hash("a brand new password".into()).await.unwrap();
+    assert_eq!(
+        app.login(&email, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let hash = payhook::auth::password::hash("a brand new password".into())
+        .await
+        .unwrap();
     app.db.set_password_hash(user_id, &hash).await.unwrap();
-    assert_eq!(app.get("/settings/payment").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 async fn pages_require_a_signed_in_user(app: TestApp) {
-    for path in ["/settings/payment", "/settings/payment/va", "/settings/payment/va/bca", "/settings/payment/va/bca/history"] {
+    for path in [
+        "/settings/payment",
+        "/settings/payment/va",
+        "/settings/payment/va/bca",
+        "/settings/payment/va/bca/history",
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(location(&response), "/login");

@@ -20,7 +20,12 @@ on_both_databases!(
 async fn saved_urls_show_on_the_section_page_and_survive_a_restart(mut app: TestApp) {
     let email = app.sign_in_new_merchant("acme").await;
     let response = app
-        .save("va_snap", "bca", "https://sandbox.acme.co.id/notify", "https://acme.co.id/notify")
+        .save(
+            "va_snap",
+            "bca",
+            "https://sandbox.acme.co.id/notify",
+            "https://acme.co.id/notify",
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/settings/payment/va_snap");
@@ -48,7 +53,10 @@ async fn saved_urls_show_on_the_section_page_and_survive_a_restart(mut app: Test
 async fn each_kind_of_invalid_url_is_refused_with_its_rule_and_stores_nothing(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
     let cases = [
-        ("https://abc.ngrok.io/hook", "ngrok tunnels are not accepted"),
+        (
+            "https://abc.ngrok.io/hook",
+            "ngrok tunnels are not accepted",
+        ),
         ("https://localhost/hook", ""),
         ("https://10.1.2.3/hook", ""),
         ("https://127.1/hook", ""),
@@ -62,30 +70,56 @@ async fn each_kind_of_invalid_url_is_refused_with_its_rule_and_stores_nothing(ap
     ];
     for (input, expected) in cases {
         let response = app.save("va", "bca", "", input).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{input}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{input}"
+        );
         let page = response.text().await.unwrap();
-        assert!(page.contains("id=\"production_url-errors\""), "{input}: error next to its field");
+        assert!(
+            page.contains("id=\"production_url-errors\""),
+            "{input}: error next to its field"
+        );
         assert!(page.contains(expected), "{input}: names its rule");
         let kept = input.replace('&', "&amp;");
-        assert!(page.contains(&format!("value=\"{kept}\"")), "{input}: input kept");
+        assert!(
+            page.contains(&format!("value=\"{kept}\"")),
+            "{input}: input kept"
+        );
     }
     let too_long = format!("https://acme.co.id/{}", "a".repeat(2100));
-    assert_eq!(app.save("va", "bca", &too_long, "").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.save("va", "bca", &too_long, "").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let setting = app.db.channel_setting(1, "va", "bca").await.unwrap();
     assert_eq!(setting.version, 0, "nothing stored");
-    assert!(app.db.audit_events_by_action("settings_change").await.unwrap().is_empty());
+    assert!(
+        app.db
+            .audit_events_by_action("settings_change")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn http_is_accepted_in_sandbox_with_a_warning_and_refused_in_production(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
-    let refused = app.save("ewallet", "ovo", "", "http://acme.co.id/notify").await;
+    let refused = app
+        .save("ewallet", "ovo", "", "http://acme.co.id/notify")
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().await.unwrap().contains("https"));
 
-    let accepted = app.save("ewallet", "ovo", "http://acme.co.id/notify", "").await;
+    let accepted = app
+        .save("ewallet", "ovo", "http://acme.co.id/notify", "")
+        .await;
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
     let page = app.get_text("/settings/payment/ewallet").await;
-    assert!(page.contains("Warning:"), "the warning is shown after saving");
+    assert!(
+        page.contains("Warning:"),
+        "the warning is shown after saving"
+    );
     assert!(page.contains("http://acme.co.id/notify"));
     assert!(page.contains("Sandbox only"));
 }
@@ -97,7 +131,12 @@ async fn two_saves_on_the_same_version_give_one_success_and_one_conflict(app: Te
     let token = crate::support::csrf_token(&form);
     let version = hidden_value(&form, "version");
     let save = |url: &'static str| {
-        let fields = [("sandbox_url", url), ("production_url", ""), ("version", version.as_str()), ("csrf_token", token.as_str())];
+        let fields = [
+            ("sandbox_url", url),
+            ("production_url", ""),
+            ("version", version.as_str()),
+            ("csrf_token", token.as_str()),
+        ];
         let request = app.client.post(app.url(path)).form(&fields);
         async move { request.send().await.unwrap() }
     };
@@ -107,8 +146,14 @@ async fn two_saves_on_the_same_version_give_one_success_and_one_conflict(app: Te
     assert_eq!(second.status(), StatusCode::CONFLICT);
     let conflict = second.text().await.unwrap();
     assert!(conflict.contains("Someone else changed these URLs"));
-    assert!(conflict.contains("https://first.acme.co.id/n"), "current value shown");
-    assert!(conflict.contains("https://second.acme.co.id/n"), "typed value kept");
+    assert!(
+        conflict.contains("https://first.acme.co.id/n"),
+        "current value shown"
+    );
+    assert!(
+        conflict.contains("https://second.acme.co.id/n"),
+        "typed value kept"
+    );
 
     let history = app.get_text("/settings/payment/cstore/alfa/history").await;
     assert_eq!(history.matches("class=\"change\"").count(), 1);
@@ -117,18 +162,50 @@ async fn two_saves_on_the_same_version_give_one_success_and_one_conflict(app: Te
 
 async fn an_empty_field_clears_that_url_and_an_unchanged_save_writes_nothing(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
-    app.save("paylater", "kredivo", "https://s.acme.co.id/k", "https://acme.co.id/k").await;
-    let unchanged = app.save("paylater", "kredivo", " https://s.acme.co.id/k ", "https://acme.co.id/k").await;
+    app.save(
+        "paylater",
+        "kredivo",
+        "https://s.acme.co.id/k",
+        "https://acme.co.id/k",
+    )
+    .await;
+    let unchanged = app
+        .save(
+            "paylater",
+            "kredivo",
+            " https://s.acme.co.id/k ",
+            "https://acme.co.id/k",
+        )
+        .await;
     assert_eq!(unchanged.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.db.audit_events_by_action("settings_change").await.unwrap().len(), 2);
+    assert_eq!(
+        app.db
+            .audit_events_by_action("settings_change")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
-    app.save("paylater", "kredivo", "", "https://acme.co.id/k").await;
-    let events = app.db.audit_events_by_action("settings_change").await.unwrap();
+    app.save("paylater", "kredivo", "", "https://acme.co.id/k")
+        .await;
+    let events = app
+        .db
+        .audit_events_by_action("settings_change")
+        .await
+        .unwrap();
     assert_eq!(events.len(), 3);
     assert_eq!(events[2].field.as_deref(), Some("sandbox_url"));
-    assert_eq!(events[2].old_value.as_deref(), Some("https://s.acme.co.id/k"));
+    assert_eq!(
+        events[2].old_value.as_deref(),
+        Some("https://s.acme.co.id/k")
+    );
     assert_eq!(events[2].new_value, None);
-    let setting = app.db.channel_setting(1, "paylater", "kredivo").await.unwrap();
+    let setting = app
+        .db
+        .channel_setting(1, "paylater", "kredivo")
+        .await
+        .unwrap();
     assert_eq!(setting.sandbox_url, None);
     assert_eq!(setting.version, 2);
 }
@@ -156,13 +233,31 @@ async fn a_database_error_during_a_save_leaves_neither_change_nor_audit_event(ap
         }
         .unwrap();
     }
-    let response = app.save("va", "bni", "https://refused.acme.co.id/n", "").await;
+    let response = app
+        .save("va", "bni", "https://refused.acme.co.id/n", "")
+        .await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(response.text().await.unwrap().contains("nothing was changed"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("nothing was changed")
+    );
     let setting = app.db.channel_setting(1, "va", "bni").await.unwrap();
-    assert_eq!(setting.sandbox_url.as_deref(), Some("https://old.acme.co.id/n"));
+    assert_eq!(
+        setting.sandbox_url.as_deref(),
+        Some("https://old.acme.co.id/n")
+    );
     assert_eq!(setting.version, 1);
-    assert_eq!(app.db.audit_events_by_action("settings_change").await.unwrap().len(), 1);
+    assert_eq!(
+        app.db
+            .audit_events_by_action("settings_change")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn the_cards_section_shows_its_single_url_box_on_the_page(app: TestApp) {
@@ -172,11 +267,15 @@ async fn the_cards_section_shows_its_single_url_box_on_the_page(app: TestApp) {
     assert!(page.contains("action=\"/settings/payment/cards/card\""));
     let version = hidden_value(&page, "version");
     let response = app
-        .submit("/settings/payment/cards", "/settings/payment/cards/card", &[
-            ("sandbox_url", "https://cards.acme.co.id/n"),
-            ("production_url", ""),
-            ("version", &version),
-        ])
+        .submit(
+            "/settings/payment/cards",
+            "/settings/payment/cards/card",
+            &[
+                ("sandbox_url", "https://cards.acme.co.id/n"),
+                ("production_url", ""),
+                ("version", &version),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let page = app.get_text("/settings/payment/cards").await;
@@ -185,8 +284,10 @@ async fn the_cards_section_shows_its_single_url_box_on_the_page(app: TestApp) {
 
 async fn the_overview_counts_configured_channels_per_section(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
-    app.save("ewallet", "ovo", "https://a.acme.co.id/n", "").await;
-    app.save("ewallet", "dana", "", "https://acme.co.id/n").await;
+    app.save("ewallet", "ovo", "https://a.acme.co.id/n", "")
+        .await;
+    app.save("ewallet", "dana", "", "https://acme.co.id/n")
+        .await;
     let page = app.get_text("/settings/payment").await;
     assert!(page.contains("data-section=\"ewallet\">2 of 5 configured"));
     assert!(page.contains("data-section=\"va_snap\">0 of 15 configured"));
@@ -194,13 +295,30 @@ async fn the_overview_counts_configured_channels_per_section(app: TestApp) {
 
 async fn unknown_sections_and_channels_are_not_found(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
-    for path in ["/settings/payment/crypto", "/settings/payment/va/bnc", "/settings/payment/va_snap/nope/history", "/nowhere"] {
-        assert_eq!(app.get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    for path in [
+        "/settings/payment/crypto",
+        "/settings/payment/va/bnc",
+        "/settings/payment/va_snap/nope/history",
+        "/nowhere",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
     let response = app.save("va_snap", "bca", "", "").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let response = app
-        .submit("/settings/payment", "/settings/payment/va/bnc", &[("sandbox_url", ""), ("production_url", ""), ("version", "0")])
+        .submit(
+            "/settings/payment",
+            "/settings/payment/va/bnc",
+            &[
+                ("sandbox_url", ""),
+                ("production_url", ""),
+                ("version", "0"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

@@ -60,7 +60,11 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("payhook_test_{}_{}_{n}", std::process::id(), payhook::auth::random_token()[..8].to_owned())
+    format!(
+        "payhook_test_{}_{}_{n}",
+        std::process::id(),
+        payhook::auth::random_token()[..8].to_owned()
+    )
 }
 
 /// Starts the app on `backend` with an empty, migrated database.
@@ -82,15 +86,20 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                 .await
                 .expect("Postgres must be running on 127.0.0.1:5432 (the test script starts it)");
-            sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create test database");
+            sqlx::Executor::execute(
+                &mut conn,
+                sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+            )
+            .await
+            .expect("create test database");
             (format!("{}/{name}", postgres_server()), None, Some(name))
         }
     };
     let mut settings = Settings::for_database(&database_url);
     adjust(&mut settings);
-    let app = Application::build(settings.clone()).await.expect("build app");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let handle = app.handle();
@@ -162,31 +171,54 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.submit("/login", "/login", &[("email", email), ("password", password)])
-            .await
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// Creates merchant `code` with one user, and signs that user in on this client.
     pub async fn sign_in_new_merchant(&self, code: &str) -> String {
         let email = self.create_merchant_user(code).await;
         let response = self.login(&email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
         email
     }
 
     pub async fn create_merchant_user(&self, code: &str) -> String {
         if self.db.find_merchant(code).await.unwrap().is_none() {
-            self.db.create_merchant(code, &format!("Merchant {code}")).await.unwrap();
+            self.db
+                .create_merchant(code, &format!("Merchant {code}"))
+                .await
+                .unwrap();
         }
-        let email = format!("{}@{code}.example.com", payhook::auth::random_token()[..6].to_owned());
-        add_user(&self.db, &email, RoleArg::Merchant, Some(code), PASSWORD.into())
-            .await
-            .unwrap();
+        let email = format!(
+            "{}@{code}.example.com",
+            payhook::auth::random_token()[..6].to_owned()
+        );
+        add_user(
+            &self.db,
+            &email,
+            RoleArg::Merchant,
+            Some(code),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
         email
     }
 
     pub async fn create_admin(&self) -> String {
-        let email = format!("admin-{}@payhook.example.com", payhook::auth::random_token()[..6].to_owned());
+        let email = format!(
+            "admin-{}@payhook.example.com",
+            payhook::auth::random_token()[..6].to_owned()
+        );
         add_user(&self.db, &email, RoleArg::Admin, None, PASSWORD.into())
             .await
             .unwrap();
@@ -194,14 +226,24 @@ impl TestApp {
     }
 
     /// Saves a channel's URLs through the CONFIGURE form as a browser would.
-    pub async fn save(&self, section: &str, channel: &str, sandbox: &str, production: &str) -> Response {
+    pub async fn save(
+        &self,
+        section: &str,
+        channel: &str,
+        sandbox: &str,
+        production: &str,
+    ) -> Response {
         let path = format!("/settings/payment/{section}/{channel}");
         let page = self.get_text(&path).await;
         let version = hidden_value(&page, "version");
         self.submit(
             &path,
             &path,
-            &[("sandbox_url", sandbox), ("production_url", production), ("version", &version)],
+            &[
+                ("sandbox_url", sandbox),
+                ("production_url", production),
+                ("version", &version),
+            ],
         )
         .await
     }
@@ -210,7 +252,9 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.handle.stop(true).await;
         self.db.close().await;
-        let app = Application::build(self.settings.clone()).await.expect("rebuild app");
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("rebuild app");
         self.address = format!("http://127.0.0.1:{}", app.port());
         self.db = app.db().clone();
         self.handle = app.handle();
@@ -225,10 +269,15 @@ impl Drop for TestApp {
         };
         // Drop needs a runtime of its own: the test's runtime is shutting down.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async {
                 let admin = format!("{}/postgres", postgres_server());
-                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                     let _ = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql)).await;
                 }
@@ -241,7 +290,10 @@ impl Drop for TestApp {
 /// The value of the hidden input `name` in `html`.
 pub fn hidden_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in page")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in page"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -250,5 +302,9 @@ pub fn csrf_token(html: &str) -> String {
 }
 
 pub fn location(response: &Response) -> &str {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
