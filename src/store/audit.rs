@@ -142,7 +142,8 @@ impl Db {
         })
     }
 
-    /// A channel's settings changes, newest first.
+    /// A channel's settings changes, newest first. Other events about the channel (test
+    /// notifications) stay in the audit log but are not changes to show here.
     pub async fn channel_history(
         &self,
         merchant_id: i64,
@@ -151,7 +152,7 @@ impl Db {
     ) -> sqlx::Result<Vec<AuditEntry>> {
         const SQL: &str = select_entries!(
             "WHERE e.merchant_id = $1 AND e.section = $2 AND e.channel = $3 \
-             ORDER BY e.id DESC LIMIT 200"
+             AND e.action = 'settings_change' ORDER BY e.id DESC LIMIT 200"
         );
         on_pool!(self, |pool| {
             sqlx::query_as(SQL)

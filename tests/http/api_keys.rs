@@ -264,6 +264,10 @@ async fn the_secret_never_appears_in_other_pages_the_audit_log_or_the_logs(backe
         logged.contains("API secret key rotated"),
         "logs were captured"
     );
+    assert!(
+        logged.contains("PAYHOOK_ALLOW_PRIVATE_TARGETS is on"),
+        "the escape hatch is announced at start-up"
+    );
     assert!(!logged.contains(&secret), "secret in the logs");
     assert!(!logged.contains(&secret[3..]));
 }

@@ -145,6 +145,12 @@ async fn a_non_snap_test_notification_reaches_the_receiver_signed_as_documented(
             .unwrap()
             .starts_with("delivered: HTTP 200 in ")
     );
+    let history = app.get_text("/settings/payment/ewallet/ovo/history").await;
+    assert_eq!(
+        history.matches("class=\"change\"").count(),
+        1,
+        "a test is not a settings change"
+    );
 }
 
 async fn a_snap_test_notification_is_signed_with_hmac_sha512_and_sent_to_the_pinned_address(
