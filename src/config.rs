@@ -91,9 +91,10 @@ impl Settings {
         })
     }
 
-    /// Settings for a test or tool: given database, fresh random keys, defaults elsewhere,
-    /// except that the DNS check is off (a test that wants it sets `dns_check` and a
-    /// `Resolver::fixed` map, so no test needs a network).
+    /// Settings for a test or tool: given database, fresh random keys, defaults elsewhere.
+    /// The DNS check is on, but with an offline resolver (names are accepted with a warning
+    /// and never contacted), so no test needs a network; a test that judges names puts a
+    /// `Resolver::fixed` map in `resolver`.
     pub fn for_database(database_url: &str) -> Self {
         Self {
             bind: "127.0.0.1:0".to_owned(),
@@ -103,8 +104,8 @@ impl Settings {
             cookie_secure: false,
             trust_proxy: false,
             url_policy: UrlPolicy::default(),
-            dns_check: false,
-            resolver: Resolver::system(),
+            dns_check: true,
+            resolver: Resolver::offline(),
             notification_timeout: NOTIFICATION_TIMEOUT,
             secret_box: SecretBox::random(),
         }

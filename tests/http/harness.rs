@@ -58,7 +58,7 @@ impl Options {
     }
 }
 
-/// An app with the DNS check on and `dns` as its resolver.
+/// An app with `dns` as its resolver (the DNS check is on by default).
 pub async fn spawn_with_dns(backend: Backend, dns: &StaticResolver, options: Options) -> TestApp {
     let resolver = Resolver::new(dns.clone());
     let resolver = match options.dns_timeout {
@@ -66,7 +66,6 @@ pub async fn spawn_with_dns(backend: Backend, dns: &StaticResolver, options: Opt
         None => resolver,
     };
     spawn_app_with(backend, |settings| {
-        settings.dns_check = true;
         settings.resolver = resolver;
         settings.url_policy.allow_private_targets = options.private_targets;
         if let Some(timeout) = options.timeout {

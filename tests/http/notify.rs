@@ -24,6 +24,7 @@ on_both_backends!(
     save_and_test_saves_then_sends_in_one_click,
     a_large_answer_is_read_only_up_to_64_kib,
     tests_without_a_url_token_or_valid_environment_are_refused,
+    the_resolver_in_settings_decides_and_the_default_one_is_offline,
 );
 
 fn no_dns() -> StaticResolver {
@@ -563,4 +564,35 @@ async fn tests_without_a_url_token_or_valid_environment_are_refused(backend: Bac
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(receiver.requests().is_empty());
+}
+
+async fn the_resolver_in_settings_decides_and_the_default_one_is_offline(backend: Backend) {
+    let fixed = crate::support::spawn_app_with(backend, |settings| {
+        settings.resolver = payhook::dns::Resolver::fixed([("hooks.merchant.com", "10.0.0.1")]);
+    })
+    .await;
+    fixed.sign_in_new_merchant("acme").await;
+    let refused = fixed
+        .save("va", "bca", "", "https://hooks.merchant.com/n")
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = fixed
+        .save("va", "bca", "", "https://other.merchant.com/n")
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let offline = crate::support::spawn_app(backend).await;
+    offline.sign_in_new_merchant("acme").await;
+    let saved = offline
+        .save("va", "bca", "", "https://shop.acme.co.id/n")
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let page = offline.get_text("/settings/payment/va").await;
+    assert!(page.contains("Warning: The domain name could not be checked"));
+    let response = send_test(&offline, "va", "bca", "production").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing is sent"
+    );
 }
