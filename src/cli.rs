@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use crate::accounts;
 use crate::auth::{Role, password};
 use crate::config::Settings;
+use crate::dns::Resolver;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
-use crate::url_policy::{Environment, NotificationUrl};
+use crate::url_policy::{Environment, UrlPolicy};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -151,8 +152,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::CheckUrl {
-            url, environment, ..
-        } => check_url(&url, environment),
+            url,
+            environment,
+            no_dns,
+        } => {
+            let policy = crate::config::url_policy_from_env()?;
+            let resolver = Resolver::system();
+            let dns = (!no_dns && crate::config::dns_check_from_env()?).then_some(&resolver);
+            let (code, report) = check_url(&url, environment.into(), &policy, dns).await;
+            print!("{report}");
+            Ok(code)
+        }
     }
 }
 
@@ -244,29 +254,43 @@ pub async fn add_user(
     Ok(id)
 }
 
-fn check_url(url: &str, environment: EnvironmentArg) -> anyhow::Result<ExitCode> {
-    let environment = match environment {
-        EnvironmentArg::Sandbox => Environment::Sandbox,
-        EnvironmentArg::Production => Environment::Production,
-    };
-    let policy = crate::config::url_policy_from_env()?;
-    Ok(match NotificationUrl::parse(url, environment, &policy) {
-        Ok((url, warnings)) => {
-            println!("{url}");
-            for warning in warnings {
-                println!("warning: {}", warning.code.message());
+impl From<EnvironmentArg> for Environment {
+    fn from(arg: EnvironmentArg) -> Self {
+        match arg {
+            EnvironmentArg::Sandbox => Environment::Sandbox,
+            EnvironmentArg::Production => Environment::Production,
+        }
+    }
+}
+
+/// `check-url`: the exit code and the report to print (the normalised URL and warnings, or
+/// every broken rule). Rule 9 runs when `dns` is given.
+pub async fn check_url(
+    url: &str,
+    environment: Environment,
+    policy: &UrlPolicy,
+    dns: Option<&Resolver>,
+) -> (ExitCode, String) {
+    let mut report = String::new();
+    let code = match crate::dns::vet(url, environment, policy, dns).await {
+        Ok(vetted) => {
+            report.push_str(&format!("{}\n", vetted.url));
+            for warning in vetted.warnings {
+                report.push_str(&format!(
+                    "warning: {} ({})\n",
+                    warning.code.message(),
+                    warning.code.as_str()
+                ));
             }
             ExitCode::SUCCESS
         }
         Err(violations) => {
             for violation in violations {
-                println!(
-                    "refused ({}): {}",
-                    violation.code.as_str(),
-                    violation.code.message()
-                );
+                let (code, message) = (violation.code.as_str(), violation.code.message());
+                report.push_str(&format!("refused ({code}): {message}\n"));
             }
             ExitCode::FAILURE
         }
-    })
+    };
+    (code, report)
 }

@@ -1,9 +1,12 @@
 //! Settings read from environment variables and validated at start-up.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::dns::Resolver;
+use crate::secrets::{KEY_LEN, SecretBox};
 use crate::url_policy::UrlPolicy;
 
 /// Everything the server needs to start, validated.
@@ -21,8 +24,18 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// `PAYHOOK_TRUST_PROXY`: take the client IP from `X-Forwarded-For` (only behind a proxy).
     pub trust_proxy: bool,
-    /// Extra ports a notification URL may use (`PAYHOOK_ALLOWED_PORTS`, comma separated).
+    /// Extra ports a notification URL may use (`PAYHOOK_ALLOWED_PORTS`, comma separated) and
+    /// the development escape hatch (`PAYHOOK_ALLOW_PRIVATE_TARGETS`).
     pub url_policy: UrlPolicy,
+    /// `PAYHOOK_DNS_CHECK` (default on): apply policy rule 9 when a URL is saved. Deliveries
+    /// resolve and vet their target whatever this says, since they need an address anyway.
+    pub dns_check: bool,
+    /// Where host names are resolved (tests put a fixed map here).
+    pub resolver: Resolver,
+    /// Time limit of one outbound notification (10 s; shorter in tests).
+    pub notification_timeout: Duration,
+    /// Seals merchants' signing secrets at rest (`PAYHOOK_SECRET_KEY` or a key file).
+    pub secret_box: SecretBox,
 }
 
 impl std::fmt::Debug for Settings {
@@ -34,6 +47,8 @@ impl std::fmt::Debug for Settings {
             .field("cookie_secure", &self.cookie_secure)
             .field("trust_proxy", &self.trust_proxy)
             .field("url_policy", &self.url_policy)
+            .field("dns_check", &self.dns_check)
+            .field("notification_timeout", &self.notification_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -41,6 +56,9 @@ impl std::fmt::Debug for Settings {
 /// The default embedded database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://payhook.db";
 const SESSION_KEY_FILE: &str = "payhook.session-key";
+const SECRET_KEY_FILE: &str = "payhook.secret-key";
+/// SPEC 6: a test notification waits at most this long for the merchant's server.
+pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Settings {
     /// Reads the environment; generates and keeps a session key when none is configured.
@@ -49,7 +67,14 @@ impl Settings {
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let session_key = match var("PAYHOOK_SESSION_KEY") {
             Some(hex_key) => parse_session_key(&hex_key).context("PAYHOOK_SESSION_KEY")?,
-            None => load_or_create_session_key(&data_dir(&database_url))?,
+            None => load_or_create_key(&data_dir(&database_url), SESSION_KEY_FILE, 64)?,
+        };
+        let secret_key = match var("PAYHOOK_SECRET_KEY") {
+            Some(hex_key) => parse_secret_key(&hex_key).context("PAYHOOK_SECRET_KEY")?,
+            None => {
+                let key = load_or_create_key(&data_dir(&database_url), SECRET_KEY_FILE, KEY_LEN)?;
+                parse_secret_key(&hex::encode(key)).context(SECRET_KEY_FILE)?
+            }
         };
         Ok(Self {
             bind: var("PAYHOOK_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
@@ -59,10 +84,17 @@ impl Settings {
             cookie_secure: parse_bool("PAYHOOK_COOKIE_SECURE", var("PAYHOOK_COOKIE_SECURE"))?,
             trust_proxy: parse_bool("PAYHOOK_TRUST_PROXY", var("PAYHOOK_TRUST_PROXY"))?,
             url_policy: url_policy_from_env()?,
+            dns_check: dns_check_from_env()?,
+            resolver: Resolver::system(),
+            notification_timeout: NOTIFICATION_TIMEOUT,
+            secret_box: SecretBox::new(secret_key),
         })
     }
 
-    /// Settings for a test or tool: given database, fresh random session key, defaults elsewhere.
+    /// Settings for a test or tool: given database, fresh random keys, defaults elsewhere.
+    /// The DNS check is on, but with an offline resolver (names are accepted with a warning
+    /// and never contacted), so no test needs a network; a test that judges names puts a
+    /// `Resolver::fixed` map in `resolver`.
     pub fn for_database(database_url: &str) -> Self {
         Self {
             bind: "127.0.0.1:0".to_owned(),
@@ -72,16 +104,34 @@ impl Settings {
             cookie_secure: false,
             trust_proxy: false,
             url_policy: UrlPolicy::default(),
+            dns_check: true,
+            resolver: Resolver::offline(),
+            notification_timeout: NOTIFICATION_TIMEOUT,
+            secret_box: SecretBox::random(),
         }
     }
 }
 
-/// The notification URL policy's knobs (`PAYHOOK_ALLOWED_PORTS`).
+/// The notification URL policy's knobs (`PAYHOOK_ALLOWED_PORTS`,
+/// `PAYHOOK_ALLOW_PRIVATE_TARGETS`).
 pub fn url_policy_from_env() -> anyhow::Result<UrlPolicy> {
     let ports = std::env::var("PAYHOOK_ALLOWED_PORTS").unwrap_or_default();
+    let allow_private = std::env::var("PAYHOOK_ALLOW_PRIVATE_TARGETS").ok();
     Ok(UrlPolicy {
         extra_ports: parse_ports(&ports)?,
+        allow_private_targets: parse_bool("PAYHOOK_ALLOW_PRIVATE_TARGETS", allow_private)?,
     })
+}
+
+/// `PAYHOOK_DNS_CHECK`: on unless set to a false value (`off`, `0`, `false`, `no`).
+pub fn dns_check_from_env() -> anyhow::Result<bool> {
+    match std::env::var("PAYHOOK_DNS_CHECK")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        None => Ok(true),
+        value => parse_bool("PAYHOOK_DNS_CHECK", value),
+    }
 }
 
 /// Where files that belong with the database live: beside a SQLite file, else the working dir.
@@ -94,15 +144,30 @@ fn data_dir(database_url: &str) -> PathBuf {
         .unwrap_or_default()
 }
 
-fn load_or_create_session_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join(SESSION_KEY_FILE);
+/// The hex key of `len` bytes kept in `file` under `dir`, generated (mode 0600) on first use.
+fn load_or_create_key(dir: &Path, file: &str, len: usize) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        return parse_session_key(existing.trim()).with_context(|| path.display().to_string());
+        let key = hex::decode(existing.trim()).with_context(|| path.display().to_string())?;
+        if key.len() < len {
+            bail!("{}: must hold at least {len} bytes", path.display());
+        }
+        return Ok(key);
     }
-    let key = hex::encode(crate::auth::random_bytes::<64>());
+    let key = hex::encode(&crate::auth::random_bytes::<64>()[..len]);
     write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a new session key");
+    tracing::info!(path = %path.display(), "generated a new key file");
     Ok(hex::decode(key)?)
+}
+
+fn parse_secret_key(hex_key: &str) -> anyhow::Result<[u8; KEY_LEN]> {
+    let bytes = hex::decode(hex_key.trim()).context("must be hexadecimal")?;
+    bytes.try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "must be exactly {KEY_LEN} bytes ({} hex characters)",
+            KEY_LEN * 2
+        )
+    })
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -174,6 +239,18 @@ mod tests {
         );
         assert_eq!(data_dir("postgres://db/x"), PathBuf::new());
         assert!(parse_session_key("abcd").is_err());
+    }
+
+    #[test]
+    fn the_secret_key_is_exactly_32_bytes_and_its_file_is_reused() {
+        assert!(parse_secret_key(&"ab".repeat(32)).is_ok());
+        assert!(parse_secret_key(&"ab".repeat(31)).is_err());
+        assert!(parse_secret_key("zz").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_key(dir.path(), SECRET_KEY_FILE, KEY_LEN).unwrap();
+        let again = load_or_create_key(dir.path(), SECRET_KEY_FILE, KEY_LEN).unwrap();
+        assert_eq!(first.len(), KEY_LEN);
+        assert_eq!(first, again);
     }
 
     #[test]

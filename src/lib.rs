@@ -1,14 +1,18 @@
 //! payhook: the back office where merchants configure payment notification URLs.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod csv;
+pub mod dns;
 pub mod error;
+pub mod notify;
 pub mod pages;
 pub mod routes;
+pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod url_policy;

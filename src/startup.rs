@@ -15,7 +15,9 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::auth::SessionBackend;
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::routes::{account, admin, admin_users, assets, health, login, settings};
+use crate::routes::{
+    account, admin, admin_users, assets, health, integration, login, notify, settings,
+};
 use crate::store::Db;
 
 /// Request bodies above this size are refused with 413.
@@ -48,6 +50,7 @@ impl Application {
 
     /// Like `build`, on an already connected and migrated database.
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
+        warn_about_relaxed_checks(&settings);
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let sessions = SessionBackend::new(&db, settings.redis_url.as_deref()).await?;
@@ -112,6 +115,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(settings::configure_form)
         .service(settings::save_configuration)
         .service(settings::channel_history)
+        .service(notify::send_test_notification)
+        .service(integration::api_keys_page)
+        .service(integration::reveal_secret)
+        .service(integration::rotate_secret)
         .service(account::password_form)
         .service(account::change_password)
         .service(admin::overview)
@@ -124,6 +131,19 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin_users::users)
         .service(admin_users::create_user)
         .service(admin_users::change_user);
+}
+
+/// Development switches that weaken the URL policy are announced, so none stays on unnoticed.
+fn warn_about_relaxed_checks(settings: &Settings) {
+    if settings.url_policy.allow_private_targets {
+        tracing::warn!(
+            "PAYHOOK_ALLOW_PRIVATE_TARGETS is on: sandbox notification URLs may point at \
+             loopback and private addresses on any port; never enable it in production"
+        );
+    }
+    if !settings.dns_check {
+        tracing::warn!("PAYHOOK_DNS_CHECK is off: saved URLs are not checked in DNS");
+    }
 }
 
 async fn home() -> HttpResponse {

@@ -1,8 +1,9 @@
 //! The notification URL policy (SPEC 3.1): one pure function, [`NotificationUrl::parse`], judges
 //! a webhook URL, names every rule it breaks and returns the normalised form to store.
 //!
-//! Rules 1–8 live here. Rule 9 (DNS) is left to the caller, which resolves
-//! [`NotificationUrl::host`] and refuses the URL unless [`is_public_ip`] holds for every address.
+//! Rules 1–8 live here. For rule 9 (DNS) the caller resolves [`NotificationUrl::host`] (see
+//! `crate::dns`) and [`judge_resolution`] judges what the resolver answered, so the decision
+//! itself stays pure.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -100,11 +101,65 @@ impl fmt::Display for Environment {
     }
 }
 
-/// Policy knobs (from config). Default: no extra ports.
+/// Policy knobs (from config). Default: no extra ports, no private targets.
 #[derive(Debug, Clone, Default)]
 pub struct UrlPolicy {
     /// Explicit ports accepted besides the scheme's default one.
     pub extra_ports: Vec<u16>,
+    /// `PAYHOOK_ALLOW_PRIVATE_TARGETS`: sandbox URLs may name loopback and private addresses
+    /// (literally or through DNS) on any port, for local development and tests. Production
+    /// URLs keep every rule.
+    pub allow_private_targets: bool,
+}
+
+impl UrlPolicy {
+    /// Whether the development escape hatch applies to a URL for `env`.
+    fn private_targets_allowed(&self, env: Environment) -> bool {
+        self.allow_private_targets && env == Environment::Sandbox
+    }
+}
+
+/// What the resolver answered for a URL's host (rule 9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The name resolved to these addresses.
+    Addresses(Vec<IpAddr>),
+    /// The name does not exist (or has no address).
+    NoSuchName,
+    /// The resolver did not answer in time, or could not be asked.
+    Unanswered,
+}
+
+/// Rule 9: judges what the resolver answered for a URL that passed rules 1–8.
+///
+/// A name that does not exist, or any address that is not public, refuses the URL; a resolver
+/// that did not answer only earns a warning, so an outage of ours does not block a merchant.
+pub fn judge_resolution(
+    resolution: &Resolution,
+    env: Environment,
+    policy: &UrlPolicy,
+) -> Result<Option<Warning>, Violation> {
+    match resolution {
+        Resolution::Addresses(addresses) if addresses.is_empty() => Err(Violation {
+            code: ViolationCode::NameNotFound,
+        }),
+        Resolution::Addresses(addresses) => {
+            let all_public = addresses.iter().all(|&ip| is_public_ip(ip));
+            if all_public || policy.private_targets_allowed(env) {
+                Ok(None)
+            } else {
+                Err(Violation {
+                    code: ViolationCode::ResolvesToNonPublic,
+                })
+            }
+        }
+        Resolution::NoSuchName => Err(Violation {
+            code: ViolationCode::NameNotFound,
+        }),
+        Resolution::Unanswered => Ok(Some(Warning {
+            code: WarningCode::DnsUnanswered,
+        })),
+    }
 }
 
 /// A URL that passed every rule; holds the normalised form (what gets stored).
@@ -136,12 +191,16 @@ impl NotificationUrl {
         if !url.username().is_empty() || url.password().is_some() {
             violations.push(ViolationCode::CredentialsInUrl);
         }
-        if let Some(code) = url.host().and_then(host_violation) {
+        let relaxed = policy.private_targets_allowed(env);
+        if let Some(code) = url.host().and_then(host_violation)
+            && !(relaxed && code == ViolationCode::NonPublicAddress)
+        {
             violations.push(code);
         }
-        if url
-            .port()
-            .is_some_and(|port| !policy.extra_ports.contains(&port))
+        if !relaxed
+            && url
+                .port()
+                .is_some_and(|port| !policy.extra_ports.contains(&port))
         {
             violations.push(ViolationCode::PortNotAllowed);
         }
@@ -223,11 +282,15 @@ pub enum ViolationCode {
     PortNotAllowed,
     /// A `#fragment`.
     FragmentNotAllowed,
+    /// Rule 9: the domain name does not exist.
+    NameNotFound,
+    /// Rule 9: the domain name resolves to at least one address that is not public.
+    ResolvesToNonPublic,
 }
 
 impl ViolationCode {
     /// Every code, in rule order.
-    pub const ALL: [ViolationCode; 13] = [
+    pub const ALL: [ViolationCode; 15] = [
         ViolationCode::Empty,
         ViolationCode::TooLong,
         ViolationCode::ControlCharacters,
@@ -241,6 +304,8 @@ impl ViolationCode {
         ViolationCode::TunnelDomain,
         ViolationCode::PortNotAllowed,
         ViolationCode::FragmentNotAllowed,
+        ViolationCode::NameNotFound,
+        ViolationCode::ResolvesToNonPublic,
     ];
 
     /// The stable snake_case code (API, CLI, translations).
@@ -259,6 +324,8 @@ impl ViolationCode {
             ViolationCode::TunnelDomain => "tunnel_domain",
             ViolationCode::PortNotAllowed => "port_not_allowed",
             ViolationCode::FragmentNotAllowed => "fragment_not_allowed",
+            ViolationCode::NameNotFound => "name_not_found",
+            ViolationCode::ResolvesToNonPublic => "resolves_to_non_public_address",
         }
     }
 
@@ -312,6 +379,15 @@ impl ViolationCode {
             ViolationCode::FragmentNotAllowed => {
                 "Remove the part starting with #; it is never sent to the server."
             }
+            ViolationCode::NameNotFound => {
+                "This domain name does not exist in DNS; check the spelling, or publish the \
+                 name before saving it."
+            }
+            ViolationCode::ResolvesToNonPublic => {
+                "This domain name points to an address that is not reachable from the internet \
+                 (private, loopback, link-local or reserved range); notifications can only be \
+                 sent to public addresses."
+            }
         }
     }
 }
@@ -334,16 +410,20 @@ impl fmt::Display for Violation {
 pub enum WarningCode {
     /// `http` in sandbox: accepted, but unencrypted.
     InsecureHttpSandbox,
+    /// Rule 9 could not be checked: the resolver did not answer in time.
+    DnsUnanswered,
 }
 
 impl WarningCode {
     /// Every code.
-    pub const ALL: [WarningCode; 1] = [WarningCode::InsecureHttpSandbox];
+    pub const ALL: [WarningCode; 2] =
+        [WarningCode::InsecureHttpSandbox, WarningCode::DnsUnanswered];
 
     /// The stable snake_case code (API, CLI, translations).
     pub fn as_str(self) -> &'static str {
         match self {
             WarningCode::InsecureHttpSandbox => "insecure_http_sandbox",
+            WarningCode::DnsUnanswered => "dns_unanswered",
         }
     }
 
@@ -353,6 +433,10 @@ impl WarningCode {
             WarningCode::InsecureHttpSandbox => {
                 "This sandbox URL uses http://, so notifications travel unencrypted; \
                  production URLs must use https://."
+            }
+            WarningCode::DnsUnanswered => {
+                "The domain name could not be checked because DNS did not answer within 2 \
+                 seconds; make sure it resolves to a public address."
             }
         }
     }

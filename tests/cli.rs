@@ -8,6 +8,8 @@ fn payhook(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
         .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("PAYHOOK_ALLOWED_PORTS")
+        .env_remove("PAYHOOK_DNS_CHECK")
+        .env_remove("PAYHOOK_ALLOW_PRIVATE_TARGETS")
         .envs(env.iter().copied())
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::piped())
@@ -31,7 +33,11 @@ fn stdout(output: &Output) -> String {
 #[test]
 fn check_url_prints_the_normalised_url_and_exits_0_when_accepted() {
     let out = payhook(
-        &["check-url", "  HTTPS://Example.COM:443/notify  "],
+        &[
+            "check-url",
+            "  HTTPS://Example.COM:443/notify  ",
+            "--no-dns",
+        ],
         &[],
         "",
     );
@@ -181,4 +187,128 @@ fn merchants_and_users_are_created_from_the_command_line() {
         .await;
         assert!(ok.unwrap());
     });
+}
+
+#[test]
+fn check_url_resolves_the_host_unless_told_not_to() {
+    // No test may depend on outside DNS: a name under a reserved-looking but syntactically
+    // valid domain either does not exist (refused) or cannot be asked (a warning); either way
+    // the DNS check visibly ran, and `--no-dns` or `PAYHOOK_DNS_CHECK=off` skip it.
+    let url = "https://no-such-host.payhook-nowhere-7f3a.com/n";
+    let checked = payhook(&["check-url", url], &[], "");
+    let text = stdout(&checked);
+    match checked.status.code() {
+        Some(1) => assert!(text.contains("refused (name_not_found)"), "{text}"),
+        Some(0) => assert!(text.contains("(dns_unanswered)"), "{text}"),
+        other => panic!("unexpected exit {other:?}: {text}"),
+    }
+    for (args, env) in [
+        (vec!["check-url", url, "--no-dns"], vec![]),
+        (vec!["check-url", url], vec![("PAYHOOK_DNS_CHECK", "off")]),
+    ] {
+        let skipped = payhook(&args, &env, "");
+        assert_eq!(skipped.status.code(), Some(0), "{args:?} {env:?}");
+        assert_eq!(stdout(&skipped).trim(), url);
+    }
+    let literal = payhook(&["check-url", "https://8.8.8.8/n"], &[], "");
+    assert_eq!(
+        literal.status.code(),
+        Some(0),
+        "an IP literal needs no lookup"
+    );
+}
+
+#[test]
+fn check_url_accepts_private_sandbox_targets_only_with_the_escape_hatch() {
+    let url = "http://127.0.0.1:9000/n";
+    let strict = payhook(&["check-url", url, "--environment", "sandbox"], &[], "");
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(stdout(&strict).contains("non_public_address"));
+    let hatch = [("PAYHOOK_ALLOW_PRIVATE_TARGETS", "1")];
+    let relaxed = payhook(&["check-url", url, "--environment", "sandbox"], &hatch, "");
+    assert_eq!(relaxed.status.code(), Some(0), "{}", stdout(&relaxed));
+    let production = payhook(&["check-url", "https://127.0.0.1/n"], &hatch, "");
+    assert_eq!(
+        production.status.code(),
+        Some(1),
+        "production keeps every rule"
+    );
+}
+
+/// `check-url`'s logic with an injected resolver, so rule 9 is tested without a network.
+mod with_a_fixed_resolver {
+    use std::process::ExitCode;
+
+    use payhook::cli::check_url;
+    use payhook::dns::{Resolver, StaticResolver};
+    use payhook::url_policy::{Environment, UrlPolicy};
+
+    fn dns() -> StaticResolver {
+        StaticResolver::new([
+            ("shop.acme.co.id", "203.0.114.10"),
+            ("intranet.acme.co.id", "10.0.0.1"),
+            ("loop.acme.co.id", "127.0.0.1"),
+            ("dual.acme.co.id", "2606:4700::1111"),
+            ("dual.acme.co.id", "fd00::1"),
+        ])
+    }
+
+    async fn check(url: &str, resolver: &Resolver) -> (ExitCode, String) {
+        check_url(
+            url,
+            Environment::Production,
+            &UrlPolicy::default(),
+            Some(resolver),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn public_names_pass_and_private_or_missing_ones_are_refused() {
+        let resolver = Resolver::new(dns());
+        let (code, text) = check("https://shop.acme.co.id/n", &resolver).await;
+        assert_eq!(
+            (code, text.trim()),
+            (ExitCode::SUCCESS, "https://shop.acme.co.id/n")
+        );
+        for host in ["intranet", "loop", "dual"] {
+            let (code, text) = check(&format!("https://{host}.acme.co.id/n"), &resolver).await;
+            assert_eq!(code, ExitCode::FAILURE, "{host}");
+            assert!(
+                text.contains("refused (resolves_to_non_public_address)"),
+                "{host}: {text}"
+            );
+        }
+        let (code, text) = check("https://gone.acme.co.id/n", &resolver).await;
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(text.contains("refused (name_not_found)"));
+    }
+
+    #[tokio::test]
+    async fn a_resolver_that_does_not_answer_in_time_only_warns() {
+        let dns = dns();
+        dns.make_silent("shop.acme.co.id");
+        let resolver = Resolver::new(dns).with_timeout(std::time::Duration::from_millis(50));
+        let (code, text) = check("https://shop.acme.co.id/n", &resolver).await;
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(
+            text.contains("warning: The domain name could not be checked"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_standard_time_limit_is_two_seconds() {
+        let dns = dns();
+        dns.make_silent("shop.acme.co.id");
+        let started = std::time::Instant::now();
+        let (code, _) = check("https://shop.acme.co.id/n", &Resolver::new(dns)).await;
+        let waited = started.elapsed();
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(
+            waited >= std::time::Duration::from_secs(2)
+                && waited < std::time::Duration::from_secs(3),
+            "{waited:?}"
+        );
+    }
 }

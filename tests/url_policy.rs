@@ -224,6 +224,7 @@ fn explicit_ports_are_refused_unless_default_or_configured() {
     }
     let policy = UrlPolicy {
         extra_ports: vec![8443],
+        ..UrlPolicy::default()
     };
     let judge = |input| judge_with(input, PRODUCTION, &policy);
     assert_eq!(
@@ -412,6 +413,121 @@ proptest! {
         }
         for host in ipv6_wraps(ip) {
             prop_assert!(judge(&format!("https://{host}/notify"), SANDBOX).is_ok(), "{}", host);
+        }
+    }
+}
+
+/// Rule 9 as a pure decision over what the resolver answered.
+mod dns_rule {
+    use payhook::url_policy::{
+        Environment, Resolution, UrlPolicy, ViolationCode, WarningCode, judge_resolution,
+    };
+
+    fn addresses(list: &[&str]) -> Resolution {
+        Resolution::Addresses(list.iter().map(|a| a.parse().unwrap()).collect())
+    }
+
+    fn code(
+        resolution: &Resolution,
+        env: Environment,
+        policy: &UrlPolicy,
+    ) -> Option<ViolationCode> {
+        judge_resolution(resolution, env, policy)
+            .err()
+            .map(|v| v.code)
+    }
+
+    #[test]
+    fn every_resolved_address_must_be_public() {
+        let strict = UrlPolicy::default();
+        for env in Environment::ALL {
+            assert_eq!(
+                code(
+                    &addresses(&["93.184.216.34", "2606:4700::1111"]),
+                    env,
+                    &strict
+                ),
+                None
+            );
+            for private in [
+                &["10.0.0.1"][..],
+                &["127.0.0.1"],
+                &["8.8.8.8", "192.168.1.1"],
+                &["::ffff:10.0.0.1"],
+                &["fe80::1"],
+            ] {
+                assert_eq!(
+                    code(&addresses(private), env, &strict),
+                    Some(ViolationCode::ResolvesToNonPublic),
+                    "{private:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn missing_names_are_refused_and_silence_only_warns() {
+        let policy = UrlPolicy::default();
+        let env = Environment::Production;
+        assert_eq!(
+            code(&Resolution::NoSuchName, env, &policy),
+            Some(ViolationCode::NameNotFound)
+        );
+        assert_eq!(
+            code(&addresses(&[]), env, &policy),
+            Some(ViolationCode::NameNotFound)
+        );
+        let warning = judge_resolution(&Resolution::Unanswered, env, &policy).unwrap();
+        assert_eq!(warning.map(|w| w.code), Some(WarningCode::DnsUnanswered));
+    }
+
+    #[test]
+    fn the_escape_hatch_opens_private_targets_and_ports_in_sandbox_only() {
+        let hatch = UrlPolicy {
+            allow_private_targets: true,
+            ..UrlPolicy::default()
+        };
+        let private = addresses(&["127.0.0.1"]);
+        assert_eq!(code(&private, Environment::Sandbox, &hatch), None);
+        assert_eq!(
+            code(&private, Environment::Production, &hatch),
+            Some(ViolationCode::ResolvesToNonPublic)
+        );
+        assert_eq!(
+            code(&Resolution::NoSuchName, Environment::Sandbox, &hatch),
+            Some(ViolationCode::NameNotFound)
+        );
+
+        fn parse(url: &str, env: Environment, policy: &UrlPolicy) -> Result<String, ()> {
+            payhook::url_policy::NotificationUrl::parse(url, env, policy)
+                .map(|(u, _)| u.to_string())
+                .map_err(drop)
+        }
+        assert_eq!(
+            parse("http://127.0.0.1:9000/n", Environment::Sandbox, &hatch),
+            Ok("http://127.0.0.1:9000/n".into())
+        );
+        assert!(parse("http://[::1]:8080/n", Environment::Sandbox, &hatch).is_ok());
+        assert!(parse("https://10.0.0.1/n", Environment::Production, &hatch).is_err());
+        assert!(
+            parse(
+                "http://127.0.0.1:9000/n",
+                Environment::Sandbox,
+                &UrlPolicy::default()
+            )
+            .is_err()
+        );
+        // Everything else still applies in sandbox.
+        for refused in [
+            "http://localhost:9000/n",
+            "http://u:p@127.0.0.1/n",
+            "http://127.0.0.1/n#x",
+            "https://a.ngrok.io/n",
+        ] {
+            assert!(
+                parse(refused, Environment::Sandbox, &hatch).is_err(),
+                "{refused}"
+            );
         }
     }
 }

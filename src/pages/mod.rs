@@ -219,3 +219,4 @@ pub struct MerchantPickerPage {
 }
 
 pub mod admin;
+pub mod notify;

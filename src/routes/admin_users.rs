@@ -153,11 +153,9 @@ pub async fn change_user(
         .ok_or(AppError::NotFound)?;
     let actor = user.actor(&meta);
     match change.as_str() {
-        "disable" if target_id == user.id => {
-            return Err(AppError::BadRequest(
-                "You cannot disable your own account.".into(),
-            ));
-        }
+        "disable" if target_id == user.id => Err(AppError::BadRequest(
+            "You cannot disable your own account.".into(),
+        )),
         "disable" | "enable" => {
             let disable = change == "disable";
             state

@@ -132,7 +132,11 @@ pub async fn logout(
 
 /// Locked when the last `MAX_FAILURES` failures all fell within one window that ended less
 /// than a window ago.
-async fn is_locked_out(state: &AppState, email: &str, now: i64) -> Result<bool, AppError> {
+pub(crate) async fn is_locked_out(
+    state: &AppState,
+    email: &str,
+    now: i64,
+) -> Result<bool, AppError> {
     let failures = state.db.recent_login_failures(email, MAX_FAILURES).await?;
     Ok(match (failures.first(), failures.last()) {
         (Some(&newest), Some(&oldest)) if failures.len() as i64 >= MAX_FAILURES => {

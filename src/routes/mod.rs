@@ -5,7 +5,9 @@ pub mod admin;
 pub mod admin_users;
 pub mod assets;
 pub mod health;
+pub mod integration;
 pub mod login;
+pub mod notify;
 pub mod settings;
 
 use actix_web::HttpResponse;

@@ -13,7 +13,7 @@ use crate::pages::{
 };
 use crate::startup::AppState;
 use crate::store::{ChannelUpdate, SaveOutcome};
-use crate::url_policy::{Environment, NotificationUrl, UrlPolicy};
+use crate::url_policy::{Environment, NotificationUrl};
 
 /// `?merchant=CODE`: which merchant an admin is reading.
 #[derive(Deserialize)]
@@ -167,6 +167,8 @@ pub struct ConfigureInput {
     version: i64,
     #[serde(default)]
     csrf_token: String,
+    /// Set by the "Save & test" buttons: the environment to test once saved.
+    and_test: Option<String>,
 }
 
 impl HasCsrfToken for ConfigureInput {
@@ -182,7 +184,8 @@ struct FieldVerdict {
     warnings: Vec<&'static str>,
 }
 
-fn judge(input: &str, environment: Environment, policy: &UrlPolicy) -> FieldVerdict {
+/// Judges one field with the whole policy, DNS (rule 9) included unless it is turned off.
+async fn judge(input: &str, environment: Environment, state: &AppState) -> FieldVerdict {
     if input.trim().is_empty() {
         return FieldVerdict {
             url: None,
@@ -190,8 +193,10 @@ fn judge(input: &str, environment: Environment, policy: &UrlPolicy) -> FieldVerd
             warnings: Vec::new(),
         };
     }
-    match NotificationUrl::parse(input, environment, policy) {
-        Ok((url, warnings)) => FieldVerdict {
+    let settings = &state.settings;
+    let resolver = settings.dns_check.then_some(&settings.resolver);
+    match crate::dns::vet(input, environment, &settings.url_policy, resolver).await {
+        Ok(crate::dns::VettedUrl { url, warnings, .. }) => FieldVerdict {
             url: Some(url),
             errors: Vec::new(),
             warnings: warnings.iter().map(|w| w.code.message()).collect(),
@@ -213,10 +218,16 @@ pub async fn save_configuration(
     CsrfForm(input): CsrfForm<ConfigureInput>,
 ) -> Result<HttpResponse, AppError> {
     let target = ChannelRef::find(&path.0, &path.1).ok_or(AppError::NotFound)?;
-    let MerchantUser { user, merchant } = merchant_user;
-    let policy = &state.settings.url_policy;
-    let sandbox = judge(&input.sandbox_url, Environment::Sandbox, policy);
-    let production = judge(&input.production_url, Environment::Production, policy);
+    let and_test = input
+        .and_test
+        .as_deref()
+        .map(super::notify::parse_environment)
+        .transpose()?;
+    let (sandbox, production) = tokio::join!(
+        judge(&input.sandbox_url, Environment::Sandbox, &state),
+        judge(&input.production_url, Environment::Production, &state),
+    );
+    let MerchantUser { user, merchant } = &merchant_user;
     let scope = Scope {
         merchant_name: merchant.name.clone(),
         read_only: false,
@@ -232,7 +243,7 @@ pub async fn save_configuration(
 
     if !sandbox.errors.is_empty() || !production.errors.is_empty() {
         let page = ConfigurePage {
-            layout: Layout::for_user(target.channel.name, &user),
+            layout: Layout::for_user(target.channel.name, user),
             scope,
             section: target.section,
             channel: target.channel,
@@ -258,7 +269,7 @@ pub async fn save_configuration(
                 .channel_setting(merchant.id, target.section.code, target.channel.code)
                 .await?;
             let page = ConfigurePage {
-                layout: Layout::for_user(target.channel.name, &user),
+                layout: Layout::for_user(target.channel.name, user),
                 scope,
                 section: target.section,
                 channel: target.channel,
@@ -280,6 +291,18 @@ pub async fn save_configuration(
     let message = warnings.fold(message, |text, warning| {
         format!("{text} Warning: {warning}")
     });
+    if let Some(environment) = and_test {
+        let notice = Some(message);
+        return super::notify::test_and_render(
+            &state,
+            &merchant_user,
+            &meta,
+            target,
+            environment,
+            notice,
+        )
+        .await;
+    }
     crate::auth::set_flash(&user.session, &message);
     Ok(super::see_other(&format!(
         "/settings/payment/{}",

@@ -47,6 +47,10 @@ pub mod action {
     pub const USER_ENABLE: &str = "user_enable";
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const PASSWORD_CHANGE: &str = "password_change";
+    pub const TEST_NOTIFICATION: &str = "test_notification";
+    pub const API_KEY_ROTATE: &str = "api_key_rotate";
+    pub const API_KEY_REVEAL: &str = "api_key_reveal";
+    pub const API_KEY_REVEAL_FAILED: &str = "api_key_reveal_failed";
 
     /// Every action, for the audit page's filter.
     pub const ALL: &[&str] = &[
@@ -61,6 +65,10 @@ pub mod action {
         USER_ENABLE,
         PASSWORD_RESET,
         PASSWORD_CHANGE,
+        TEST_NOTIFICATION,
+        API_KEY_ROTATE,
+        API_KEY_REVEAL,
+        API_KEY_REVEAL_FAILED,
     ];
 }
 
@@ -200,7 +208,8 @@ impl Db {
         })
     }
 
-    /// A channel's settings changes, newest first.
+    /// A channel's settings changes, newest first. Other events about the channel (test
+    /// notifications) stay in the audit log but are not changes to show here.
     pub async fn channel_history(
         &self,
         merchant_id: i64,
@@ -209,7 +218,7 @@ impl Db {
     ) -> sqlx::Result<Vec<AuditEntry>> {
         const SQL: &str = select_entries!(
             "WHERE e.merchant_id = $1 AND e.section = $2 AND e.channel = $3 \
-             ORDER BY e.id DESC LIMIT 200"
+             AND e.action = 'settings_change' ORDER BY e.id DESC LIMIT 200"
         );
         on_pool!(self, |pool| {
             sqlx::query_as(SQL)

@@ -11,14 +11,18 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub mod admin;
+pub mod api_keys;
 pub mod audit;
 pub mod audit_chain;
+pub mod deliveries;
 pub mod sessions;
 pub mod settings;
 pub mod users;
 
+pub use api_keys::StoredApiKey;
 pub use audit::{Actor, AuditEntry, AuditFilter, AuditRecord};
 pub use audit_chain::{ChainReport, ChainedEvent};
+pub use deliveries::{Delivery, NewDelivery};
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
 pub use users::{LoginUser, SessionUser};
 

@@ -52,7 +52,11 @@ impl Chrome {
     /// Starts chromedriver and a headless Chromium session; screenshots go under
     /// `target/screenshots/{journey}/`. Fails loudly when the browser cannot start.
     pub async fn start(base: &str, javascript: bool, journey: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -77,7 +81,12 @@ impl Chrome {
         let mut last_error = None;
         let mut client = None;
         for _ in 0..100 {
-            match ClientBuilder::rustls().unwrap().capabilities(capabilities.clone()).connect(&webdriver).await {
+            match ClientBuilder::rustls()
+                .unwrap()
+                .capabilities(capabilities.clone())
+                .connect(&webdriver)
+                .await
+            {
                 Ok(connected) => {
                     client = Some(connected);
                     break;
@@ -88,11 +97,15 @@ impl Chrome {
         }
         let mode = if javascript { "js" } else { "nojs" };
         let chrome = Self {
-            client: client.unwrap_or_else(|| panic!("Chromium did not start through chromedriver: {last_error:?}")),
+            client: client.unwrap_or_else(|| {
+                panic!("Chromium did not start through chromedriver: {last_error:?}")
+            }),
             javascript,
             base: base.to_owned(),
             driver,
-            shots: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../screenshots").join(format!("{journey}-{mode}")),
+            shots: PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join("../screenshots")
+                .join(format!("{journey}-{mode}")),
             step: 0,
         };
         std::fs::create_dir_all(&chrome.shots).unwrap();
@@ -100,7 +113,10 @@ impl Chrome {
     }
 
     pub async fn go(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
     }
 
     /// The current path and query.
@@ -114,7 +130,13 @@ impl Chrome {
 
     /// The element `css`, waiting for it to appear.
     pub async fn find(&self, css: &str) -> Element {
-        match self.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        match self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+        {
             Ok(element) => element,
             Err(error) => {
                 let source = self.client.source().await.unwrap_or_default();
@@ -124,7 +146,12 @@ impl Chrome {
     }
 
     pub async fn exists(&self, css: &str) -> bool {
-        !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty()
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -144,7 +171,13 @@ impl Chrome {
 
     /// Sends keys to whatever has the focus, as a keyboard user would.
     pub async fn keys(&self, keys: &str) {
-        self.client.active_element().await.unwrap().send_keys(keys).await.unwrap();
+        self.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(keys)
+            .await
+            .unwrap();
     }
 
     /// An attribute of the focused element (empty when it has none).
@@ -165,7 +198,10 @@ impl Chrome {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let source = self.client.source().await.unwrap_or_default();
-        panic!("{css} never showed {expected:?} on {}:\n{source}", self.path().await);
+        panic!(
+            "{css} never showed {expected:?} on {}:\n{source}",
+            self.path().await
+        );
     }
 
     /// Waits until the browser is on `path`.
@@ -190,7 +226,8 @@ impl Chrome {
         self.go("/login").await;
         self.fill("#email", email).await;
         self.fill("#password", password).await;
-        self.click("form[action='/login'] button[type=submit]").await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
         self.wait_for_path("/settings/payment").await;
     }
 

@@ -34,7 +34,12 @@ impl Run {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         };
-        Chrome::start(&self.app.address, self.javascript, &format!("{journey}-{backend}")).await
+        Chrome::start(
+            &self.app.address,
+            self.javascript,
+            &format!("{journey}-{backend}"),
+        )
+        .await
     }
 }
 

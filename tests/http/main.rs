@@ -1,9 +1,12 @@
 //! End-to-end tests over real HTTP, each on SQLite and on Postgres.
 
+mod harness;
 mod support;
 
 mod access;
 mod admin;
+mod api_keys;
 mod audit;
 mod auth;
+mod notify;
 mod settings;

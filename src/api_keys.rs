@@ -1,0 +1,113 @@
+//! A merchant's signing credentials: per environment a Client-Id (`MCH-…`) and a secret key
+//! (`SK-…`), generated on first need and sealed at rest.
+
+use crate::secrets::{SecretBox, SecretString};
+use crate::store::{Actor, Db};
+use crate::url_policy::Environment;
+
+/// Credentials opened for use; the secret's `Debug` hides it.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub environment: Environment,
+    pub client_id: String,
+    pub secret: SecretString,
+    pub created_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+fn random_code(len: usize) -> String {
+    crate::auth::random_bytes::<48>()[..len]
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A new Client-Id: `MCH-` and 16 unambiguous characters.
+fn new_client_id() -> String {
+    format!("MCH-{}", random_code(16))
+}
+
+/// A new secret: `SK-` and 32 random bytes in hex (256 bits).
+fn new_secret() -> SecretString {
+    SecretString::new(format!("SK-{}", crate::auth::random_token()))
+}
+
+/// What a sealed secret is bound to, so a row copied to another merchant does not open.
+fn owner(merchant_id: i64, environment: Environment, client_id: &str) -> String {
+    format!("api_key:{merchant_id}:{environment}:{client_id}")
+}
+
+/// The merchant's key for `environment`, generated and stored on first need.
+pub async fn ensure(
+    db: &Db,
+    secrets: &SecretBox,
+    merchant_id: i64,
+    environment: Environment,
+) -> anyhow::Result<ApiKey> {
+    if db
+        .api_key(merchant_id, environment.as_str())
+        .await?
+        .is_none()
+    {
+        let client_id = new_client_id();
+        let sealed = secrets.seal(&new_secret(), &owner(merchant_id, environment, &client_id))?;
+        db.insert_api_key(merchant_id, environment.as_str(), &client_id, &sealed)
+            .await?;
+    }
+    // Read back: a concurrent first view may have stored its key instead of ours.
+    let stored = db
+        .api_key(merchant_id, environment.as_str())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the API key vanished after being stored"))?;
+    let secret = secrets.open(
+        &stored.secret_sealed,
+        &owner(merchant_id, environment, &stored.client_id),
+    )?;
+    Ok(ApiKey {
+        environment,
+        client_id: stored.client_id,
+        secret,
+        created_at: stored.created_at,
+        rotated_at: stored.rotated_at,
+    })
+}
+
+/// Gives the key a new secret (the Client-Id stays), audited without the secret; returns the
+/// new credentials so they can be shown once.
+pub async fn rotate(
+    db: &Db,
+    secrets: &SecretBox,
+    merchant_id: i64,
+    environment: Environment,
+    actor: &Actor,
+) -> anyhow::Result<ApiKey> {
+    let current = ensure(db, secrets, merchant_id, environment).await?;
+    let secret = new_secret();
+    let sealed = secrets.seal(
+        &secret,
+        &owner(merchant_id, environment, &current.client_id),
+    )?;
+    let rotated = db
+        .rotate_api_key(merchant_id, environment.as_str(), &sealed, actor)
+        .await?;
+    anyhow::ensure!(rotated, "the API key to rotate was not found");
+    Ok(ApiKey {
+        secret,
+        rotated_at: Some(crate::store::now_ms()),
+        ..current
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_credentials_have_their_documented_shape() {
+        let id = super::new_client_id();
+        assert!(id.starts_with("MCH-") && id.len() == 20, "{id}");
+        let secret = super::new_secret();
+        assert!(secret.expose().starts_with("SK-") && secret.expose().len() == 67);
+        assert_ne!(super::new_secret(), secret);
+    }
+}

@@ -1,0 +1,186 @@
+//! The outbound HTTP client: talks only to vetted addresses, follows no redirect, waits a
+//! bounded time and reads a bounded answer.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::dns::{Name, Resolve, Resolving};
+use reqwest::redirect::Policy;
+
+use super::sample::OutgoingRequest;
+use crate::url_policy::NotificationUrl;
+
+/// At most this much of an answer is read.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A 2xx answer.
+    Delivered,
+    /// Any other answer (3xx included), or no connection.
+    Failed,
+    /// No complete answer within the time limit.
+    TimedOut,
+    /// Not sent: the URL failed the policy when re-checked.
+    Refused,
+}
+
+impl Outcome {
+    /// The stable code stored with the delivery.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::TimedOut => "timeout",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// What came back from one POST.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub outcome: Outcome,
+    pub status: Option<u16>,
+    /// `Location` of a redirect that was not followed.
+    pub location: Option<String>,
+    /// The answer's start (at most [`MAX_RESPONSE_BYTES`]), decoded lossily.
+    pub response_body: String,
+    pub truncated: bool,
+    pub latency: Duration,
+    pub error: Option<String>,
+}
+
+/// Refuses every lookup: the client may only use the addresses pinned for the vetted host,
+/// so a name that somehow misses the pin fails instead of being resolved a second time.
+struct NoLookups;
+
+impl Resolve for NoLookups {
+    fn resolve(&self, name: Name) -> Resolving {
+        let message = format!("{} was not vetted for this delivery", name.as_str());
+        Box::pin(async move { Err(message.into()) })
+    }
+}
+
+/// POSTs `request` to `url`, connecting only to `addresses` (all vetted by the policy).
+pub async fn post(
+    url: &NotificationUrl,
+    addresses: &[IpAddr],
+    request: &OutgoingRequest,
+    timeout: Duration,
+) -> Exchange {
+    let started = Instant::now();
+    let failed = |outcome: Outcome, error: String| Exchange {
+        outcome,
+        status: None,
+        location: None,
+        response_body: String::new(),
+        truncated: false,
+        latency: started.elapsed(),
+        error: Some(error),
+    };
+    // The port of a pinned address is ignored: the URL's own port is used.
+    let pinned: Vec<SocketAddr> = addresses.iter().map(|&ip| SocketAddr::new(ip, 0)).collect();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(Policy::none())
+        .timeout(timeout)
+        .user_agent(concat!("payhook-notifier/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(NoLookups))
+        .resolve_to_addrs(url.host(), &pinned)
+        .build();
+    let client = match client {
+        Ok(client) => client,
+        Err(error) => return failed(Outcome::Failed, describe(&error)),
+    };
+    let mut builder = client.post(url.as_str()).body(request.body.clone());
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let mut response = match builder.send().await {
+        Ok(response) => response,
+        Err(error) if error.is_timeout() => {
+            return failed(Outcome::TimedOut, timeout_message(timeout));
+        }
+        Err(error) => return failed(Outcome::Failed, describe(&error)),
+    };
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut body = Vec::new();
+    let mut truncated = false;
+    let mut read_error = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_RESPONSE_BYTES - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if chunk.len() >= room {
+                    // Stop reading: whatever else the server sends is dropped with the connection.
+                    truncated = chunk.len() > room;
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(error) => {
+                read_error = Some(if error.is_timeout() {
+                    timeout_message(timeout)
+                } else {
+                    describe(&error)
+                });
+                break;
+            }
+        }
+    }
+    let outcome = if status.is_success() {
+        Outcome::Delivered
+    } else {
+        Outcome::Failed
+    };
+    let error = if status.is_redirection() {
+        Some(format!(
+            "HTTP {} redirect to {} was not followed: notification URLs must answer directly.",
+            status.as_u16(),
+            location.as_deref().unwrap_or("(no Location header)")
+        ))
+    } else if !status.is_success() {
+        Some(format!(
+            "HTTP {}: the notification was not accepted (expected 2xx).",
+            status.as_u16()
+        ))
+    } else {
+        read_error.clone()
+    };
+    Exchange {
+        outcome,
+        status: Some(status.as_u16()),
+        location,
+        response_body: String::from_utf8_lossy(&body).into_owned(),
+        truncated,
+        latency: started.elapsed(),
+        error,
+    }
+}
+
+fn timeout_message(timeout: Duration) -> String {
+    format!(
+        "No answer within {} s: the request timed out.",
+        timeout.as_secs_f32()
+    )
+}
+
+/// The error and its causes, e.g. "error sending request: connection refused".
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

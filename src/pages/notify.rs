@@ -1,0 +1,109 @@
+//! Pages of the integration area: API keys and the result of a test notification.
+
+use askama::Template;
+
+use super::Layout;
+use crate::catalog::{Channel, Section};
+use crate::notify::{Outcome, TestReport};
+
+/// One environment's credentials as the API keys page lists them (never the secret).
+pub struct KeyRow {
+    pub environment: &'static str,
+    pub title: &'static str,
+    pub client_id: String,
+    pub created: String,
+    pub rotated: Option<String>,
+}
+
+/// A secret shown on purpose: after a password check, or once after a rotation.
+pub struct ShownSecret {
+    pub title: &'static str,
+    pub client_id: String,
+    pub secret: String,
+    pub just_rotated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys.html")]
+pub struct ApiKeysPage {
+    pub layout: Layout,
+    pub keys: Vec<KeyRow>,
+    pub shown: Option<ShownSecret>,
+    pub error: Option<&'static str>,
+}
+
+/// A test notification's result, ready to show.
+pub struct TestResult {
+    pub environment: &'static str,
+    pub url: String,
+    pub outcome: &'static str,
+    pub delivered: bool,
+    pub status: Option<u16>,
+    pub location: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub response_start: String,
+    pub truncated: bool,
+    pub error: Option<String>,
+    pub refusals: Vec<&'static str>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub curl: String,
+}
+
+/// How much of the answer the page shows.
+const SHOWN_RESPONSE_CHARS: usize = 2000;
+
+impl TestResult {
+    pub fn from_report(report: &TestReport) -> Self {
+        let exchange = report.exchange.as_ref();
+        let response = exchange.map_or("", |e| e.response_body.as_str());
+        let response_start = crate::notify::first_chars(response, SHOWN_RESPONSE_CHARS);
+        Self {
+            environment: report.environment.as_str(),
+            url: report.url.clone(),
+            outcome: match report.outcome {
+                Outcome::Delivered => "Delivered",
+                Outcome::Failed => "Failed",
+                Outcome::TimedOut => "Timed out",
+                Outcome::Refused => "Refused: not sent",
+            },
+            delivered: report.outcome == Outcome::Delivered,
+            status: exchange.and_then(|e| e.status),
+            location: exchange.and_then(|e| e.location.clone()),
+            latency_ms: exchange.map(|e| crate::notify::millis(e.latency)),
+            truncated: exchange.is_some_and(|e| e.truncated)
+                || response_start.len() < response.len(),
+            response_start: response_start.to_owned(),
+            error: exchange.and_then(|e| e.error.clone()),
+            refusals: report.refusals.clone(),
+            headers: report
+                .request
+                .as_ref()
+                .map(|r| r.headers.clone())
+                .unwrap_or_default(),
+            body: report
+                .request
+                .as_ref()
+                .map(|r| r.body.clone())
+                .unwrap_or_default(),
+            curl: report
+                .request
+                .as_ref()
+                .map(|r| crate::notify::curl::command(&r.url, &r.headers, &r.body))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "test_result.html")]
+pub struct TestResultPage {
+    pub layout: Layout,
+    pub section: &'static Section,
+    pub channel: &'static Channel,
+    /// What the save before the test did ("Save & test").
+    pub notice: Option<String>,
+    /// `None` when no test could be sent (no URL saved).
+    pub result: Option<TestResult>,
+    pub problem: Option<String>,
+}

@@ -1,0 +1,198 @@
+//! Integration > API keys: each environment's Client-Id and secret key; reveal with the
+//! password, rotate with an audit event. A secret only ever appears in the answer to one of
+//! those two POSTs, never in a redirect, a flash message, a log line or an audit event.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+
+use crate::api_keys::{self, ApiKey};
+use crate::auth::{CsrfForm, HasCsrfToken, MerchantUser, RequestMeta, password};
+use crate::error::AppError;
+use crate::pages::notify::{ApiKeysPage, KeyRow, ShownSecret};
+use crate::pages::{Layout, format_time, render_page};
+use crate::startup::AppState;
+use crate::store::AuditRecord;
+use crate::store::api_keys::secret_field;
+use crate::store::audit::action;
+use crate::url_policy::Environment;
+
+const WRONG_PASSWORD: &str = "The password is incorrect, so the secret key was not shown.";
+const LOCKED_OUT: &str = "Too many wrong passwords for this account. Try again in 15 minutes.";
+
+#[derive(Deserialize)]
+pub struct RevealInput {
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl HasCsrfToken for RevealInput {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RotateInput {
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl HasCsrfToken for RotateInput {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[get("/integration/api-keys")]
+pub async fn api_keys_page(
+    state: web::Data<AppState>,
+    merchant_user: MerchantUser,
+) -> Result<HttpResponse, AppError> {
+    render(&state, &merchant_user, StatusCode::OK, None, None).await
+}
+
+#[post("/integration/api-keys")]
+pub async fn reveal_secret(
+    state: web::Data<AppState>,
+    merchant_user: MerchantUser,
+    meta: RequestMeta,
+    CsrfForm(input): CsrfForm<RevealInput>,
+) -> Result<HttpResponse, AppError> {
+    let environment = super::notify::parse_environment(&input.environment)?;
+    let MerchantUser { user, merchant } = &merchant_user;
+    let actor = user.actor(&meta);
+    let record = |action| AuditRecord {
+        action,
+        merchant_id: Some(merchant.id),
+        field: Some(secret_field(environment.as_str())),
+        ..AuditRecord::default()
+    };
+    // Wrong passwords here count towards the same lockout as sign-in, so this form is no
+    // side door for guessing.
+    let now = crate::store::now_ms();
+    if super::login::is_locked_out(&state, &user.email, now).await? {
+        state
+            .db
+            .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
+            .await?;
+        return render(
+            &state,
+            &merchant_user,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(LOCKED_OUT),
+        )
+        .await;
+    }
+    let stored = state
+        .db
+        .find_login_user(&user.email)
+        .await?
+        .map(|u| u.password_hash);
+    if !password::verify(input.password, stored).await? {
+        state.db.record_login_failure(&user.email, now).await?;
+        state
+            .db
+            .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
+            .await?;
+        return render(
+            &state,
+            &merchant_user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(WRONG_PASSWORD),
+        )
+        .await;
+    }
+    state
+        .db
+        .record_audit(&actor, &record(action::API_KEY_REVEAL))
+        .await?;
+    let key = api_keys::ensure(
+        &state.db,
+        &state.settings.secret_box,
+        merchant.id,
+        environment,
+    )
+    .await?;
+    let shown = shown(&key, false);
+    render(&state, &merchant_user, StatusCode::OK, Some(shown), None).await
+}
+
+#[post("/integration/api-keys/rotate")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    merchant_user: MerchantUser,
+    meta: RequestMeta,
+    CsrfForm(input): CsrfForm<RotateInput>,
+) -> Result<HttpResponse, AppError> {
+    let environment = super::notify::parse_environment(&input.environment)?;
+    let MerchantUser { user, merchant } = &merchant_user;
+    let key = api_keys::rotate(
+        &state.db,
+        &state.settings.secret_box,
+        merchant.id,
+        environment,
+        &user.actor(&meta),
+    )
+    .await?;
+    tracing::info!(merchant = %merchant.code, %environment, "API secret key rotated");
+    let shown = shown(&key, true);
+    render(&state, &merchant_user, StatusCode::OK, Some(shown), None).await
+}
+
+fn title(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Sandbox => "Sandbox",
+        Environment::Production => "Production",
+    }
+}
+
+fn shown(key: &ApiKey, just_rotated: bool) -> ShownSecret {
+    ShownSecret {
+        title: title(key.environment),
+        client_id: key.client_id.clone(),
+        secret: key.secret.expose().to_owned(),
+        just_rotated,
+    }
+}
+
+async fn render(
+    state: &AppState,
+    merchant_user: &MerchantUser,
+    status: StatusCode,
+    shown: Option<ShownSecret>,
+    error: Option<&'static str>,
+) -> Result<HttpResponse, AppError> {
+    let mut keys = Vec::new();
+    for environment in Environment::ALL {
+        let key = api_keys::ensure(
+            &state.db,
+            &state.settings.secret_box,
+            merchant_user.merchant.id,
+            environment,
+        )
+        .await?;
+        keys.push(KeyRow {
+            environment: environment.as_str(),
+            title: title(environment),
+            client_id: key.client_id,
+            created: format_time(&key.created_at),
+            rotated: key.rotated_at.as_ref().map(format_time),
+        });
+    }
+    let page = ApiKeysPage {
+        layout: Layout::for_user("API keys", &merchant_user.user),
+        keys,
+        shown,
+        error,
+    };
+    Ok(render_page(status, &page))
+}

@@ -1,0 +1,112 @@
+//! Merchants' API keys: a Client-Id and a sealed secret per environment.
+
+use super::audit::{AuditRecord, action, append_audit};
+use super::{Actor, Db, now_ms, on_pool};
+
+/// A stored key; the secret is still sealed.
+#[derive(Clone, sqlx::FromRow)]
+pub struct StoredApiKey {
+    pub client_id: String,
+    pub secret_sealed: String,
+    pub created_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredApiKey")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// The key of one merchant and environment, if generated yet.
+    pub async fn api_key(
+        &self,
+        merchant_id: i64,
+        environment: &str,
+    ) -> sqlx::Result<Option<StoredApiKey>> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT client_id, secret_sealed, created_at, rotated_at FROM api_keys \
+                 WHERE merchant_id = $1 AND environment = $2",
+            )
+            .bind(merchant_id)
+            .bind(environment)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// Stores a first key unless one exists already (two first views racing keep one);
+    /// returns whether this one was stored.
+    pub async fn insert_api_key(
+        &self,
+        merchant_id: i64,
+        environment: &str,
+        client_id: &str,
+        secret_sealed: &str,
+    ) -> sqlx::Result<bool> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO api_keys (merchant_id, environment, client_id, secret_sealed, \
+                 created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(merchant_id)
+            .bind(environment)
+            .bind(client_id)
+            .bind(secret_sealed)
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// Replaces the secret and records the rotation (without any secret) in one transaction.
+    /// Returns false when the merchant has no key for that environment yet.
+    pub async fn rotate_api_key(
+        &self,
+        merchant_id: i64,
+        environment: &'static str,
+        secret_sealed: &str,
+        actor: &Actor,
+    ) -> sqlx::Result<bool> {
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let updated = sqlx::query(
+                "UPDATE api_keys SET secret_sealed = $1, rotated_at = $2 \
+                 WHERE merchant_id = $3 AND environment = $4",
+            )
+            .bind(secret_sealed)
+            .bind(now_ms())
+            .bind(merchant_id)
+            .bind(environment)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let record = AuditRecord {
+                action: action::API_KEY_ROTATE,
+                merchant_id: Some(merchant_id),
+                field: Some(secret_field(environment)),
+                ..AuditRecord::default()
+            };
+            append_audit!(tx, dialect, actor, &record).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
+
+/// The audit `field` naming which secret an event is about.
+pub fn secret_field(environment: &str) -> &'static str {
+    if environment == "production" {
+        "production_secret_key"
+    } else {
+        "sandbox_secret_key"
+    }
+}
