@@ -10,9 +10,12 @@
   const body = dialog.querySelector(".dialog-body");
   let opener = null;
 
+  function parse(html) {
+    return new DOMParser().parseFromString(html, "text/html");
+  }
+
   // Puts the CONFIGURE part of a server-rendered page into the dialog.
-  function show(html) {
-    const page = new DOMParser().parseFromString(html, "text/html");
+  function show(page) {
     const part = page.getElementById("configure");
     if (!part) {
       return false;
@@ -32,14 +35,10 @@
     return true;
   }
 
-  async function load(url, options) {
-    const response = await fetch(url, Object.assign({ credentials: "same-origin" }, options));
-    if (response.redirected) {
-      // Saved: the server sent us back to the section page with its confirmation.
-      window.location.assign(response.url);
-      return true;
-    }
-    return show(await response.text());
+  // A page that is not a CONFIGURE form (an error) replaces this one, as a plain submit would.
+  function replacePage(page) {
+    document.title = page.title;
+    document.body.replaceWith(document.importNode(page.body, true));
   }
 
   document.addEventListener("click", async function (event) {
@@ -49,21 +48,33 @@
     }
     event.preventDefault();
     opener = link;
-    if (!(await load(link.href))) {
+    const response = await fetch(link.href, { credentials: "same-origin" });
+    if (!show(parse(await response.text()))) {
       window.location.assign(link.href);
     }
   });
 
   dialog.addEventListener("submit", async function (event) {
     const form = event.target;
-    if (form.method.toLowerCase() !== "post") {
+    // Only a plain save stays in the dialog; "Save & test" and tests lead to their result page.
+    if (!form.classList.contains("configure") || (event.submitter && event.submitter.name)) {
       return;
     }
     event.preventDefault();
-    const fields = new URLSearchParams(new FormData(form, event.submitter));
-    const shown = await load(form.action, { method: "POST", body: fields });
-    if (!shown) {
-      form.submit();
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      // Saved means 303 to this section page: load it ourselves so its message is shown once.
+      redirect: "manual",
+    });
+    if (response.type === "opaqueredirect") {
+      window.location.assign(window.location.pathname + window.location.search);
+      return;
+    }
+    const page = parse(await response.text());
+    if (!show(page)) {
+      replacePage(page);
     }
   });
 

@@ -206,13 +206,22 @@ impl Chrome {
 
     /// Waits until the browser is on `path`.
     pub async fn wait_for_path(&self, path: &str) {
+        self.wait_for_url(path, |current| current == path).await;
+    }
+
+    /// Waits until the browser's path and query start with `prefix`.
+    pub async fn wait_for_path_starting(&self, prefix: &str) {
+        self.wait_for_url(prefix, |current| current.starts_with(prefix)).await;
+    }
+
+    async fn wait_for_url(&self, wanted: &str, reached: impl Fn(&str) -> bool) {
         for _ in 0..100 {
-            if self.path().await == path {
+            if reached(&self.path().await) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("never reached {path}; on {}", self.path().await);
+        panic!("never reached {wanted}; on {}", self.path().await);
     }
 
     /// Writes a numbered screenshot of the current page.

@@ -46,7 +46,7 @@ pub async fn a_merchant_configures_a_channel(run: Run) {
     chrome.sign_in(&email, PASSWORD).await;
     chrome.shot("payment-settings").await;
     chrome
-        .click("nav.tabs a[href='/settings/payment/va']")
+        .click("main a[href='/settings/payment/va']")
         .await;
     chrome.wait_for_path("/settings/payment/va").await;
     assert!(chrome.text("#channel-bca").await.contains("Not configured"));
@@ -137,7 +137,8 @@ pub async fn a_keyboard_only_save(run: Run) {
     chrome.keys("https://acme.co.id/bni").await;
     chrome.shot("typed").await;
     chrome.keys(&Key::Enter.to_string()).await;
-    chrome.wait_for_path("/settings/payment/va").await;
+    chrome.wait_for_text("#channel-bni", "https://acme.co.id/bni").await;
+    assert_eq!(chrome.path().await, "/settings/payment/va");
     let row = chrome.text("#channel-bni").await;
     assert!(
         row.contains("https://acme.co.id/bni") && row.contains("Configured"),
@@ -223,7 +224,7 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
     chrome.shot("audit").await;
     chrome.fill("#f-merchant", "acme").await;
     chrome.click("form.filters button[type=submit]").await;
-    chrome.wait_for_path("/admin/audit?merchant=acme").await;
+    chrome.wait_for_path_starting("/admin/audit?merchant=acme").await;
     let table = chrome.text("table.audit").await;
     assert!(
         table.contains("settings_change") && !table.contains(&admin),
@@ -232,7 +233,7 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
     chrome.shot("audit-filtered").await;
 
     chrome.click("form[action='/logout'] button").await;
-    chrome.wait_for_path("/login").await;
+    chrome.wait_for_path("/login?signed_out=1").await;
     chrome.go("/admin/audit").await;
     chrome.wait_for_path("/login").await;
     chrome.close().await;
