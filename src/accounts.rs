@@ -8,26 +8,45 @@ use crate::store::{Actor, Db};
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("Merchant codes are 2-32 characters: lowercase letters, digits, _ or -.")]
+    #[error("{}", crate::i18n::english("account.invalid_code"))]
     InvalidMerchantCode,
-    #[error("Enter the merchant's name (at most 200 characters).")]
+    #[error("{}", crate::i18n::english("account.invalid_name"))]
     InvalidMerchantName,
-    #[error("A merchant with this code already exists.")]
+    #[error("{}", crate::i18n::english("account.duplicate_merchant"))]
     DuplicateMerchant,
-    #[error("Enter a valid email address.")]
+    #[error("{}", crate::i18n::english("account.invalid_email"))]
     InvalidEmail,
-    #[error("A user with this email already exists.")]
+    #[error("{}", crate::i18n::english("account.duplicate_email"))]
     DuplicateEmail,
-    #[error("Passwords must have at least 12 and at most 1024 characters.")]
+    #[error("{}", crate::i18n::english("account.weak_password"))]
     WeakPassword,
-    #[error("A merchant user needs an existing merchant.")]
+    #[error("{}", crate::i18n::english("account.unknown_merchant"))]
     UnknownMerchant,
-    #[error("Admins do not belong to a merchant.")]
+    #[error("{}", crate::i18n::english("account.admin_with_merchant"))]
     AdminWithMerchant,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl AccountError {
+    /// The rule that was broken, in the current request's language (`None` for failures of
+    /// the system rather than of the input).
+    pub fn local_message(&self) -> Option<&'static str> {
+        let key = match self {
+            Self::InvalidMerchantCode => "account.invalid_code",
+            Self::InvalidMerchantName => "account.invalid_name",
+            Self::DuplicateMerchant => "account.duplicate_merchant",
+            Self::InvalidEmail => "account.invalid_email",
+            Self::DuplicateEmail => "account.duplicate_email",
+            Self::WeakPassword => "account.weak_password",
+            Self::UnknownMerchant => "account.unknown_merchant",
+            Self::AdminWithMerchant => "account.admin_with_merchant",
+            Self::Database(_) | Self::Unexpected(_) => return None,
+        };
+        Some(crate::i18n::t(key))
+    }
 }
 
 /// A merchant code: 2 to 32 of `a-z 0-9 _ -`, starting with a letter or digit.

@@ -113,6 +113,11 @@ pub const SECTIONS: &[Section] = &[
 ];
 
 impl Section {
+    /// The section's title in the current request's language.
+    pub fn local_title(&self) -> &'static str {
+        crate::i18n::t(&format!("section.{}", self.code))
+    }
+
     /// The section with this code, if any.
     pub fn find(code: &str) -> Option<&'static Section> {
         SECTIONS.iter().find(|s| s.code == code)

@@ -32,18 +32,22 @@ impl AppError {
     pub fn from_form_error(error: actix_web::Error) -> Self {
         match error.as_error::<actix_web::error::UrlencodedError>() {
             Some(actix_web::error::UrlencodedError::Overflow { .. }) => Self::PayloadTooLarge,
-            _ => Self::BadRequest(format!("The form could not be read: {error}")),
+            _ => Self::BadRequest(crate::i18n::tf("error.bad_form", &[&error])),
         }
     }
 
+    /// What the error page says, in the reader's language.
     fn user_message(&self) -> String {
-        match self {
-            Self::NotFound => "This page does not exist, or it belongs to someone else.".into(),
-            Self::Database(_) | Self::Unexpected(_) => {
-                "Something went wrong on our side and nothing was changed. Please try again.".into()
-            }
-            other => other.to_string(),
-        }
+        let key = match self {
+            Self::NotFound => "error.not_found",
+            Self::Csrf => "error.csrf",
+            Self::PayloadTooLarge => "error.too_large",
+            Self::Database(_) | Self::Unexpected(_) => "error.internal",
+            Self::SignInRequired => "error.sign_in",
+            Self::Forbidden(message) => return (*message).to_owned(),
+            Self::BadRequest(message) => return message.clone(),
+        };
+        crate::i18n::t(key).to_owned()
     }
 }
 
@@ -74,11 +78,20 @@ impl ResponseError for AppError {
         }
         let status = self.status_code();
         let page = ErrorPage {
-            layout: Layout::anonymous(status.canonical_reason().unwrap_or("Error")),
+            layout: Layout::anonymous(&status_title(status)),
             status: status.as_u16(),
             message: self.user_message(),
         };
         render_page(status, &page)
+    }
+}
+
+/// The error page's title: the status's name in the reader's language.
+fn status_title(status: StatusCode) -> String {
+    let key = format!("status.{}", status.as_u16());
+    match crate::i18n::ENGLISH.contains_key(key.as_str()) {
+        true => crate::i18n::t(&key).to_owned(),
+        false => status.canonical_reason().unwrap_or("Error").to_owned(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod csv;
 pub mod dns;
 pub mod error;
+pub mod i18n;
 pub mod notify;
 pub mod pages;
 pub mod routes;

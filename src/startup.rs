@@ -16,7 +16,7 @@ use crate::auth::SessionBackend;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::routes::{
-    account, admin, admin_users, assets, health, integration, login, notify, settings,
+    account, admin, admin_users, assets, health, integration, language, login, notify, settings,
 };
 use crate::store::Db;
 
@@ -77,6 +77,7 @@ impl Application {
                 .default_service(web::to(not_found))
                 .wrap(session)
                 .wrap(from_fn(limit_body_size))
+                .wrap(from_fn(crate::i18n::negotiate_language))
                 .wrap(security_headers())
         })
         .listen(listener)?
@@ -106,6 +107,7 @@ impl Application {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(assets::static_file)
+        .service(language::switch)
         .route("/", web::get().to(home))
         .service(login::login_form)
         .service(login::login)

@@ -329,66 +329,19 @@ impl ViolationCode {
         }
     }
 
-    /// The English explanation shown to the merchant.
+    /// The English explanation (command line, logs); the text lives in `i18n/en.txt`.
     pub fn message(self) -> &'static str {
-        match self {
-            ViolationCode::Empty => {
-                "Enter a notification URL, for example https://shop.yourcompany.com/payments/notify."
-            }
-            ViolationCode::TooLong => "The URL is too long; use at most 2048 characters.",
-            ViolationCode::ControlCharacters => {
-                "The URL contains invisible control characters such as tabs or line breaks; \
-                 remove them and try again."
-            }
-            ViolationCode::NotAbsoluteUrl => {
-                "This is not a complete URL; enter the full address starting with https://, \
-                 for example https://shop.yourcompany.com/payments/notify."
-            }
-            ViolationCode::HttpsRequired => {
-                "Production notification URLs must use https://; plain http:// is accepted \
-                 in sandbox only."
-            }
-            ViolationCode::UnsupportedScheme => {
-                "The URL must start with https:// (http:// is accepted in sandbox only)."
-            }
-            ViolationCode::CredentialsInUrl => {
-                "A URL protected with authentication (a user name or password in the URL) \
-                 cannot be reached; remove the credentials and verify the notification \
-                 signature instead."
-            }
-            ViolationCode::SingleLabelHost => {
-                "Use a full domain name such as shop.yourcompany.com; a host name without a dot \
-                 only works inside a private network."
-            }
-            ViolationCode::ReservedDomain => {
-                "This domain is reserved for local or test use (such as localhost, .local, \
-                 .internal or .test) and cannot be reached from the internet."
-            }
-            ViolationCode::NonPublicAddress => {
-                "This IP address is not reachable from the internet (private, loopback, \
-                 link-local, multicast, documentation or reserved range); use a public address \
-                 or domain name."
-            }
-            ViolationCode::TunnelDomain => {
-                "ngrok tunnels are not accepted as notification URLs; use a public domain you control"
-            }
-            ViolationCode::PortNotAllowed => {
-                "This port is not accepted; remove the port number so the standard one is used \
-                 (443 for https, 80 for http)."
-            }
-            ViolationCode::FragmentNotAllowed => {
-                "Remove the part starting with #; it is never sent to the server."
-            }
-            ViolationCode::NameNotFound => {
-                "This domain name does not exist in DNS; check the spelling, or publish the \
-                 name before saving it."
-            }
-            ViolationCode::ResolvesToNonPublic => {
-                "This domain name points to an address that is not reachable from the internet \
-                 (private, loopback, link-local or reserved range); notifications can only be \
-                 sent to public addresses."
-            }
-        }
+        crate::i18n::english(&self.key())
+    }
+
+    /// The explanation in the current request's language.
+    pub fn local_message(self) -> &'static str {
+        crate::i18n::t(&self.key())
+    }
+
+    /// The translation key of this rule's explanation.
+    pub fn key(self) -> String {
+        format!("violation.{}", self.as_str())
     }
 }
 
@@ -427,18 +380,19 @@ impl WarningCode {
         }
     }
 
-    /// The English explanation shown to the merchant.
+    /// The English explanation (command line, logs); the text lives in `i18n/en.txt`.
     pub fn message(self) -> &'static str {
-        match self {
-            WarningCode::InsecureHttpSandbox => {
-                "This sandbox URL uses http://, so notifications travel unencrypted; \
-                 production URLs must use https://."
-            }
-            WarningCode::DnsUnanswered => {
-                "The domain name could not be checked because DNS did not answer within 2 \
-                 seconds; make sure it resolves to a public address."
-            }
-        }
+        crate::i18n::english(&self.key())
+    }
+
+    /// The explanation in the current request's language.
+    pub fn local_message(self) -> &'static str {
+        crate::i18n::t(&self.key())
+    }
+
+    /// The translation key of this warning's explanation.
+    pub fn key(self) -> String {
+        format!("warning.{}", self.as_str())
     }
 }
 

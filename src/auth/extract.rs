@@ -123,9 +123,7 @@ impl FromRequest for MerchantUser {
             let user = user.await?;
             match (user.role, user.merchant.clone()) {
                 (Role::Merchant, Some(merchant)) => Ok(MerchantUser { user, merchant }),
-                _ => Err(AppError::Forbidden(
-                    "Admins have read-only access to merchant settings.",
-                )),
+                _ => Err(AppError::Forbidden(crate::i18n::t("error.admin_read_only"))),
             }
         })
     }

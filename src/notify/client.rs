@@ -1,6 +1,7 @@
 //! The outbound HTTP client: talks only to vetted addresses, follows no redirect, waits a
 //! bounded time and reads a bounded answer.
 
+use crate::i18n::tf;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,16 +143,12 @@ pub async fn post(
         Outcome::Failed
     };
     let error = if status.is_redirection() {
-        Some(format!(
-            "HTTP {} redirect to {} was not followed: notification URLs must answer directly.",
-            status.as_u16(),
-            location.as_deref().unwrap_or("(no Location header)")
+        Some(tf(
+            "test.redirect_not_followed",
+            &[&status.as_u16(), &location.as_deref().unwrap_or("-")],
         ))
     } else if !status.is_success() {
-        Some(format!(
-            "HTTP {}: the notification was not accepted (expected 2xx).",
-            status.as_u16()
-        ))
+        Some(tf("test.not_accepted", &[&status.as_u16()]))
     } else {
         read_error.clone()
     };
@@ -167,10 +164,7 @@ pub async fn post(
 }
 
 fn timeout_message(timeout: Duration) -> String {
-    format!(
-        "No answer within {} s: the request timed out.",
-        timeout.as_secs_f32()
-    )
+    tf("test.timed_out", &[&timeout.as_secs_f32()])
 }
 
 /// The error and its causes, e.g. "error sending request: connection refused".

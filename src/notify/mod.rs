@@ -101,7 +101,7 @@ pub async fn send_test(
         Err(violations) => (
             None,
             None,
-            violations.iter().map(|v| v.code.message()).collect(),
+            violations.iter().map(|v| v.code.local_message()).collect(),
         ),
     };
     let outcome = exchange.as_ref().map_or(Outcome::Refused, |e| e.outcome);

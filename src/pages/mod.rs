@@ -6,12 +6,14 @@ use time::macros::format_description;
 
 use crate::auth::{CurrentUser, Role};
 use crate::catalog::{Channel, Section};
+use crate::i18n::{Lang, t};
 use crate::store::{AuditEntry, ChannelSetting};
 
 pub use crate::error::render_page;
 
 /// What the page frame shows: title, the signed-in user, the CSRF token, a one-time message.
 pub struct Layout {
+    pub lang: Lang,
     pub title: String,
     pub user: Option<UserBar>,
     pub csrf_token: String,
@@ -29,6 +31,7 @@ impl Layout {
     /// A frame with no signed-in user (sign-in and error pages).
     pub fn anonymous(title: &str) -> Self {
         Self {
+            lang: Lang::current(),
             title: title.to_owned(),
             user: None,
             csrf_token: String::new(),
@@ -39,6 +42,7 @@ impl Layout {
     /// A frame for a signed-in user, taking the session's pending flash message.
     pub fn for_user(title: &str, user: &CurrentUser) -> Self {
         Self {
+            lang: Lang::current(),
             title: title.to_owned(),
             user: Some(UserBar {
                 email: user.email.clone(),
@@ -48,6 +52,21 @@ impl Layout {
             csrf_token: crate::auth::csrf_token(&user.session),
             flash: crate::auth::take_flash(&user.session),
         }
+    }
+}
+
+impl Layout {
+    /// The page's language's text for `key`.
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// `t` with its `{}` placeholders filled in order.
+    pub fn tf<S: AsRef<str>>(&self, key: &str, values: &[S]) -> String {
+        let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+        let shown: Vec<&dyn std::fmt::Display> =
+            values.iter().map(|v| v as &dyn std::fmt::Display).collect();
+        self.lang.tf(key, &shown)
     }
 }
 
@@ -120,10 +139,10 @@ impl Status {
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::NotConfigured => "Not configured",
-            Self::SandboxOnly => "Sandbox only",
-            Self::ProductionOnly => "Production only",
-            Self::Configured => "Configured",
+            Self::NotConfigured => t("status.not_configured"),
+            Self::SandboxOnly => t("status.sandbox_only"),
+            Self::ProductionOnly => t("status.production_only"),
+            Self::Configured => t("status.configured"),
         }
     }
 

@@ -36,7 +36,10 @@ pub struct ApiKeysPage {
 pub struct TestResult {
     pub environment: &'static str,
     pub url: String,
+    /// Stable English outcome, for machines (`data-outcome`).
     pub outcome: &'static str,
+    /// The outcome in the reader's language.
+    pub outcome_label: &'static str,
     pub delivered: bool,
     pub status: Option<u16>,
     pub location: Option<String>,
@@ -61,6 +64,12 @@ impl TestResult {
         Self {
             environment: report.environment.as_str(),
             url: report.url.clone(),
+            outcome_label: match report.outcome {
+                Outcome::Delivered => crate::i18n::t("test.outcome_delivered"),
+                Outcome::Failed => crate::i18n::t("test.outcome_failed"),
+                Outcome::TimedOut => crate::i18n::t("test.outcome_timed_out"),
+                Outcome::Refused => crate::i18n::t("test.outcome_refused"),
+            },
             outcome: match report.outcome {
                 Outcome::Delivered => "Delivered",
                 Outcome::Failed => "Failed",

@@ -1,5 +1,6 @@
 //! A signed-in user's own account: changing one's password ends every other session.
 
+use crate::i18n::t;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -33,7 +34,7 @@ impl HasCsrfToken for PasswordForm {
 #[get("/account/password")]
 pub async fn password_form(user: CurrentUser) -> HttpResponse {
     let page = PasswordPage {
-        layout: Layout::for_user("Change password", &user),
+        layout: Layout::for_user(t("nav.change_password"), &user),
         errors: Vec::new(),
     };
     render_page(StatusCode::OK, &page)
@@ -53,20 +54,20 @@ pub async fn change_password(
         .map(|u| u.password_hash);
     let mut errors = Vec::new();
     if !password::verify(form.current_password.clone(), stored).await? {
-        errors.push("The current password is incorrect.".to_owned());
+        errors.push(t("password.current_wrong").to_owned());
     }
     if let Err(error) = accounts::check_password(&form.new_password) {
-        errors.push(error.to_string());
+        errors.push(error.local_message().unwrap_or_default().to_owned());
     }
     if form.new_password != form.confirm_password {
-        errors.push("The new password and its confirmation differ.".to_owned());
+        errors.push(t("password.mismatch").to_owned());
     }
     if form.new_password == form.current_password {
-        errors.push("Choose a password different from the current one.".to_owned());
+        errors.push(t("password.same").to_owned());
     }
     if !errors.is_empty() {
         let page = PasswordPage {
-            layout: Layout::for_user("Change password", &user),
+            layout: Layout::for_user(t("nav.change_password"), &user),
             errors,
         };
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
@@ -79,9 +80,6 @@ pub async fn change_password(
     user.session
         .insert(auth::keys::EPOCH, epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    auth::set_flash(
-        &user.session,
-        "Your password was changed. Your other sessions were signed out.",
-    );
+    auth::set_flash(&user.session, t("password.changed"));
     Ok(super::see_other("/account/password"))
 }

@@ -1,5 +1,6 @@
 //! The admin area: overview, merchants (read-only settings) and the audit log with its CSV.
 
+use crate::i18n::{t, tf};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, post, web};
@@ -15,7 +16,7 @@ use crate::pages::admin::{
 use crate::pages::{Layout, Status, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
-use crate::store::{AuditEntry, AuditFilter, now_ms};
+use crate::store::{AuditEntry, AuditFilter, ChainReport, now_ms};
 
 pub const AUDIT_PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
@@ -40,7 +41,7 @@ pub async fn overview(
         })
         .collect();
     let page = OverviewPage {
-        layout: Layout::for_user("Admin overview", &user),
+        layout: Layout::for_user(t("admin.overview_title"), &user),
         merchants: db.count_merchants().await?,
         sections,
         sandbox_only,
@@ -83,7 +84,7 @@ pub async fn merchants_page(
         format!("/admin/merchants?{}", query.finish())
     });
     Ok(MerchantsPage {
-        layout: Layout::for_user("Merchants", user),
+        layout: Layout::for_user(t("nav.merchants"), user),
         search,
         merchants,
         next,
@@ -151,8 +152,7 @@ async fn parse_filter(
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let bad =
-        |what: &str| AppError::BadRequest(format!("The audit filter \"{what}\" is not valid."));
+    let bad = |what: &str| AppError::BadRequest(tf("audit.bad_filter", &[&what]));
     let mut filter = AuditFilter {
         section: given(&query.section),
         channel: given(&query.channel),
@@ -231,7 +231,7 @@ pub async fn audit(
         format!("/admin/audit?{filters}{joiner}before={last}")
     });
     let page = AuditPage {
-        layout: Layout::for_user("Audit log", &user),
+        layout: Layout::for_user(t("nav.audit_log"), &user),
         query,
         entries,
         next,
@@ -248,8 +248,18 @@ pub async fn verify_chain(
     _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     let report = state.db.verify_audit_chain().await?;
-    crate::auth::set_flash(&user.session, &report.to_string());
+    crate::auth::set_flash(&user.session, &chain_message(&report));
     Ok(super::see_other("/admin/audit"))
+}
+
+/// The chain report in the reader's language.
+fn chain_message(report: &ChainReport) -> String {
+    match report {
+        ChainReport::Intact { checked } => tf("audit.chain_intact", &[checked]),
+        ChainReport::Broken {
+            event_id, reason, ..
+        } => tf("audit.chain_broken", &[event_id, reason]),
+    }
 }
 
 const CSV_HEADER: &str = "id,time_utc,actor_email,actor_role,action,merchant,section,channel,field,old_value,new_value,client_ip,hash\r\n";

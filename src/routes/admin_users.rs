@@ -1,6 +1,7 @@
 //! Account management for admins: merchants, users, disabling, password resets. Every action is
 //! audited.
 
+use crate::i18n::{t, tf};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -42,7 +43,7 @@ fn user_error(error: AccountError) -> Result<String, AppError> {
     match error {
         AccountError::Database(e) => Err(e.into()),
         AccountError::Unexpected(e) => Err(e.into()),
-        other => Ok(other.to_string()),
+        other => Ok(other.local_message().unwrap_or_default().to_owned()),
     }
 }
 
@@ -57,7 +58,7 @@ pub async fn create_merchant(
         .await
     {
         Ok((_, code)) => {
-            crate::auth::set_flash(&user.session, &format!("Merchant {code} created."));
+            crate::auth::set_flash(&user.session, &tf("users.merchant_created", &[&code]));
             Ok(super::see_other(&format!("/admin/merchants/{code}")))
         }
         Err(error) => {
@@ -81,7 +82,7 @@ async fn users_page(
     search: &str,
 ) -> Result<UsersPage, AppError> {
     Ok(UsersPage {
-        layout: Layout::for_user("Users", user),
+        layout: Layout::for_user(t("nav.users"), user),
         search: search.to_owned(),
         users: state.db.user_summaries(search, 200).await?,
         form_error: None,
@@ -110,8 +111,8 @@ pub async fn create_user(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<NewUser>,
 ) -> Result<HttpResponse, AppError> {
-    let role =
-        Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Unknown role.".into()))?;
+    let role = Role::parse(&form.role)
+        .ok_or_else(|| AppError::BadRequest(t("users.unknown_role").into()))?;
     let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
     let one_time = password::generate();
     let by = Some(&user.actor(&meta));
@@ -153,21 +154,21 @@ pub async fn change_user(
         .ok_or(AppError::NotFound)?;
     let actor = user.actor(&meta);
     match change.as_str() {
-        "disable" if target_id == user.id => Err(AppError::BadRequest(
-            "You cannot disable your own account.".into(),
-        )),
+        "disable" if target_id == user.id => {
+            Err(AppError::BadRequest(t("users.not_yourself").into()))
+        }
         "disable" | "enable" => {
             let disable = change == "disable";
             state
                 .db
                 .set_user_disabled(target_id, disable, Some(&actor))
                 .await?;
-            let verb = if disable {
-                "disabled; their sessions have ended"
+            let key = if disable {
+                "users.disabled_flash"
             } else {
-                "enabled"
+                "users.enabled_flash"
             };
-            crate::auth::set_flash(&user.session, &format!("{} {verb}.", target.email));
+            crate::auth::set_flash(&user.session, &tf(key, &[&target.email]));
             Ok(super::see_other("/admin/users"))
         }
         "reset-password" => {

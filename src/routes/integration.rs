@@ -2,6 +2,7 @@
 //! password, rotate with an audit event. A secret only ever appears in the answer to one of
 //! those two POSTs, never in a redirect, a flash message, a log line or an audit event.
 
+use crate::i18n::t;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -16,9 +17,6 @@ use crate::store::AuditRecord;
 use crate::store::api_keys::secret_field;
 use crate::store::audit::action;
 use crate::url_policy::Environment;
-
-const WRONG_PASSWORD: &str = "The password is incorrect, so the secret key was not shown.";
-const LOCKED_OUT: &str = "Too many wrong passwords for this account. Try again in 15 minutes.";
 
 #[derive(Deserialize)]
 pub struct RevealInput {
@@ -87,7 +85,7 @@ pub async fn reveal_secret(
             &merchant_user,
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            Some(LOCKED_OUT),
+            Some(t("keys.locked_out")),
         )
         .await;
     }
@@ -107,7 +105,7 @@ pub async fn reveal_secret(
             &merchant_user,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
-            Some(WRONG_PASSWORD),
+            Some(t("keys.wrong_password")),
         )
         .await;
     }
@@ -150,8 +148,8 @@ pub async fn rotate_secret(
 
 fn title(environment: Environment) -> &'static str {
     match environment {
-        Environment::Sandbox => "Sandbox",
-        Environment::Production => "Production",
+        Environment::Sandbox => t("common.sandbox"),
+        Environment::Production => t("common.production"),
     }
 }
 
@@ -189,7 +187,7 @@ async fn render(
         });
     }
     let page = ApiKeysPage {
-        layout: Layout::for_user("API keys", &merchant_user.user),
+        layout: Layout::for_user(t("nav.api_keys"), &merchant_user.user),
         keys,
         shown,
         error,

@@ -1,5 +1,6 @@
 //! Sign-in and sign-out.
 
+use crate::i18n::t;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -16,10 +17,6 @@ use crate::store::{Actor, AuditRecord, now_ms};
 /// Failed sign-ins per account that trigger a lockout, and the window they count in.
 pub const MAX_FAILURES: i64 = 10;
 pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
-
-const BAD_CREDENTIALS: &str = "The email or password is incorrect.";
-const LOCKED_OUT: &str =
-    "Too many failed sign-ins for this account. Sign-in is locked for 15 minutes; try again later.";
 
 #[derive(Deserialize, Validate)]
 pub struct LoginForm {
@@ -51,7 +48,7 @@ pub async fn login_form(
         layout: login_layout(&session),
         email: String::new(),
         error: None,
-        notice: query.signed_out.as_ref().map(|_| "You have signed out."),
+        notice: query.signed_out.as_ref().map(|_| t("login.signed_out")),
     };
     Ok(render_page(StatusCode::OK, &page))
 }
@@ -74,7 +71,7 @@ pub async fn login(
         render_page(status, &page)
     };
     if form.validate().is_err() {
-        return Ok(refuse(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS));
+        return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
     }
     let actor = Actor {
         email: email.clone(),
@@ -84,7 +81,7 @@ pub async fn login(
     let now = now_ms();
     if is_locked_out(&state, &email, now).await? {
         audit(&state, &actor, action::SIGN_IN_LOCKED).await;
-        return Ok(refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT));
+        return Ok(refuse(StatusCode::TOO_MANY_REQUESTS, t("login.locked_out")));
     }
 
     let user = state.db.find_login_user(&email).await?;
@@ -95,7 +92,7 @@ pub async fn login(
         _ => {
             state.db.record_login_failure(&email, now).await?;
             audit(&state, &actor, action::SIGN_IN_FAILED).await;
-            return Ok(refuse(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS));
+            return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
         }
     };
 
@@ -161,6 +158,6 @@ async fn audit(state: &AppState, actor: &Actor, action: &'static str) {
 fn login_layout(session: &Session) -> Layout {
     Layout {
         csrf_token: auth::csrf_token(session),
-        ..Layout::anonymous("Sign in")
+        ..Layout::anonymous(t("login.title"))
     }
 }

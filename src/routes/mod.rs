@@ -6,6 +6,7 @@ pub mod admin_users;
 pub mod assets;
 pub mod health;
 pub mod integration;
+pub mod language;
 pub mod login;
 pub mod notify;
 pub mod settings;

@@ -1,6 +1,7 @@
 //! Test notifications: `POST /settings/payment/{section}/{channel}/test`, and the result page
 //! that "Save & test" shares.
 
+use crate::i18n::{t, tf};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
@@ -45,7 +46,7 @@ pub async fn send_test_notification(
 /// The `environment` field: exactly `sandbox` or `production`.
 pub fn parse_environment(value: &str) -> Result<Environment, AppError> {
     Environment::parse(value)
-        .ok_or_else(|| AppError::BadRequest("Choose the sandbox or the production URL.".into()))
+        .ok_or_else(|| AppError::BadRequest(t("test.choose_environment").into()))
 }
 
 /// Sends the test notification and renders its result: 200 when it was sent (whatever the
@@ -89,15 +90,18 @@ pub async fn test_and_render(
         Err(TestError::NoUrl) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
-            Some(format!(
-                "No {environment} notification URL is saved for {}; save one, then send the test.",
-                target.channel.name
+            Some(tf(
+                "test.no_url",
+                &[
+                    &t(&format!("common.{}_lower", environment.as_str())),
+                    &target.channel.name,
+                ],
             )),
         ),
         Err(TestError::Unexpected(error)) => return Err(error.into()),
     };
     let page = TestResultPage {
-        layout: Layout::for_user("Test notification", user),
+        layout: Layout::for_user(t("test.title"), user),
         section: target.section,
         channel: target.channel,
         notice,

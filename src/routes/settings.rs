@@ -1,5 +1,6 @@
 //! Settings > Payment Settings: the overview, a section's channels, CONFIGURE and history.
 
+use crate::i18n::{t, tf};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -66,7 +67,7 @@ pub async fn payment_settings(
 ) -> Result<HttpResponse, AppError> {
     let Some((merchant_id, scope)) = resolve_scope(&state, &user, &query).await? else {
         let page = MerchantPickerPage {
-            layout: Layout::for_user("Payment Settings", &user),
+            layout: Layout::for_user(t("nav.payment_settings"), &user),
             merchants: state.db.list_merchants().await?,
         };
         return Ok(render_page(StatusCode::OK, &page));
@@ -83,7 +84,7 @@ pub async fn payment_settings(
         })
         .collect();
     let page = PaymentSettingsPage {
-        layout: Layout::for_user("Payment Settings", &user),
+        layout: Layout::for_user(t("nav.payment_settings"), &user),
         scope,
         sections,
     };
@@ -122,7 +123,7 @@ pub async fn section_page(
         .single_box
         .then(|| ConfigureForm::from_setting(&rows[0].setting));
     let page = SectionPage {
-        layout: Layout::for_user(section.title, &user),
+        layout: Layout::for_user(section.local_title(), &user),
         scope,
         section,
         rows,
@@ -199,11 +200,11 @@ async fn judge(input: &str, environment: Environment, state: &AppState) -> Field
         Ok(crate::dns::VettedUrl { url, warnings, .. }) => FieldVerdict {
             url: Some(url),
             errors: Vec::new(),
-            warnings: warnings.iter().map(|w| w.code.message()).collect(),
+            warnings: warnings.iter().map(|w| w.code.local_message()).collect(),
         },
         Err(violations) => FieldVerdict {
             url: None,
-            errors: violations.iter().map(|v| v.code.message()).collect(),
+            errors: violations.iter().map(|v| v.code.local_message()).collect(),
             warnings: Vec::new(),
         },
     }
@@ -278,18 +279,18 @@ pub async fn save_configuration(
             };
             return Ok(render_page(StatusCode::CONFLICT, &page));
         }
-        SaveOutcome::Saved { .. } => format!(
-            "Notification URLs for {} ({}) saved.",
-            target.channel.name, target.section.title
+        SaveOutcome::Saved { .. } => tf(
+            "settings.saved",
+            &[&target.channel.name, &target.section.local_title()],
         ),
-        SaveOutcome::Unchanged => format!(
-            "Nothing changed for {} ({}).",
-            target.channel.name, target.section.title
+        SaveOutcome::Unchanged => tf(
+            "settings.unchanged",
+            &[&target.channel.name, &target.section.local_title()],
         ),
     };
     let warnings = sandbox.warnings.iter().chain(&production.warnings);
     let message = warnings.fold(message, |text, warning| {
-        format!("{text} Warning: {warning}")
+        tf("settings.with_warning", &[&text, warning])
     });
     if let Some(environment) = and_test {
         let notice = Some(message);

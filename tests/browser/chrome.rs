@@ -211,7 +211,8 @@ impl Chrome {
 
     /// Waits until the browser's path and query start with `prefix`.
     pub async fn wait_for_path_starting(&self, prefix: &str) {
-        self.wait_for_url(prefix, |current| current.starts_with(prefix)).await;
+        self.wait_for_url(prefix, |current| current.starts_with(prefix))
+            .await;
     }
 
     async fn wait_for_url(&self, wanted: &str, reached: impl Fn(&str) -> bool) {

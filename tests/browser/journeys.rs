@@ -45,9 +45,7 @@ pub async fn a_merchant_configures_a_channel(run: Run) {
     let mut chrome = run.browser("configure").await;
     chrome.sign_in(&email, PASSWORD).await;
     chrome.shot("payment-settings").await;
-    chrome
-        .click("main a[href='/settings/payment/va']")
-        .await;
+    chrome.click("main a[href='/settings/payment/va']").await;
     chrome.wait_for_path("/settings/payment/va").await;
     assert!(chrome.text("#channel-bca").await.contains("Not configured"));
     chrome.shot("section").await;
@@ -137,7 +135,9 @@ pub async fn a_keyboard_only_save(run: Run) {
     chrome.keys("https://acme.co.id/bni").await;
     chrome.shot("typed").await;
     chrome.keys(&Key::Enter.to_string()).await;
-    chrome.wait_for_text("#channel-bni", "https://acme.co.id/bni").await;
+    chrome
+        .wait_for_text("#channel-bni", "https://acme.co.id/bni")
+        .await;
     assert_eq!(chrome.path().await, "/settings/payment/va");
     let row = chrome.text("#channel-bni").await;
     assert!(
@@ -224,7 +224,9 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
     chrome.shot("audit").await;
     chrome.fill("#f-merchant", "acme").await;
     chrome.click("form.filters button[type=submit]").await;
-    chrome.wait_for_path_starting("/admin/audit?merchant=acme").await;
+    chrome
+        .wait_for_path_starting("/admin/audit?merchant=acme")
+        .await;
     let table = chrome.text("table.audit").await;
     assert!(
         table.contains("settings_change") && !table.contains(&admin),

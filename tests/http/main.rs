@@ -8,5 +8,6 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod language;
 mod notify;
 mod settings;

@@ -42,7 +42,7 @@ async fn a_non_snap_test_notification_reaches_the_receiver_signed_as_documented(
     );
     let configure = app.get_text("/settings/payment/ewallet/ovo").await;
     assert!(configure.contains("Send test notification"));
-    assert!(configure.contains("Save &amp; test sandbox"));
+    assert!(configure.contains(r#"name="and_test" value="sandbox">Save &#38; test sandbox<"#));
 
     let response = send_test(&app, "ewallet", "ovo", "sandbox").await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -1,0 +1,194 @@
+//! English and Bahasa Indonesia. Every text a page shows lives in `en.txt` and `id.txt`
+//! (`key = text`, one per line, `{}` where a value goes); a test fails when a key is missing in
+//! either. The language of the current request is a task-local set by `negotiate_language`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::LazyLock;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+
+/// The cookie remembering the language chosen with the switch in the header.
+pub const COOKIE: &str = "lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Id,
+}
+
+pub type Table = HashMap<&'static str, &'static str>;
+
+pub static ENGLISH: LazyLock<Table> = LazyLock::new(|| parse(include_str!("en.txt")));
+pub static INDONESIAN: LazyLock<Table> = LazyLock::new(|| parse(include_str!("id.txt")));
+
+/// `key = text` lines; blank lines and `#` comments are skipped.
+pub fn parse(source: &'static str) -> Table {
+    source
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(key, text)| (key.trim(), text.trim()))
+        .collect()
+}
+
+tokio::task_local! {
+    static CURRENT: Lang;
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Id];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Id => "id",
+        }
+    }
+
+    /// The language's own name, as the switch shows it.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Id => "Bahasa Indonesia",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|lang| lang.code().eq_ignore_ascii_case(code))
+    }
+
+    /// The language of the request being served (English outside a request).
+    pub fn current() -> Self {
+        CURRENT.try_with(|lang| *lang).unwrap_or_default()
+    }
+
+    fn table(self) -> &'static Table {
+        match self {
+            Lang::En => &ENGLISH,
+            Lang::Id => &INDONESIAN,
+        }
+    }
+
+    /// The text of `key`; an unknown key shows itself (and fails the completeness test).
+    pub fn t(self, key: &str) -> &'static str {
+        match self.table().get(key).or_else(|| ENGLISH.get(key)) {
+            Some(text) => text,
+            None => {
+                debug_assert!(false, "missing translation key {key}");
+                "?"
+            }
+        }
+    }
+
+    /// The text of `key` with each `{}` replaced by the next value.
+    pub fn tf(self, key: &str, values: &[&dyn Display]) -> String {
+        let mut values = values.iter();
+        let mut out = String::new();
+        let mut parts = self.t(key).split("{}");
+        if let Some(first) = parts.next() {
+            out.push_str(first);
+        }
+        for part in parts {
+            if let Some(value) = values.next() {
+                out.push_str(&value.to_string());
+            }
+            out.push_str(part);
+        }
+        out
+    }
+}
+
+/// The text of `key` in the current request's language.
+pub fn t(key: &str) -> &'static str {
+    Lang::current().t(key)
+}
+
+/// `t` with `{}` placeholders filled in order.
+pub fn tf(key: &str, values: &[&dyn Display]) -> String {
+    Lang::current().tf(key, values)
+}
+
+/// The English text of `key`, for the command line and the policy's own messages.
+pub fn english(key: &str) -> &'static str {
+    Lang::En.t(key)
+}
+
+/// The language for a request: the switch's cookie, else the browser's `Accept-Language`.
+fn choose(request: &ServiceRequest) -> Lang {
+    if let Some(lang) = request
+        .cookie(COOKIE)
+        .and_then(|c| Lang::from_code(c.value()))
+    {
+        return lang;
+    }
+    let header = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    header.map_or(Lang::En, from_accept_language)
+}
+
+/// The first supported language in an `Accept-Language` list, by quality then order.
+pub fn from_accept_language(header: &str) -> Lang {
+    let mut best: Option<(f32, Lang)> = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim();
+        let quality = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        if let Some(lang) = Lang::from_code(primary)
+            && quality > 0.0
+            && best.is_none_or(|(q, _)| quality > q)
+        {
+            best = Some((quality, lang));
+        }
+    }
+    best.map_or(Lang::En, |(_, lang)| lang)
+}
+
+/// Middleware: serves the request with its language set for pages, messages and errors.
+pub async fn negotiate_language(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let lang = choose(&request);
+    let mut response = CURRENT.scope(lang, next.call(request)).await?;
+    // Caches must not hand a page in one language to a reader of the other.
+    response.headers_mut().append(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Language, Cookie"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_supported_language() {
+        assert_eq!(from_accept_language("id-ID,id;q=0.9,en-US;q=0.8"), Lang::Id);
+        assert_eq!(from_accept_language("en-US,en;q=0.9,id;q=0.8"), Lang::En);
+        assert_eq!(from_accept_language("fr-FR,id;q=0.5"), Lang::Id);
+        assert_eq!(from_accept_language("fr-FR, de"), Lang::En);
+        assert_eq!(from_accept_language("id;q=0, en;q=0.1"), Lang::En);
+        assert_eq!(from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn placeholders_are_filled_in_order() {
+        let text = Lang::En.tf("settings.saved", &[&"BCA", &"Virtual Account"]);
+        assert_eq!(text, "Notification URLs for BCA (Virtual Account) saved.");
+    }
+}

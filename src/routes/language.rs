@@ -1,0 +1,50 @@
+//! The language switch in the header: remembers the choice in a cookie for a year.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+
+use crate::error::AppError;
+use crate::i18n::{COOKIE, Lang};
+use crate::startup::AppState;
+
+/// `GET /language/{code}`: switches, then returns to the page the switch was pressed on.
+#[get("/language/{code}")]
+pub async fn switch(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = Lang::from_code(&code).ok_or(AppError::NotFound)?;
+    let cookie = Cookie::build(COOKIE, lang.code())
+        .path("/")
+        .max_age(Duration::days(365))
+        .same_site(SameSite::Lax)
+        .http_only(true)
+        .secure(state.settings.cookie_secure)
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .cookie(cookie)
+        .insert_header((header::LOCATION, back_to(&request)))
+        .finish())
+}
+
+/// The path (and query) of the referring page on this site; only ever a local path, so the
+/// switch cannot be used to send anyone elsewhere.
+fn back_to(request: &HttpRequest) -> String {
+    let referer = request
+        .headers()
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok());
+    let Some(url) = referer.and_then(|r| url::Url::parse(r).ok()) else {
+        return "/".into();
+    };
+    let path = url.path();
+    if !path.starts_with('/') || path.starts_with("//") || path.starts_with("/language/") {
+        return "/".into();
+    }
+    match url.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    }
+}
