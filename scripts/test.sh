@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, on SQLite and on Postgres. Installs and starts what the tests need
-# (PostgreSQL, Redis) when it is missing or down, and fails loudly when it cannot.
+# The whole test suite, on SQLite and on Postgres, and the browser journeys in headless
+# Chromium. Installs and starts what the tests need (PostgreSQL, Redis, Chromium and its
+# driver) when it is missing or down, and fails loudly when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,16 @@ ensure_redis() {
   [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ] || die "Redis does not answer on 127.0.0.1:6379"
 }
 
+ensure_chromium() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    apt_install chromium chromium-driver
+  fi
+  chromium --headless=new --no-sandbox --disable-gpu --version >/dev/null 2>&1 ||
+    die "Chromium is installed but does not start"
+  chromedriver --version >/dev/null || die "chromedriver is installed but does not start"
+}
+
 ensure_postgres
 ensure_redis
+ensure_chromium
 cargo test --all-targets "$@"

@@ -98,6 +98,25 @@ pub async fn a_merchant_configures_a_channel(run: Run) {
         "{row}"
     );
     chrome.shot("saved").await;
+
+    chrome.client.set_window_size(390, 844).await.unwrap();
+    chrome.go("/settings/payment/va").await;
+    chrome.find("#channel-bca").await;
+    if chrome.javascript {
+        let overflow = chrome
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "no sideways scrolling at phone width: {overflow}"
+        );
+    }
+    chrome.shot("phone").await;
     chrome.close().await;
 }
 
@@ -238,5 +257,52 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
     chrome.wait_for_path("/login?signed_out=1").await;
     chrome.go("/admin/audit").await;
     chrome.wait_for_path("/login").await;
+    chrome.close().await;
+}
+
+pub async fn the_same_error_reads_in_indonesian_after_the_switch(run: Run) {
+    let email = run.app.create_merchant_user("acme").await;
+    let mut chrome = run.browser("indonesian").await;
+    chrome.sign_in(&email, PASSWORD).await;
+    chrome.click("nav.languages a[hreflang=id]").await;
+    chrome
+        .wait_for_text("main h1", "Pengaturan Pembayaran")
+        .await;
+    assert_eq!(
+        chrome.path().await,
+        "/settings/payment",
+        "the switch returns to the same page"
+    );
+    chrome.click("main a[href='/settings/payment/va']").await;
+    chrome.wait_for_path("/settings/payment/va").await;
+    assert!(chrome.text("#channel-bca").await.contains("Belum diatur"));
+    open_configure(&chrome, "va", "bca").await;
+    let scope = form(&chrome);
+    chrome
+        .fill(
+            &format!("{scope} #sandbox_url"),
+            "https://abc123.ngrok.io/hook",
+        )
+        .await;
+    chrome.click(&format!("{scope} button[type=submit]")).await;
+    chrome
+        .wait_for_text(
+            &format!("{scope} #sandbox_url-errors"),
+            "Tunnel ngrok tidak diterima sebagai URL notifikasi",
+        )
+        .await;
+    chrome.shot("configure-error-id").await;
+    chrome.go("/settings/payment/va").await;
+    assert_eq!(
+        chrome
+            .find("html")
+            .await
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("id"),
+        "remembered"
+    );
     chrome.close().await;
 }

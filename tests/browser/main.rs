@@ -74,4 +74,5 @@ journeys!(
     a_keyboard_only_save,
     two_sessions_conflict_and_the_second_sees_both_versions,
     an_admin_reads_the_audit_log_and_signs_out,
+    the_same_error_reads_in_indonesian_after_the_switch,
 );
