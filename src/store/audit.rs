@@ -2,7 +2,7 @@
 
 use futures_util::TryStreamExt;
 
-use super::audit_chain::{ChainHead, ChainReport, ChainVerifier, ChainedEvent};
+use super::audit_chain::{ChainHead, ChainReport, ChainVerifier, ChainedEvent, RecordedHead};
 use super::{Db, on_pool};
 
 /// Who did something, and from where.
@@ -76,6 +76,11 @@ pub mod action {
 pub(crate) const CHAIN_HEAD: &str =
     "SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1";
 
+/// Records the newest event as the chain's end, in the transaction that appends it.
+pub(crate) const MOVE_CHAIN_HEAD: &str = "INSERT INTO audit_chain_head (singleton, last_id, last_hash) \
+     VALUES (1, $1, $2) ON CONFLICT (singleton) \
+     DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash";
+
 /// The stored columns of an event, in insert order.
 macro_rules! audit_columns {
     () => {
@@ -125,6 +130,11 @@ macro_rules! append_audit {
             .bind(&event.hash)
             .execute(&mut *$tx)
             .await?;
+            sqlx::query($crate::store::audit::MOVE_CHAIN_HEAD)
+                .bind(event.id)
+                .bind(&event.hash)
+                .execute(&mut *$tx)
+                .await?;
             Ok::<i64, sqlx::Error>(event.id)
         }
     };
@@ -204,6 +214,13 @@ impl Db {
                 });
                 insert.build().execute(&mut *tx).await?;
             }
+            if let Some(head) = head {
+                sqlx::query(MOVE_CHAIN_HEAD)
+                    .bind(head.id)
+                    .bind(&head.hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await
         })
     }
@@ -244,21 +261,26 @@ impl Db {
         })
     }
 
-    /// Walks the whole chain, oldest first, streaming rows in constant memory.
+    /// Walks the whole chain, oldest first, streaming rows in constant memory, up to the end
+    /// the chain head records (events appended meanwhile wait for the next walk).
     pub async fn verify_audit_chain(&self) -> sqlx::Result<ChainReport> {
+        const HEAD: &str = "SELECT last_id, last_hash FROM audit_chain_head WHERE singleton = 1";
         const SQL: &str = "SELECT id, at, action, actor_user_id, actor_email, actor_role, \
              merchant_id, section, channel, field, old_value, new_value, client_ip, prev_hash, \
-             hash FROM audit_events ORDER BY id";
+             hash FROM audit_events WHERE id <= $1 ORDER BY id";
         let mut verifier = ChainVerifier::default();
-        on_pool!(self, |pool| {
-            let mut rows = sqlx::query_as::<_, ChainedEvent>(SQL).fetch(pool);
+        let recorded: Option<RecordedHead> = on_pool!(self, |pool| {
+            let recorded: Option<RecordedHead> = sqlx::query_as(HEAD).fetch_optional(pool).await?;
+            let until = recorded.as_ref().map_or(i64::MAX, |head| head.last_id);
+            let mut rows = sqlx::query_as::<_, ChainedEvent>(SQL).bind(until).fetch(pool);
             while let Some(event) = rows.try_next().await? {
                 if let Err(broken) = verifier.check(&event) {
                     return Ok(broken);
                 }
             }
+            recorded
         });
-        Ok(verifier.finish())
+        Ok(verifier.finish(recorded))
     }
 
     /// One page of the audit log, newest first, after the filter's `before` cursor.

@@ -132,6 +132,13 @@ impl std::fmt::Display for ChainReport {
     }
 }
 
+/// Where the chain ends, as recorded with every append.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecordedHead {
+    pub last_id: i64,
+    pub last_hash: String,
+}
+
 /// Checks events one at a time, oldest first, in constant memory.
 #[derive(Debug, Default)]
 pub struct ChainVerifier {
@@ -176,9 +183,34 @@ impl ChainVerifier {
         Ok(())
     }
 
-    pub fn finish(self) -> ChainReport {
-        ChainReport::Intact {
-            checked: self.checked,
+    /// Ends the walk: the last event must be the one the chain head records, or events were
+    /// cut off the end of the log.
+    pub fn finish(self, recorded: Option<RecordedHead>) -> ChainReport {
+        let checked = self.checked;
+        let (last_id, last_hash) = self.previous.unwrap_or_else(|| (0, GENESIS.to_owned()));
+        let broken = |event_id: i64, reason: String| ChainReport::Broken {
+            event_id,
+            reason,
+            checked,
+        };
+        match recorded {
+            None if checked == 0 => ChainReport::Intact { checked },
+            None => broken(last_id, "the record of where the chain ends is missing".into()),
+            Some(head) if head.last_id == last_id && head.last_hash == last_hash => {
+                ChainReport::Intact { checked }
+            }
+            Some(head) if head.last_id > last_id => broken(
+                last_id + 1,
+                format!(
+                    "events {} to {} were removed from the end of the log",
+                    last_id + 1,
+                    head.last_id
+                ),
+            ),
+            Some(head) => broken(
+                head.last_id,
+                format!("event {} is not the event the chain head records", head.last_id),
+            ),
         }
     }
 }
@@ -208,14 +240,34 @@ mod tests {
         events
     }
 
-    fn verify(events: &[ChainedEvent]) -> ChainReport {
+    /// Walks `events` against a head recording `recorded` as the chain's end.
+    fn verify_until(events: &[ChainedEvent], recorded: &ChainedEvent) -> ChainReport {
         let mut verifier = ChainVerifier::default();
         for event in events {
             if let Err(report) = verifier.check(event) {
                 return report;
             }
         }
-        verifier.finish()
+        verifier.finish(Some(RecordedHead {
+            last_id: recorded.id,
+            last_hash: recorded.hash.clone(),
+        }))
+    }
+
+    fn verify(events: &[ChainedEvent]) -> ChainReport {
+        verify_until(events, events.last().unwrap())
+    }
+
+    #[test]
+    fn events_cut_off_the_end_are_named_by_the_recorded_head() {
+        let events = chain(5);
+        let report = verify_until(&events[..3], &events[4]);
+        assert!(
+            matches!(&report, ChainReport::Broken { event_id: 4, reason, .. } if reason.contains("4 to 5 were removed")),
+            "{report:?}"
+        );
+        let empty = ChainVerifier::default().finish(None);
+        assert_eq!(empty, ChainReport::Intact { checked: 0 });
     }
 
     #[test]

@@ -16,6 +16,7 @@ on_both_databases!(
     verify_names_the_event_edited_or_removed_behind_a_dropped_trigger,
     fifty_concurrent_saves_from_two_servers_keep_one_chain,
     a_batch_append_continues_the_chain_and_never_turns_time_back,
+    verify_notices_events_cut_off_the_end,
 );
 
 const MERCHANTS: [Option<&str>; 3] = [Some("alpha"), Some("bravo"), None];
@@ -519,4 +520,24 @@ async fn a_batch_append_continues_the_chain_and_never_turns_time_back(app: TestA
         (code, output.trim()),
         (0, "audit chain intact: 2503 events checked")
     );
+}
+
+async fn verify_notices_events_cut_off_the_end(app: TestApp) {
+    append_events(&app, 1, 20).await;
+    let drops: &[&str] = match app.backend {
+        crate::support::Backend::Sqlite => &DROP_TRIGGERS_SQLITE,
+        crate::support::Backend::Postgres => &DROP_TRIGGERS_POSTGRES,
+    };
+    for sql in drops {
+        app.execute_sql(sql).await.unwrap();
+    }
+    let head_back = "UPDATE audit_chain_head SET last_id = 17";
+    let error = app.execute_sql(head_back).await.expect_err("the head only moves forward");
+    assert!(error.to_string().contains("only moves forward"), "{error}");
+    assert!(app.execute_sql("DELETE FROM audit_chain_head").await.is_err());
+
+    assert_eq!(app.execute_sql("DELETE FROM audit_events WHERE id > 17").await.unwrap(), 3);
+    let (code, output) = app.run_cli(&["audit", "verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("broken at event 18: events 18 to 20 were removed from the end"), "{output}");
 }
