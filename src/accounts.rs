@@ -115,7 +115,7 @@ pub async fn create_user(
     check_password(&password)?;
     let merchant_id = match (role, merchant_code.filter(|c| !c.trim().is_empty())) {
         (Role::Merchant, Some(code)) => Some(
-            db.find_merchant(code.trim())
+            db.find_merchant(&code.trim().to_lowercase())
                 .await?
                 .ok_or(AccountError::UnknownMerchant)?
                 .id,

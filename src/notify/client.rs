@@ -122,7 +122,7 @@ pub async fn post(
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 if chunk.len() >= room {
                     // Stop reading: whatever else the server sends is dropped with the connection.
-                    truncated = chunk.len() > room;
+                    truncated = true;
                     break;
                 }
             }

@@ -53,7 +53,12 @@ pub async fn change_password(
         .await?
         .map(|u| u.password_hash);
     let mut errors = Vec::new();
-    if !password::verify(form.current_password.clone(), stored).await? {
+    // Guesses at the current password count towards the same lockout as sign-in.
+    let now = crate::store::now_ms();
+    if super::login::is_locked_out(&state, &user.email, now).await? {
+        errors.push(t("keys.locked_out").to_owned());
+    } else if !password::verify(form.current_password.clone(), stored).await? {
+        state.db.record_login_failure(&user.email, now).await?;
         errors.push(t("password.current_wrong").to_owned());
     }
     if let Err(error) = accounts::check_password(&form.new_password) {

@@ -102,7 +102,7 @@ pub async fn merchant_settings(
 ) -> Result<HttpResponse, AppError> {
     let merchant = state
         .db
-        .find_merchant(&code)
+        .find_merchant(&code.to_lowercase())
         .await?
         .ok_or(AppError::NotFound)?;
     let mut stored = state.db.merchant_settings(merchant.id).await?;

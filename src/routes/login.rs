@@ -96,6 +96,19 @@ pub async fn login(
         }
     };
 
+    // No sign-in without its audit event: if the event cannot be written, nobody is let in.
+    let actor = Actor {
+        user_id: Some(user.id),
+        role: crate::auth::Role::parse(&user.role).map(|r| r.as_str()),
+        ..actor
+    };
+    let record = AuditRecord {
+        action: action::SIGN_IN,
+        merchant_id: user.merchant_id,
+        ..AuditRecord::default()
+    };
+    state.db.record_audit(&actor, &record).await?;
+
     session.renew();
     session.clear();
     session
@@ -107,11 +120,6 @@ pub async fn login(
         .db
         .clear_login_failures(Some(&email), now - LOCKOUT_MS)
         .await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        ..actor
-    };
-    audit(&state, &actor, action::SIGN_IN).await;
     Ok(super::see_other("/settings/payment"))
 }
 
@@ -143,8 +151,8 @@ pub(crate) async fn is_locked_out(
     })
 }
 
-/// Sign-in events are recorded on a best-effort basis: a failing audit insert must not let a
-/// locked-out attacker learn anything or lock a legitimate user out of the page.
+/// Refused sign-ins and sign-outs are recorded on a best-effort basis: a failing audit insert
+/// must not tell a guessing attacker anything, nor keep anyone signed in.
 async fn audit(state: &AppState, actor: &Actor, action: &'static str) {
     let record = AuditRecord {
         action,

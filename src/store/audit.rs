@@ -272,7 +272,9 @@ impl Db {
         let recorded: Option<RecordedHead> = on_pool!(self, |pool| {
             let recorded: Option<RecordedHead> = sqlx::query_as(HEAD).fetch_optional(pool).await?;
             let until = recorded.as_ref().map_or(i64::MAX, |head| head.last_id);
-            let mut rows = sqlx::query_as::<_, ChainedEvent>(SQL).bind(until).fetch(pool);
+            let mut rows = sqlx::query_as::<_, ChainedEvent>(SQL)
+                .bind(until)
+                .fetch(pool);
             while let Some(event) = rows.try_next().await? {
                 if let Err(broken) = verifier.check(&event) {
                     return Ok(broken);

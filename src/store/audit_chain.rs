@@ -195,7 +195,10 @@ impl ChainVerifier {
         };
         match recorded {
             None if checked == 0 => ChainReport::Intact { checked },
-            None => broken(last_id, "the record of where the chain ends is missing".into()),
+            None => broken(
+                last_id,
+                "the record of where the chain ends is missing".into(),
+            ),
             Some(head) if head.last_id == last_id && head.last_hash == last_hash => {
                 ChainReport::Intact { checked }
             }
@@ -209,7 +212,10 @@ impl ChainVerifier {
             ),
             Some(head) => broken(
                 head.last_id,
-                format!("event {} is not the event the chain head records", head.last_id),
+                format!(
+                    "event {} is not the event the chain head records",
+                    head.last_id
+                ),
             ),
         }
     }

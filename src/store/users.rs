@@ -16,6 +16,8 @@ pub struct LoginUser {
     pub password_hash: String,
     pub disabled: bool,
     pub session_epoch: i64,
+    pub role: String,
+    pub merchant_id: Option<i64>,
 }
 
 impl std::fmt::Debug for LoginUser {
@@ -52,7 +54,8 @@ impl Db {
     pub async fn find_login_user(&self, email: &str) -> sqlx::Result<Option<LoginUser>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, password_hash, disabled, session_epoch FROM users WHERE email = $1",
+                "SELECT id, password_hash, disabled, session_epoch, role, merchant_id \
+                 FROM users WHERE email = $1",
             )
             .bind(email)
             .fetch_optional(pool)

@@ -236,7 +236,7 @@ async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: T
             &[
                 ("email", "Kasir@TokoBaru.co.id"),
                 ("role", "merchant"),
-                ("merchant", "tokobaru"),
+                ("merchant", "TokoBaru"),
             ],
         )
         .await;

@@ -532,12 +532,27 @@ async fn verify_notices_events_cut_off_the_end(app: TestApp) {
         app.execute_sql(sql).await.unwrap();
     }
     let head_back = "UPDATE audit_chain_head SET last_id = 17";
-    let error = app.execute_sql(head_back).await.expect_err("the head only moves forward");
+    let error = app
+        .execute_sql(head_back)
+        .await
+        .expect_err("the head only moves forward");
     assert!(error.to_string().contains("only moves forward"), "{error}");
-    assert!(app.execute_sql("DELETE FROM audit_chain_head").await.is_err());
+    assert!(
+        app.execute_sql("DELETE FROM audit_chain_head")
+            .await
+            .is_err()
+    );
 
-    assert_eq!(app.execute_sql("DELETE FROM audit_events WHERE id > 17").await.unwrap(), 3);
+    assert_eq!(
+        app.execute_sql("DELETE FROM audit_events WHERE id > 17")
+            .await
+            .unwrap(),
+        3
+    );
     let (code, output) = app.run_cli(&["audit", "verify"]);
     assert_eq!(code, 1, "{output}");
-    assert!(output.contains("broken at event 18: events 18 to 20 were removed from the end"), "{output}");
+    assert!(
+        output.contains("broken at event 18: events 18 to 20 were removed from the end"),
+        "{output}"
+    );
 }

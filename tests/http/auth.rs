@@ -6,6 +6,8 @@ use crate::on_both_databases;
 use crate::support::{PASSWORD, TestApp, location, new_client};
 
 on_both_databases!(
+    no_sign_in_without_its_audit_event,
+    guessing_the_current_password_counts_towards_the_lockout,
     signing_in_renews_the_session_and_leads_to_payment_settings,
     an_unknown_email_and_a_wrong_password_get_the_same_answer,
     ten_failed_sign_ins_lock_the_account_even_for_the_right_password,
@@ -181,4 +183,80 @@ async fn pages_require_a_signed_in_user(app: TestApp) {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(location(&response), "/login");
     }
+}
+
+async fn no_sign_in_without_its_audit_event(app: TestApp) {
+    let email = app.create_merchant_user("acme").await;
+    let merchant_id = app.db.find_merchant("acme").await.unwrap().unwrap().id;
+    assert_eq!(
+        app.login(&email, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let signed_in = app.db.audit_events_by_action("sign_in").await.unwrap();
+    assert_eq!(
+        signed_in[0].merchant_id,
+        Some(merchant_id),
+        "the event names the merchant"
+    );
+    assert_eq!(signed_in[0].actor_role.as_deref(), Some("merchant"));
+
+    app.refuse_audit_events_where("NEW.action = 'sign_in'")
+        .await;
+    let other = app.new_browser();
+    let refused = other.login(&email, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        other.get("/settings/payment").await.status(),
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+}
+
+async fn guessing_the_current_password_counts_towards_the_lockout(app: TestApp) {
+    let email = app.sign_in_new_merchant("acme").await;
+    for attempt in 0..10 {
+        let wrong = app
+            .submit(
+                "/account/password",
+                "/account/password",
+                &[
+                    ("current_password", "a wrong guess here"),
+                    ("new_password", "a brand new passphrase"),
+                    ("confirm_password", "a brand new passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            wrong.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {attempt}"
+        );
+    }
+    let right = app
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new passphrase"),
+                ("confirm_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        right.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "locked, even for the right one"
+    );
+    assert!(
+        right
+            .text()
+            .await
+            .unwrap()
+            .contains("Try again in 15 minutes")
+    );
+    assert_eq!(
+        app.new_browser().login(&email, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

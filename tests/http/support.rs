@@ -363,15 +363,21 @@ impl TestApp {
     /// Makes the database refuse any audit event whose `new_value` contains `marker`, so the
     /// write it belongs to fails midway.
     pub async fn refuse_audit_events_containing(&self, marker: &str) {
+        self.refuse_audit_events_where(&format!("NEW.new_value LIKE '%{marker}%'"))
+            .await;
+    }
+
+    /// Makes the database refuse any audit event for which the SQL `condition` on `NEW` holds.
+    pub async fn refuse_audit_events_where(&self, condition: &str) {
         let statements = match self.backend {
             Backend::Sqlite => vec![format!(
                 "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-                 WHEN NEW.new_value LIKE '%{marker}%' BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+                 WHEN {condition} BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
             )],
             Backend::Postgres => vec![
                 format!(
                     "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
-                     IF NEW.new_value LIKE '%{marker}%' THEN RAISE EXCEPTION 'audit refused'; END IF; \
+                     IF {condition} THEN RAISE EXCEPTION 'audit refused'; END IF; \
                      RETURN NEW; END $$ LANGUAGE plpgsql"
                 ),
                 "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
