@@ -166,9 +166,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The database alone: tools need no session or secret keys.
 async fn open_db() -> anyhow::Result<Db> {
-    let settings = Settings::from_env()?;
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&crate::config::database_url_from_env()).await?;
     db.migrate().await?;
     Ok(db)
 }

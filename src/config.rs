@@ -53,6 +53,14 @@ impl std::fmt::Debug for Settings {
     }
 }
 
+/// `DATABASE_URL`, or the embedded SQLite default.
+pub fn database_url_from_env() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
 /// The default embedded database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://payhook.db";
 const SESSION_KEY_FILE: &str = "payhook.session-key";
@@ -61,16 +69,27 @@ const SECRET_KEY_FILE: &str = "payhook.secret-key";
 pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Settings {
-    /// Reads the environment; generates and keeps a session key when none is configured.
+    /// Reads the environment. With the embedded SQLite database, missing keys are generated
+    /// once and kept beside it; with Postgres, where several instances share one database,
+    /// they must be given so every instance uses the same ones.
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = database_url_from_env();
+        let shared = !database_url.starts_with("sqlite:");
+        let required = |name: &str, bytes: usize| {
+            anyhow::anyhow!(
+                "{name} must be set when DATABASE_URL is Postgres, the same on every instance \
+                 (generate one with: openssl rand -hex {bytes})"
+            )
+        };
         let session_key = match var("PAYHOOK_SESSION_KEY") {
             Some(hex_key) => parse_session_key(&hex_key).context("PAYHOOK_SESSION_KEY")?,
+            None if shared => return Err(required("PAYHOOK_SESSION_KEY", 64)),
             None => load_or_create_key(&data_dir(&database_url), SESSION_KEY_FILE, 64)?,
         };
         let secret_key = match var("PAYHOOK_SECRET_KEY") {
             Some(hex_key) => parse_secret_key(&hex_key).context("PAYHOOK_SECRET_KEY")?,
+            None if shared => return Err(required("PAYHOOK_SECRET_KEY", KEY_LEN)),
             None => {
                 let key = load_or_create_key(&data_dir(&database_url), SECRET_KEY_FILE, KEY_LEN)?;
                 parse_secret_key(&hex::encode(key)).context(SECRET_KEY_FILE)?

@@ -312,3 +312,32 @@ mod with_a_fixed_resolver {
         );
     }
 }
+
+#[test]
+fn serving_on_postgres_needs_keys_shared_by_every_instance() {
+    let postgres = [
+        (
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        ("PAYHOOK_BIND", "127.0.0.1:0"),
+    ];
+    let output = payhook(&["serve"], &postgres, "");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PAYHOOK_SESSION_KEY must be set when DATABASE_URL is Postgres"),
+        "{stderr}"
+    );
+
+    let session = "ab".repeat(64);
+    let mut with_session = postgres.to_vec();
+    with_session.push(("PAYHOOK_SESSION_KEY", &session));
+    let output = payhook(&["serve"], &with_session, "");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PAYHOOK_SECRET_KEY must be set"),
+        "{stderr}"
+    );
+}

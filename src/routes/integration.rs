@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 
 use crate::api_keys::{self, ApiKey};
-use crate::auth::{CsrfForm, HasCsrfToken, MerchantUser, RequestMeta, password};
+use crate::auth::{CsrfForm, CurrentUser, HasCsrfToken, MerchantUser, RequestMeta, password};
 use crate::error::AppError;
 use crate::pages::notify::{ApiKeysPage, KeyRow, ShownSecret};
 use crate::pages::{Layout, format_time, render_page};
@@ -18,8 +18,9 @@ use crate::store::api_keys::secret_field;
 use crate::store::audit::action;
 use crate::url_policy::Environment;
 
+/// Reveal and rotate both ask for the user's password again.
 #[derive(Deserialize)]
-pub struct RevealInput {
+pub struct KeyInput {
     #[serde(default)]
     environment: String,
     #[serde(default)]
@@ -28,21 +29,7 @@ pub struct RevealInput {
     csrf_token: String,
 }
 
-impl HasCsrfToken for RevealInput {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
-#[derive(Deserialize)]
-pub struct RotateInput {
-    #[serde(default)]
-    environment: String,
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for RotateInput {
+impl HasCsrfToken for KeyInput {
     fn csrf_token(&self) -> &str {
         &self.csrf_token
     }
@@ -61,7 +48,7 @@ pub async fn reveal_secret(
     state: web::Data<AppState>,
     merchant_user: MerchantUser,
     meta: RequestMeta,
-    CsrfForm(input): CsrfForm<RevealInput>,
+    CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
     let environment = super::notify::parse_environment(&input.environment)?;
     let MerchantUser { user, merchant } = &merchant_user;
@@ -72,42 +59,12 @@ pub async fn reveal_secret(
         field: Some(secret_field(environment.as_str())),
         ..AuditRecord::default()
     };
-    // Wrong passwords here count towards the same lockout as sign-in, so this form is no
-    // side door for guessing.
-    let now = crate::store::now_ms();
-    if super::login::is_locked_out(&state, &user.email, now).await? {
+    if let Some((status, message)) = refuse_password(&state, user, input.password).await? {
         state
             .db
             .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
             .await?;
-        return render(
-            &state,
-            &merchant_user,
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            Some(t("keys.locked_out")),
-        )
-        .await;
-    }
-    let stored = state
-        .db
-        .find_login_user(&user.email)
-        .await?
-        .map(|u| u.password_hash);
-    if !password::verify(input.password, stored).await? {
-        state.db.record_login_failure(&user.email, now).await?;
-        state
-            .db
-            .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
-            .await?;
-        return render(
-            &state,
-            &merchant_user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some(t("keys.wrong_password")),
-        )
-        .await;
+        return render(&state, &merchant_user, status, None, Some(message)).await;
     }
     state
         .db
@@ -120,8 +77,14 @@ pub async fn reveal_secret(
         environment,
     )
     .await?;
-    let shown = shown(&key, false);
-    render(&state, &merchant_user, StatusCode::OK, Some(shown), None).await
+    render(
+        &state,
+        &merchant_user,
+        StatusCode::OK,
+        Some(shown(&key, false)),
+        None,
+    )
+    .await
 }
 
 #[post("/integration/api-keys/rotate")]
@@ -129,10 +92,13 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
     merchant_user: MerchantUser,
     meta: RequestMeta,
-    CsrfForm(input): CsrfForm<RotateInput>,
+    CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
     let environment = super::notify::parse_environment(&input.environment)?;
     let MerchantUser { user, merchant } = &merchant_user;
+    if let Some((status, message)) = refuse_password(&state, user, input.password).await? {
+        return render(&state, &merchant_user, status, None, Some(message)).await;
+    }
     let key = api_keys::rotate(
         &state.db,
         &state.settings.secret_box,
@@ -142,8 +108,41 @@ pub async fn rotate_secret(
     )
     .await?;
     tracing::info!(merchant = %merchant.code, %environment, "API secret key rotated");
-    let shown = shown(&key, true);
-    render(&state, &merchant_user, StatusCode::OK, Some(shown), None).await
+    render(
+        &state,
+        &merchant_user,
+        StatusCode::OK,
+        Some(shown(&key, true)),
+        None,
+    )
+    .await
+}
+
+/// Checks the password typed again before a secret is shown or replaced. Wrong passwords
+/// count towards the same lockout as sign-in, so these forms are no side door for guessing.
+/// `Some` is the refusal to show.
+async fn refuse_password(
+    state: &AppState,
+    user: &CurrentUser,
+    typed: String,
+) -> Result<Option<(StatusCode, &'static str)>, AppError> {
+    let now = crate::store::now_ms();
+    if super::login::is_locked_out(state, &user.email, now).await? {
+        return Ok(Some((StatusCode::TOO_MANY_REQUESTS, t("keys.locked_out"))));
+    }
+    let stored = state
+        .db
+        .find_login_user(&user.email)
+        .await?
+        .map(|u| u.password_hash);
+    if password::verify(typed, stored).await? {
+        return Ok(None);
+    }
+    state.db.record_login_failure(&user.email, now).await?;
+    Ok(Some((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        t("keys.wrong_password"),
+    )))
 }
 
 fn title(environment: Environment) -> &'static str {

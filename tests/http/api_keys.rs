@@ -99,11 +99,36 @@ async fn rotation_shows_the_new_secret_once_is_audited_and_changes_the_signature
     let client_id_before = client_ids(&app.get_text(PAGE).await)[0].clone();
     send_test(&app, "va_snap", "bri", "sandbox").await;
 
+    let refused = app
+        .submit(
+            PAGE,
+            "/integration/api-keys/rotate",
+            &[("environment", "sandbox"), ("password", "not my password")],
+        )
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "rotating asks for the password too"
+    );
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("The password is incorrect")
+    );
+    assert_eq!(
+        reveal_secret(&app, "sandbox").await,
+        before,
+        "nothing rotated"
+    );
+
     let rotated = app
         .submit(
             PAGE,
             "/integration/api-keys/rotate",
-            &[("environment", "sandbox")],
+            &[("environment", "sandbox"), ("password", PASSWORD)],
         )
         .await;
     assert_eq!(rotated.status(), StatusCode::OK);
@@ -172,7 +197,7 @@ async fn the_secret_never_appears_in_other_pages_the_audit_log_or_the_logs(backe
         .submit(
             PAGE,
             "/integration/api-keys/rotate",
-            &[("environment", "sandbox")],
+            &[("environment", "sandbox"), ("password", PASSWORD)],
         )
         .await;
     let secret = element_text(&rotated.text().await.unwrap(), "secret-key").unwrap();
