@@ -125,8 +125,10 @@ pub async fn create_user(
         (Role::Admin, None) => None,
     };
     let hash = password::hash(password).await?;
+    // A password an admin hands out is a one-time password: its holder must replace it.
+    let one_time = by.is_some();
     match db
-        .create_user(&email, &hash, role.as_str(), merchant_id, by)
+        .create_user(&email, &hash, role.as_str(), merchant_id, one_time, by)
         .await
     {
         Ok(id) => Ok((id, email)),

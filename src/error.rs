@@ -13,6 +13,8 @@ pub enum AppError {
     NotFound,
     #[error("sign-in required")]
     SignInRequired,
+    #[error("a new password is required")]
+    PasswordChangeRequired,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("the form's security token is missing or does not match this session")]
@@ -43,7 +45,7 @@ impl AppError {
             Self::Csrf => "error.csrf",
             Self::PayloadTooLarge => "error.too_large",
             Self::Database(_) | Self::Unexpected(_) => "error.internal",
-            Self::SignInRequired => "error.sign_in",
+            Self::SignInRequired | Self::PasswordChangeRequired => "error.sign_in",
             Self::Forbidden(message) => return (*message).to_owned(),
             Self::BadRequest(message) => return message.clone(),
         };
@@ -55,7 +57,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::SignInRequired => StatusCode::SEE_OTHER,
+            Self::SignInRequired | Self::PasswordChangeRequired => StatusCode::SEE_OTHER,
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -68,6 +70,11 @@ impl ResponseError for AppError {
             Self::SignInRequired => {
                 return HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, "/login"))
+                    .finish();
+            }
+            Self::PasswordChangeRequired => {
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, "/account/password"))
                     .finish();
             }
             Self::Database(error) => tracing::error!(%error, "database error"),

@@ -49,6 +49,8 @@ pub struct CurrentUser {
     pub role: Role,
     pub merchant: Option<MerchantRef>,
     pub session: Session,
+    /// Signed in with a one-time password an admin issued: must choose a new one first.
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {
@@ -76,6 +78,7 @@ impl CurrentUser {
             role,
             merchant,
             session,
+            must_change_password: user.must_change_password,
         }))
     }
 
@@ -97,11 +100,17 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        // With a one-time password, only choosing a new one (or signing out) is open.
+        let open_to_one_time = matches!(req.path(), "/account/password" | "/logout");
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-            CurrentUser::load(&state, session)
+            let user = CurrentUser::load(&state, session)
                 .await?
-                .ok_or(AppError::SignInRequired)
+                .ok_or(AppError::SignInRequired)?;
+            if user.must_change_password && !open_to_one_time {
+                return Err(AppError::PasswordChangeRequired);
+            }
+            Ok(user)
         })
     }
 }

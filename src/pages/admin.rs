@@ -144,4 +144,6 @@ pub struct IssuedPassword {
 pub struct PasswordPage {
     pub layout: Layout,
     pub errors: Vec<String>,
+    /// Signed in with a one-time password: say why this page came first.
+    pub must_change: bool,
 }

@@ -36,6 +36,7 @@ pub async fn password_form(user: CurrentUser) -> HttpResponse {
     let page = PasswordPage {
         layout: Layout::for_user(t("nav.change_password"), &user),
         errors: Vec::new(),
+        must_change: user.must_change_password,
     };
     render_page(StatusCode::OK, &page)
 }
@@ -74,17 +75,26 @@ pub async fn change_password(
         let page = PasswordPage {
             layout: Layout::for_user(t("nav.change_password"), &user),
             errors,
+            must_change: user.must_change_password,
         };
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let hash = password::hash(form.new_password).await?;
     let by = Some((&user.actor(&meta), action::PASSWORD_CHANGE));
-    let epoch = state.db.set_password_hash(user.id, &hash, by).await?;
+    let epoch = state
+        .db
+        .set_password_hash(user.id, &hash, false, by)
+        .await?;
     // Every session of this user is gone; this one carries on under a new id and epoch.
     user.session.renew();
     user.session
         .insert(auth::keys::EPOCH, epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
     auth::set_flash(&user.session, t("password.changed"));
-    Ok(super::see_other("/account/password"))
+    let next = if user.must_change_password {
+        "/settings/payment"
+    } else {
+        "/account/password"
+    };
+    Ok(super::see_other(next))
 }

@@ -175,7 +175,10 @@ pub async fn change_user(
             let one_time = password::generate();
             let hash = password::hash(one_time.clone()).await?;
             let by = Some((&actor, action::PASSWORD_RESET));
-            state.db.set_password_hash(target_id, &hash, by).await?;
+            state
+                .db
+                .set_password_hash(target_id, &hash, true, by)
+                .await?;
             let mut page = users_page(&state, &user, "").await?;
             page.issued = Some(IssuedPassword {
                 email: target.email,

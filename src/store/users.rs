@@ -6,7 +6,8 @@ use super::{Db, now_ms, on_pool};
 /// A change to a user that ends its sessions.
 enum UserChange<'a> {
     Disabled(bool),
-    PasswordHash(&'a str),
+    /// A new hash; `true` when it is a one-time password the user must replace.
+    PasswordHash(&'a str, bool),
 }
 
 /// What sign-in needs to know about an account.
@@ -40,6 +41,7 @@ pub struct SessionUser {
     pub merchant_id: Option<i64>,
     pub merchant_code: Option<String>,
     pub merchant_name: Option<String>,
+    pub must_change_password: bool,
 }
 
 /// A merchant's identity.
@@ -67,7 +69,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT u.id, u.email, u.role, u.disabled, u.session_epoch, u.merchant_id, \
-                        m.code AS merchant_code, m.name AS merchant_name \
+                        m.code AS merchant_code, m.name AS merchant_name, u.must_change_password \
                  FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id WHERE u.id = $1",
             )
             .bind(user_id)
@@ -132,19 +134,21 @@ impl Db {
         password_hash: &str,
         role: &'static str,
         merchant_id: Option<i64>,
+        one_time: bool,
         by: Option<&Actor>,
     ) -> sqlx::Result<i64> {
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO users (email, password_hash, role, merchant_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO users (email, password_hash, role, merchant_id, created_at, \
+                 must_change_password) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(email)
             .bind(password_hash)
             .bind(role)
             .bind(merchant_id)
             .bind(now_ms())
+            .bind(one_time)
             .fetch_one(&mut *tx)
             .await?;
             if let Some(actor) = by {
@@ -229,15 +233,21 @@ impl Db {
 
     /// Replaces a user's password hash and ends every session of that user; returns the new
     /// session epoch, which the session that made the change may adopt to stay signed in.
+    /// `one_time` marks a password an admin issued, which its holder must replace first.
     /// With `by`, the audit event (a reset or a change) commits in the same transaction.
     pub async fn set_password_hash(
         &self,
         user_id: i64,
         password_hash: &str,
+        one_time: bool,
         by: Option<(&Actor, &'static str)>,
     ) -> sqlx::Result<i64> {
-        self.change_user(user_id, UserChange::PasswordHash(password_hash), by)
-            .await
+        self.change_user(
+            user_id,
+            UserChange::PasswordHash(password_hash, one_time),
+            by,
+        )
+        .await
     }
 
     /// Updates a user, moves its session epoch on (ending its sessions), appends `audit` in the
@@ -255,15 +265,19 @@ impl Db {
                     "UPDATE users SET disabled = $1, session_epoch = session_epoch + 1 \
                      WHERE id = $2 RETURNING session_epoch, email, merchant_id",
                 )
-                .bind(disabled),
-                UserChange::PasswordHash(hash) => sqlx::query_as(
-                    "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 \
-                     WHERE id = $2 RETURNING session_epoch, email, merchant_id",
+                .bind(disabled)
+                .bind(user_id),
+                UserChange::PasswordHash(hash, one_time) => sqlx::query_as(
+                    "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1, \
+                     must_change_password = $3 WHERE id = $2 \
+                     RETURNING session_epoch, email, merchant_id",
                 )
-                .bind(hash),
+                .bind(hash)
+                .bind(user_id)
+                .bind(one_time),
             };
             let (epoch, email, merchant_id): (i64, String, Option<i64>) =
-                query.bind(user_id).fetch_one(&mut *tx).await?;
+                query.fetch_one(&mut *tx).await?;
             if let Some((actor, action)) = audit {
                 let record = AuditRecord {
                     action,

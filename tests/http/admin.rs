@@ -251,6 +251,35 @@ async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: T
             .status(),
         StatusCode::SEE_OTHER
     );
+    // A one-time password opens nothing but choosing one's own.
+    for path in [
+        "/settings/payment",
+        "/settings/payment/va",
+        "/integration/api-keys",
+    ] {
+        let first = kasir.get(path).await;
+        assert_eq!(first.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&first), "/account/password");
+    }
+    assert!(
+        kasir
+            .get_text("/account/password")
+            .await
+            .contains("id=\"must-change\"")
+    );
+    let chosen = "kasir's own long passphrase";
+    let changed = kasir
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", &one_time),
+                ("new_password", chosen),
+                ("confirm_password", chosen),
+            ],
+        )
+        .await;
+    assert_eq!(location(&changed), "/settings/payment");
     assert!(
         kasir
             .get_text("/settings/payment")
@@ -375,6 +404,10 @@ async fn disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_pas
     assert_eq!(
         laptop.login(&email, &one_time).await.status(),
         StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        location(&laptop.get("/settings/payment").await),
+        "/account/password"
     );
 
     let own = user_row_id(

@@ -163,7 +163,7 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
         .await
         .unwrap();
     app.db
-        .set_password_hash(user_id, &hash, None)
+        .set_password_hash(user_id, &hash, false, None)
         .await
         .unwrap();
     assert_eq!(
