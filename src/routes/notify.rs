@@ -43,6 +43,9 @@ pub async fn send_test_notification(
     test_and_render(&state, &merchant_user, &meta, target, environment, None).await
 }
 
+/// Test notifications a merchant may send per minute.
+const TESTS_PER_MINUTE: i64 = 10;
+
 /// The `environment` field: exactly `sandbox` or `production`.
 pub fn parse_environment(value: &str) -> Result<Environment, AppError> {
     Environment::parse(value)
@@ -60,6 +63,24 @@ pub async fn test_and_render(
     notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let MerchantUser { user, merchant } = merchant_user;
+    // Each test may hold a worker for seconds and sends a signed POST out: keep it a test.
+    let since = crate::store::now_ms() - 60_000;
+    if state
+        .db
+        .recent_tests(merchant.id, since, TESTS_PER_MINUTE)
+        .await?
+        >= TESTS_PER_MINUTE
+    {
+        let page = TestResultPage {
+            layout: Layout::for_user(t("test.title"), user),
+            section: target.section,
+            channel: target.channel,
+            notice,
+            result: None,
+            problem: Some(tf("test.too_many", &[&TESTS_PER_MINUTE])),
+        };
+        return Ok(render_page(StatusCode::TOO_MANY_REQUESTS, &page));
+    }
     let report = crate::notify::send_test(
         &state.db,
         &state.settings,

@@ -15,6 +15,9 @@ use super::{Actor, AuditRecord};
 /// `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// How far ahead of this server's clock the newest event may be before it is worth a warning.
+const CLOCK_SKEW_WARNING_MS: i64 = 5_000;
+
 /// An audit event exactly as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChainedEvent {
@@ -52,7 +55,17 @@ impl ChainedEvent {
         record: &AuditRecord<'_>,
     ) -> Self {
         let (id, at, prev_hash) = match head {
-            Some(head) => (head.id + 1, now.max(head.at), head.hash),
+            Some(head) => {
+                if head.at > now + CLOCK_SKEW_WARNING_MS {
+                    // Another writer's clock runs ahead: every event now takes its time.
+                    tracing::warn!(
+                        head_at = head.at,
+                        now,
+                        "audit chain head is ahead of this clock"
+                    );
+                }
+                (head.id + 1, now.max(head.at), head.hash)
+            }
             None => (1, now, GENESIS.to_owned()),
         };
         let mut event = Self {

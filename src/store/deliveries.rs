@@ -92,6 +92,28 @@ impl Db {
         })
     }
 
+    /// How many of a merchant's newest `window` deliveries are tests sent at or after `since`
+    /// (a bounded scan of the merchant's index, whatever the log's size).
+    pub async fn recent_tests(
+        &self,
+        merchant_id: i64,
+        since: i64,
+        window: i64,
+    ) -> sqlx::Result<i64> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT kind, created_at FROM deliveries \
+                 WHERE merchant_id = $1 ORDER BY id DESC LIMIT $3) AS newest \
+                 WHERE kind = 'test' AND created_at >= $2",
+            )
+            .bind(merchant_id)
+            .bind(since)
+            .bind(window)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
     /// A merchant's deliveries, newest first.
     pub async fn deliveries(&self, merchant_id: i64, limit: i64) -> sqlx::Result<Vec<Delivery>> {
         on_pool!(self, |pool| {

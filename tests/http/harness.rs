@@ -101,6 +101,8 @@ pub enum Reply {
     Status(u16, Vec<(String, String)>, String),
     /// Reads the request and never answers.
     Silent,
+    /// Answers 200 and streams `x` without end, counting what it managed to write.
+    Endless(Arc<std::sync::atomic::AtomicUsize>),
 }
 
 impl Reply {
@@ -201,6 +203,17 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
         Reply::Silent => {
             // Keep the connection open without a word until the test is long over.
             tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Reply::Endless(written) => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n";
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = [b'x'; 8192];
+            // Stops only when the reader hangs up.
+            while stream.write_all(&chunk).await.is_ok() {
+                written.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+            }
         }
         Reply::Status(status, extra, body) => {
             let mut response = format!(

@@ -25,6 +25,7 @@ on_both_backends!(
     a_large_answer_is_read_only_up_to_64_kib,
     tests_without_a_url_token_or_valid_environment_are_refused,
     the_resolver_in_settings_decides_and_the_default_one_is_offline,
+    a_merchant_sends_at_most_ten_tests_a_minute,
 );
 
 fn no_dns() -> StaticResolver {
@@ -482,7 +483,9 @@ async fn save_and_test_saves_then_sends_in_one_click(backend: Backend) {
 }
 
 async fn a_large_answer_is_read_only_up_to_64_kib(backend: Backend) {
-    let receiver = Receiver::start(Reply::ok(&"x".repeat(1024 * 1024))).await;
+    // An answer without end: only a reader that stops at its cap ever finishes in time.
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let receiver = Receiver::start(Reply::Endless(written.clone())).await;
     let app = spawn_with_dns(backend, &no_dns(), Options::private()).await;
     app.sign_in_new_merchant("acme").await;
     app.save(
@@ -504,7 +507,15 @@ async fn a_large_answer_is_read_only_up_to_64_kib(backend: Backend) {
     let shown = element_text(&page, "test-response").unwrap();
     assert_eq!(shown.len(), 2000);
     let delivery = &app.db.deliveries(1, 1).await.unwrap()[0];
-    assert_eq!(delivery.outcome, "delivered");
+    assert_eq!(
+        delivery.outcome, "delivered",
+        "read its 64 KiB and hung up, no timeout"
+    );
+    let sent = written.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        sent >= 64 * 1024,
+        "the receiver really sent more than the cap ({sent} bytes)"
+    );
     assert_eq!(delivery.response_body.as_deref().map(str::len), Some(4096));
 }
 
@@ -595,4 +606,27 @@ async fn the_resolver_in_settings_decides_and_the_default_one_is_offline(backend
         StatusCode::UNPROCESSABLE_ENTITY,
         "nothing is sent"
     );
+}
+
+async fn a_merchant_sends_at_most_ten_tests_a_minute(backend: Backend) {
+    let receiver = Receiver::start(Reply::ok("ok")).await;
+    let app = spawn_with_dns(backend, &no_dns(), Options::private()).await;
+    app.sign_in_new_merchant("acme").await;
+    let url = format!("http://127.0.0.1:{}/n", receiver.port());
+    app.save("ewallet", "ovo", &url, "").await;
+    for n in 0..10 {
+        let response = send_test(&app, "ewallet", "ovo", "sandbox").await;
+        assert_eq!(response.status(), StatusCode::OK, "test {n}");
+    }
+    let refused = send_test(&app, "ewallet", "ovo", "sandbox").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("At most 10 test notifications a minute")
+    );
+    assert_eq!(receiver.requests().len(), 10, "the eleventh was not sent");
+    assert_eq!(app.db.deliveries(1, 50).await.unwrap().len(), 10);
 }
