@@ -175,7 +175,7 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
             merchant_id: Some(merchant + 1),
             section: change.then_some(section),
             channel: change.then_some(channel),
-            field: change.then_some(if r % 3 == 0 {
+            field: change.then_some(if r.is_multiple_of(3) {
                 "production_url"
             } else {
                 "sandbox_url"
@@ -223,8 +223,8 @@ async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
 
 async fn measure(clients: &[reqwest::Client], url: &str) -> anyhow::Result<Vec<Duration>> {
     let mut tasks = Vec::new();
-    for client in clients.iter().cloned() {
-        let url = url.to_owned();
+    for client in clients {
+        let (client, url) = (client.clone(), url.to_owned());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             for _ in 0..REQUESTS_PER_CASE / CLIENTS {
