@@ -2,11 +2,10 @@
 
 use askama::Template;
 
-use super::{Layout, Status, format_time};
-use crate::catalog::{Channel, Section};
+use super::{ChannelRow, Layout, format_time};
+use crate::catalog::Section;
 use crate::store::AuditEntry;
 use crate::store::admin::{MerchantSummary, SandboxOnly, UserSummary};
-use crate::store::settings::ChannelSetting;
 
 /// One section's count on the overview.
 pub struct SectionCount {
@@ -38,30 +37,13 @@ pub struct MerchantsPage {
     pub name: String,
 }
 
-/// A channel of one merchant on the admin's read-only page.
-pub struct MerchantChannel {
-    pub channel: &'static Channel,
-    pub setting: ChannelSetting,
-    pub status: Status,
-}
-
-impl MerchantChannel {
-    pub fn last_change(&self) -> String {
-        self.setting
-            .updated_at
-            .as_ref()
-            .map(format_time)
-            .unwrap_or_default()
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/merchant.html")]
 pub struct MerchantPage {
     pub layout: Layout,
     pub code: String,
     pub name: String,
-    pub sections: Vec<(&'static Section, Vec<MerchantChannel>)>,
+    pub sections: Vec<(&'static Section, Vec<ChannelRow>)>,
 }
 
 /// The audit page's filter values, as typed.

@@ -11,9 +11,9 @@ use crate::auth::{Admin, CsrfForm, EmptyForm};
 use crate::catalog::{SECTIONS, Section};
 use crate::error::AppError;
 use crate::pages::admin::{
-    AuditPage, AuditQuery, MerchantChannel, MerchantPage, MerchantsPage, OverviewPage, SectionCount,
+    AuditPage, AuditQuery, MerchantPage, MerchantsPage, OverviewPage, SectionCount,
 };
-use crate::pages::{Layout, Status, render_page};
+use crate::pages::{ChannelRow, Layout, Status, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
 use crate::store::{AuditEntry, AuditFilter, ChainReport, now_ms};
@@ -120,7 +120,7 @@ pub async fn merchant_settings(
                         })
                         .map(|i| stored.swap_remove(i).setting)
                         .unwrap_or_default();
-                    MerchantChannel {
+                    ChannelRow {
                         channel,
                         status: Status::of(&setting),
                         setting,
