@@ -172,6 +172,9 @@ impl Db {
     ) -> sqlx::Result<()> {
         // 15 columns x 1000 rows stays under SQLite's 32766 bound parameters.
         const ROWS_PER_INSERT: usize = 1000;
+        if events.is_empty() {
+            return Ok(());
+        }
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
             sqlx::query(dialect.lock_audit_chain)

@@ -9,7 +9,8 @@ mod chrome;
 mod journeys;
 
 use chrome::Chrome;
-use support::{Backend, TestApp, spawn_app};
+use payhook::dns::Resolver;
+use support::{Backend, TestApp, spawn_app_with};
 
 /// One run of a journey: the app and whether the browser runs JavaScript.
 pub struct Run {
@@ -22,7 +23,15 @@ impl Run {
     pub async fn new(backend: Backend, javascript: bool) -> Self {
         let slot = chrome::Slot::take();
         Self {
-            app: spawn_app(backend).await,
+            // The merchant's domain resolves to a public address, as it would in production.
+            app: spawn_app_with(backend, |settings| {
+                settings.resolver = Resolver::fixed([
+                    ("acme.co.id", "34.101.2.3"),
+                    ("first.acme.co.id", "34.101.2.4"),
+                    ("second.acme.co.id", "34.101.2.5"),
+                ]);
+            })
+            .await,
             javascript,
             _slot: slot,
         }

@@ -508,6 +508,7 @@ async fn a_batch_append_continues_the_chain_and_never_turns_time_back(app: TestA
         })
         .collect();
     app.db.append_audit_batch(&batch).await.unwrap();
+    app.db.append_audit_batch(&[]).await.expect("an empty batch appends nothing");
     let appended = app.db.audit_events_by_action("sign_out").await.unwrap();
     assert_eq!(appended.len(), 2500);
     assert_eq!(appended[0].id, 4);
