@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use time::macros::format_description;
 
-use crate::auth::{Admin, CsrfForm, EmptyForm};
+use crate::auth::{Admin, CsrfForm, EmptyForm, RequestMeta};
 use crate::catalog::{SECTIONS, Section};
 use crate::error::AppError;
 use crate::pages::admin::{
@@ -16,7 +16,7 @@ use crate::pages::admin::{
 use crate::pages::{ChannelRow, Layout, Status, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
-use crate::store::{AuditEntry, AuditFilter, ChainReport, now_ms};
+use crate::store::{AuditEntry, AuditFilter, AuditRecord, ChainReport, now_ms};
 
 pub const AUDIT_PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
@@ -268,10 +268,19 @@ const CSV_HEADER: &str = "id,time_utc,actor_email,actor_role,action,merchant,sec
 #[get("/admin/audit.csv")]
 pub async fn audit_csv(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Admin(user): Admin,
+    meta: RequestMeta,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = parse_filter(&state, &query).await?;
+    // Who took a copy of the log, and of which part, is itself part of the log.
+    let filters = query.filters_query();
+    let record = AuditRecord {
+        action: action::AUDIT_EXPORT,
+        new_value: Some(if filters.is_empty() { "all" } else { &filters }),
+        ..AuditRecord::default()
+    };
+    state.db.record_audit(&user.actor(&meta), &record).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, AppError>>(2);
     let db = state.db.clone();
     actix_web::rt::spawn(async move {

@@ -51,6 +51,7 @@ pub mod action {
     pub const API_KEY_ROTATE: &str = "api_key_rotate";
     pub const API_KEY_REVEAL: &str = "api_key_reveal";
     pub const API_KEY_REVEAL_FAILED: &str = "api_key_reveal_failed";
+    pub const AUDIT_EXPORT: &str = "audit_export";
 
     /// Every action, for the audit page's filter.
     pub const ALL: &[&str] = &[
@@ -69,6 +70,7 @@ pub mod action {
         API_KEY_ROTATE,
         API_KEY_REVEAL,
         API_KEY_REVEAL_FAILED,
+        AUDIT_EXPORT,
     ];
 }
 

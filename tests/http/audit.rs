@@ -277,7 +277,17 @@ async fn the_csv_matches_the_page_quotes_cells_and_defuses_formulas(app: TestApp
         all_pages(&admin, "/admin/audit").await,
         "same events, same order as the pages"
     );
-    assert_eq!(csv_ids.len(), 62);
+    assert_eq!(
+        csv_ids.len(),
+        63,
+        "60 events, a failed and a good sign-in, this export"
+    );
+    let exports = app.db.audit_events_by_action("audit_export").await.unwrap();
+    assert_eq!(
+        exports[0].new_value.as_deref(),
+        Some("all"),
+        "the export itself is audited"
+    );
 
     let failed = lines
         .iter()
@@ -304,6 +314,11 @@ async fn the_csv_matches_the_page_quotes_cells_and_defuses_formulas(app: TestApp
     assert_eq!(
         filtered_ids,
         all_pages(&admin, "/admin/audit?merchant=alpha&action=sign_in").await
+    );
+    let exports = app.db.audit_events_by_action("audit_export").await.unwrap();
+    assert_eq!(
+        exports[1].new_value.as_deref(),
+        Some("merchant=alpha&action=sign_in")
     );
     let empty = admin
         .get("/admin/audit.csv?merchant=nobody")
@@ -508,7 +523,10 @@ async fn a_batch_append_continues_the_chain_and_never_turns_time_back(app: TestA
         })
         .collect();
     app.db.append_audit_batch(&batch).await.unwrap();
-    app.db.append_audit_batch(&[]).await.expect("an empty batch appends nothing");
+    app.db
+        .append_audit_batch(&[])
+        .await
+        .expect("an empty batch appends nothing");
     let appended = app.db.audit_events_by_action("sign_out").await.unwrap();
     assert_eq!(appended.len(), 2500);
     assert_eq!(appended[0].id, 4);
