@@ -52,6 +52,20 @@ impl SecretBox {
         Ok(hex::encode([nonce.as_slice(), &sealed].concat()))
     }
 
+    /// Refuses a key other than the one this database's secrets were sealed with, before any
+    /// merchant's secret is needed.
+    pub async fn check_against(&self, db: &crate::store::Db) -> anyhow::Result<()> {
+        const OWNER: &str = "secret-key-check";
+        let sealed = self.seal(&SecretString::new("payhook".to_owned()), OWNER)?;
+        let stored = db.secret_key_check(&sealed).await?;
+        self.open(&stored, OWNER).map(drop).map_err(|_| {
+            anyhow::anyhow!(
+                "PAYHOOK_SECRET_KEY is not the key this database's secrets were sealed with; \
+                 start with the original key"
+            )
+        })
+    }
+
     /// Decrypts what [`seal`](Self::seal) made for the same `owner`.
     pub fn open(&self, sealed: &str, owner: &str) -> anyhow::Result<SecretString> {
         // The error never says more: a wrong key and a tampered row look the same.

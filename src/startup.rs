@@ -51,6 +51,7 @@ impl Application {
     /// Like `build`, on an already connected and migrated database.
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         warn_about_relaxed_checks(&settings);
+        settings.secret_box.check_against(&db).await?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let sessions = SessionBackend::new(&db, settings.redis_url.as_deref()).await?;

@@ -110,3 +110,21 @@ pub fn secret_field(environment: &str) -> &'static str {
         "sandbox_secret_key"
     }
 }
+
+impl Db {
+    /// The sealed key check, storing `sealed` first when there is none yet.
+    pub async fn secret_key_check(&self, sealed: &str) -> sqlx::Result<String> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO secret_key_check (singleton, sealed) VALUES (1, $1) \
+                 ON CONFLICT (singleton) DO NOTHING",
+            )
+            .bind(sealed)
+            .execute(pool)
+            .await?;
+            sqlx::query_scalar("SELECT sealed FROM secret_key_check WHERE singleton = 1")
+                .fetch_one(pool)
+                .await
+        })
+    }
+}

@@ -12,6 +12,7 @@ on_both_databases!(
     every_page_carries_security_headers_and_large_bodies_get_413,
     what_a_user_typed_is_escaped_on_output,
     health_reports_the_database,
+    a_server_with_another_secret_key_refuses_to_start,
 );
 
 async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_nothing(
@@ -313,5 +314,25 @@ async fn static_files_carry_a_content_hash_and_are_cached_for_a_year() {
     assert_eq!(
         app.get("/static/..%2FCargo.toml").await.status(),
         StatusCode::NOT_FOUND
+    );
+}
+
+async fn a_server_with_another_secret_key_refuses_to_start(app: TestApp) {
+    let mut other = app.settings.clone();
+    other.secret_box = payhook::secrets::SecretBox::random();
+    match payhook::startup::Application::build(other).await {
+        Ok(_) => panic!("a server with another secret key started"),
+        Err(error) => assert!(
+            error
+                .to_string()
+                .contains("PAYHOOK_SECRET_KEY is not the key"),
+            "{error}"
+        ),
+    }
+    assert!(
+        payhook::startup::Application::build(app.settings.clone())
+            .await
+            .is_ok(),
+        "the original key still starts"
     );
 }
