@@ -34,7 +34,11 @@ impl AppError {
     pub fn from_form_error(error: actix_web::Error) -> Self {
         match error.as_error::<actix_web::error::UrlencodedError>() {
             Some(actix_web::error::UrlencodedError::Overflow { .. }) => Self::PayloadTooLarge,
-            _ => Self::BadRequest(crate::i18n::tf("error.bad_form", &[&error])),
+            _ => {
+                // The parser's words are for the log; the reader gets a sentence.
+                tracing::info!(%error, "unreadable form");
+                Self::BadRequest(crate::i18n::t("error.bad_form").to_owned())
+            }
         }
     }
 

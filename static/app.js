@@ -1,5 +1,6 @@
 // Opens CONFIGURE in a modal dialog on the section page. Without this script the same links
-// lead to the CONFIGURE page, so nothing depends on it.
+// lead to the CONFIGURE page, so nothing depends on it; when a request fails, the page falls
+// back to exactly that.
 "use strict";
 
 (function () {
@@ -9,9 +10,23 @@
   }
   const body = dialog.querySelector(".dialog-body");
   let opener = null;
+  let pending = null;
 
   function parse(html) {
     return new DOMParser().parseFromString(html, "text/html");
+  }
+
+  // One request at a time; closing the dialog cancels it, so a late answer never reopens it.
+  async function request(url, options) {
+    if (pending) {
+      pending.abort();
+    }
+    pending = new AbortController();
+    try {
+      return await fetch(url, Object.assign({ credentials: "same-origin", signal: pending.signal }, options));
+    } finally {
+      pending = null;
+    }
   }
 
   // Puts the CONFIGURE part of a server-rendered page into the dialog.
@@ -38,19 +53,26 @@
   // A page that is not a CONFIGURE form (an error) replaces this one, as a plain submit would.
   function replacePage(page) {
     document.title = page.title;
+    document.documentElement.lang = page.documentElement.lang;
     document.body.replaceWith(document.importNode(page.body, true));
   }
 
   document.addEventListener("click", async function (event) {
     const link = event.target.closest("a[data-configure]");
-    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) {
+    if (!link || event.defaultPrevented || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
       return;
     }
     event.preventDefault();
     opener = link;
-    const response = await fetch(link.href, { credentials: "same-origin" });
-    if (!show(parse(await response.text()))) {
-      window.location.assign(link.href);
+    try {
+      const response = await request(link.href);
+      if (!show(parse(await response.text()))) {
+        window.location.assign(link.href);
+      }
+    } catch (error) {
+      if (error.name !== "AbortError") {
+        window.location.assign(link.href);
+      }
     }
   });
 
@@ -61,20 +83,33 @@
       return;
     }
     event.preventDefault();
-    const response = await fetch(form.action, {
-      method: "POST",
-      body: new URLSearchParams(new FormData(form)),
-      credentials: "same-origin",
-      // Saved means 303 to this section page: load it ourselves so its message is shown once.
-      redirect: "manual",
-    });
-    if (response.type === "opaqueredirect") {
-      window.location.assign(window.location.pathname + window.location.search);
+    if (form.inert) {
       return;
     }
-    const page = parse(await response.text());
-    if (!show(page)) {
-      replacePage(page);
+    // No second click while the first save is on its way: it would conflict with itself.
+    form.inert = true;
+    try {
+      const response = await request(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form, event.submitter)),
+        // Saved means 303 to this section page: load it ourselves so its message shows once.
+        redirect: "manual",
+      });
+      if (response.type === "opaqueredirect") {
+        window.location.assign(window.location.pathname + window.location.search);
+        return;
+      }
+      const page = parse(await response.text());
+      if (!show(page)) {
+        replacePage(page);
+      }
+    } catch (error) {
+      if (error.name !== "AbortError") {
+        form.inert = false;
+        form.submit();
+      }
+    } finally {
+      form.inert = false;
     }
   });
 
@@ -85,6 +120,9 @@
   });
 
   dialog.addEventListener("close", function () {
+    if (pending) {
+      pending.abort();
+    }
     body.replaceChildren();
     if (opener) {
       opener.focus();

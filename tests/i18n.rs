@@ -55,6 +55,9 @@ fn every_key_the_code_and_the_templates_use_exists() {
     for code in WarningCode::ALL {
         used.insert(code.key());
     }
+    for action in payhook::store::audit::action::ALL {
+        used.insert(format!("action.{action}"));
+    }
     for section in payhook::catalog::SECTIONS {
         used.insert(format!("section.{}", section.code));
     }
@@ -104,7 +107,7 @@ fn collect_keys(dir: &std::path::Path, used: &mut BTreeSet<String>) {
 fn the_policy_speaks_english_on_the_command_line_from_the_same_table() {
     assert_eq!(
         ViolationCode::TunnelDomain.message(),
-        "ngrok tunnels are not accepted as notification URLs; use a public domain you control"
+        "ngrok tunnels are not accepted as notification URLs; use a public domain you control."
     );
     assert!(INDONESIAN["violation.tunnel_domain"].starts_with("Tunnel ngrok tidak diterima"));
 }

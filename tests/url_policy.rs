@@ -203,7 +203,7 @@ fn ngrok_tunnels_are_refused_with_a_suggestion() {
     }
     assert_eq!(
         TunnelDomain.message(),
-        "ngrok tunnels are not accepted as notification URLs; use a public domain you control"
+        "ngrok tunnels are not accepted as notification URLs; use a public domain you control."
     );
 }
 

@@ -77,7 +77,7 @@ impl Lang {
         }
     }
 
-    /// The text of `key`; an unknown key shows itself (and fails the completeness test).
+    /// The text of `key`; an unknown key shows "?" (and fails the completeness test).
     pub fn t(self, key: &str) -> &'static str {
         match self.table().get(key).or_else(|| ENGLISH.get(key)) {
             Some(text) => text,
@@ -86,6 +86,11 @@ impl Lang {
                 "?"
             }
         }
+    }
+
+    /// The text of `key` when there is one (keys made from stored codes).
+    pub fn lookup(self, key: &str) -> Option<&'static str> {
+        self.table().get(key).or_else(|| ENGLISH.get(key)).copied()
     }
 
     /// The text of `key` with each `{}` replaced by the next value.

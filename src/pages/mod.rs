@@ -61,6 +61,16 @@ impl Layout {
         self.lang.t(key)
     }
 
+    /// A stored action code as words (`sign_in` → "Sign-in"); an unknown code as itself.
+    pub fn action<'a>(&self, code: &'a str) -> &'a str {
+        self.lang.lookup(&format!("action.{code}")).unwrap_or(code)
+    }
+
+    /// A stored field name as words (`sandbox_url` → "Sandbox URL"); unknown ones as themselves.
+    pub fn field<'a>(&self, name: &'a str) -> &'a str {
+        self.lang.lookup(&format!("field.{name}")).unwrap_or(name)
+    }
+
     /// `t` with its `{}` placeholders filled in order.
     pub fn tf<S: AsRef<str>>(&self, key: &str, values: &[S]) -> String {
         let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();

@@ -248,7 +248,7 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
         .await;
     let table = chrome.text("table.audit").await;
     assert!(
-        table.contains("settings_change") && !table.contains(&admin),
+        table.contains("Settings change") && !table.contains(&admin),
         "only acme's events"
     );
     chrome.shot("audit-filtered").await;

@@ -103,8 +103,11 @@ async fn validation_messages_and_errors_follow_the_language(app: TestApp) {
     let saved = app.save("va", "bca", "https://acme.co.id/n", "").await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let section = app.get_text("/settings/payment/va").await;
-    assert!(section.contains("URL notifikasi untuk BCA (Virtual Account (non-SNAP)) tersimpan."));
-    assert!(section.contains("Hanya sandbox") && section.contains(">ATUR<"));
+    assert!(
+        section
+            .contains("URL notifikasi untuk BCA (Virtual Account (non-SNAP)) berhasil disimpan.")
+    );
+    assert!(section.contains("Hanya sandbox") && section.contains(">KONFIGURASI<"));
 
     let missing = app.get("/settings/payment/nowhere").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
