@@ -39,6 +39,13 @@ pub fn parse(source: &'static str) -> Table {
 
 tokio::task_local! {
     static CURRENT: Lang;
+    static PATH: String;
+}
+
+/// The path of the request being served (empty outside a request), for marking the current
+/// page in the navigation.
+pub fn current_path() -> String {
+    PATH.try_with(Clone::clone).unwrap_or_default()
 }
 
 impl Lang {
@@ -162,13 +169,17 @@ pub fn from_accept_language(header: &str) -> Lang {
     best.map_or(Lang::En, |(_, lang)| lang)
 }
 
-/// Middleware: serves the request with its language set for pages, messages and errors.
+/// Middleware: serves the request with its language (and path) set for pages, messages and
+/// errors.
 pub async fn negotiate_language(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = choose(&request);
-    let mut response = CURRENT.scope(lang, next.call(request)).await?;
+    let path = request.path().to_owned();
+    let mut response = CURRENT
+        .scope(lang, PATH.scope(path, next.call(request)))
+        .await?;
     // Caches must not hand a page in one language to a reader of the other.
     response.headers_mut().append(
         header::VARY,

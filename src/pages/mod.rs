@@ -14,6 +14,8 @@ pub use crate::error::render_page;
 /// What the page frame shows: title, the signed-in user, the CSRF token, a one-time message.
 pub struct Layout {
     pub lang: Lang,
+    /// The request's path, to mark the current page in the navigation.
+    pub path: String,
     pub title: String,
     pub user: Option<UserBar>,
     pub csrf_token: String,
@@ -32,6 +34,7 @@ impl Layout {
     pub fn anonymous(title: &str) -> Self {
         Self {
             lang: Lang::current(),
+            path: crate::i18n::current_path(),
             title: title.to_owned(),
             user: None,
             csrf_token: String::new(),
@@ -43,6 +46,7 @@ impl Layout {
     pub fn for_user(title: &str, user: &CurrentUser) -> Self {
         Self {
             lang: Lang::current(),
+            path: crate::i18n::current_path(),
             title: title.to_owned(),
             user: Some(UserBar {
                 email: user.email.clone(),
@@ -59,6 +63,13 @@ impl Layout {
     /// The page's language's text for `key`.
     pub fn t(&self, key: &str) -> &'static str {
         self.lang.t(key)
+    }
+
+    /// ` aria-current="page"` when the navigation link `href` leads to the current area.
+    pub fn current(&self, href: &str) -> &'static str {
+        let here =
+            self.path == href || (href != "/admin" && self.path.starts_with(&format!("{href}/")));
+        if here { " aria-current=page" } else { "" }
     }
 
     /// A stored action code as words (`sign_in` → "Sign-in"); an unknown code as itself.

@@ -108,6 +108,11 @@ async fn validation_messages_and_errors_follow_the_language(app: TestApp) {
             .contains("URL notifikasi untuk BCA (Virtual Account (non-SNAP)) berhasil disimpan.")
     );
     assert!(section.contains("Hanya sandbox") && section.contains(">KONFIGURASI<"));
+    assert!(
+        section.contains("href=\"/settings/payment\" aria-current=page"),
+        "the navigation marks where the reader is"
+    );
+    assert!(!section.contains("href=\"/account/password\" aria-current"));
 
     let missing = app.get("/settings/payment/nowhere").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
