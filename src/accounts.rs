@@ -31,6 +31,17 @@ pub enum AccountError {
 }
 
 impl AccountError {
+    /// The form field the broken rule belongs to (`""` for failures of the system).
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::InvalidMerchantCode | Self::DuplicateMerchant => "code",
+            Self::InvalidMerchantName => "name",
+            Self::InvalidEmail | Self::DuplicateEmail | Self::WeakPassword => "email",
+            Self::UnknownMerchant | Self::AdminWithMerchant => "merchant",
+            Self::Database(_) | Self::Unexpected(_) => "",
+        }
+    }
+
     /// The rule that was broken, in the current request's language (`None` for failures of
     /// the system rather than of the input).
     pub fn local_message(&self) -> Option<&'static str> {

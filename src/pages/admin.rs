@@ -33,6 +33,8 @@ pub struct MerchantsPage {
     /// Link to the next page, when there is one.
     pub next: Option<String>,
     pub form_error: Option<String>,
+    /// The input `form_error` belongs to.
+    pub error_field: &'static str,
     pub code: String,
     pub name: String,
 }
@@ -108,6 +110,8 @@ pub struct UsersPage {
     pub search: String,
     pub users: Vec<UserSummary>,
     pub form_error: Option<String>,
+    /// The input `form_error` belongs to.
+    pub error_field: &'static str,
     pub email: String,
     pub role: String,
     pub merchant: String,
@@ -121,11 +125,25 @@ pub struct IssuedPassword {
     pub password: String,
 }
 
+/// The broken rules of the password form, by the field they belong to.
+#[derive(Default)]
+pub struct PasswordErrors {
+    pub current: Vec<&'static str>,
+    pub new: Vec<&'static str>,
+    pub confirm: Vec<&'static str>,
+}
+
+impl PasswordErrors {
+    pub fn is_empty(&self) -> bool {
+        self.current.is_empty() && self.new.is_empty() && self.confirm.is_empty()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "account_password.html")]
 pub struct PasswordPage {
     pub layout: Layout,
-    pub errors: Vec<String>,
+    pub errors: PasswordErrors,
     /// Signed in with a one-time password: say why this page came first.
     pub must_change: bool,
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::accounts;
 use crate::auth::{self, CsrfForm, CurrentUser, HasCsrfToken, RequestMeta, password};
 use crate::error::AppError;
-use crate::pages::admin::PasswordPage;
+use crate::pages::admin::{PasswordErrors, PasswordPage};
 use crate::pages::{Layout, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
@@ -35,7 +35,7 @@ impl HasCsrfToken for PasswordForm {
 pub async fn password_form(user: CurrentUser) -> HttpResponse {
     let page = PasswordPage {
         layout: Layout::for_user(t("nav.change_password"), &user),
-        errors: Vec::new(),
+        errors: PasswordErrors::default(),
         must_change: user.must_change_password,
     };
     render_page(StatusCode::OK, &page)
@@ -53,23 +53,23 @@ pub async fn change_password(
         .find_login_user(&user.email)
         .await?
         .map(|u| u.password_hash);
-    let mut errors = Vec::new();
+    let mut errors = PasswordErrors::default();
     // Guesses at the current password count towards the same lockout as sign-in.
     let now = crate::store::now_ms();
     if super::login::is_locked_out(&state, &user.email, now).await? {
-        errors.push(t("keys.locked_out").to_owned());
+        errors.current.push(t("keys.locked_out"));
     } else if !password::verify(form.current_password.clone(), stored).await? {
         state.db.record_login_failure(&user.email, now).await?;
-        errors.push(t("password.current_wrong").to_owned());
+        errors.current.push(t("password.current_wrong"));
     }
     if let Err(error) = accounts::check_password(&form.new_password) {
-        errors.push(error.local_message().unwrap_or_default().to_owned());
-    }
-    if form.new_password != form.confirm_password {
-        errors.push(t("password.mismatch").to_owned());
+        errors.new.push(error.local_message().unwrap_or_default());
     }
     if form.new_password == form.current_password {
-        errors.push(t("password.same").to_owned());
+        errors.new.push(t("password.same"));
+    }
+    if form.new_password != form.confirm_password {
+        errors.confirm.push(t("password.mismatch"));
     }
     if !errors.is_empty() {
         let page = PasswordPage {

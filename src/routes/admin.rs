@@ -89,6 +89,7 @@ pub async fn merchants_page(
         merchants,
         next,
         form_error: None,
+        error_field: "",
         code: String::new(),
         name: String::new(),
     })

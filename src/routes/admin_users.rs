@@ -63,6 +63,7 @@ pub async fn create_merchant(
         }
         Err(error) => {
             let mut page = super::admin::merchants_page(&state, &user, String::new(), "").await?;
+            page.error_field = error.field();
             page.form_error = Some(user_error(error)?);
             page.code = form.code;
             page.name = form.name;
@@ -86,6 +87,7 @@ async fn users_page(
         search: search.to_owned(),
         users: state.db.user_summaries(search, 200).await?,
         form_error: None,
+        error_field: "",
         email: String::new(),
         role: "merchant".into(),
         merchant: String::new(),
@@ -128,6 +130,7 @@ pub async fn create_user(
         }
         Err(error) => {
             let mut page = users_page(&state, &user, "").await?;
+            page.error_field = error.field();
             page.form_error = Some(user_error(error)?);
             page.email = form.email;
             page.role = form.role;

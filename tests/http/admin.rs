@@ -210,6 +210,10 @@ async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: T
         page.contains("already exists") && page.contains("value=\"Again\""),
         "error named, input kept"
     );
+    assert!(
+        page.contains(r#"value="tokobaru" aria-invalid="true" aria-describedby="merchant-error""#),
+        "the error is tied to the code field"
+    );
 
     let bad_email = admin
         .submit(
@@ -453,13 +457,14 @@ async fn changing_ones_own_password_ends_the_other_sessions(app: TestApp) {
         )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = wrong.text().await.unwrap();
+    assert!(wrong.contains("The current password is incorrect."));
     assert!(
-        wrong
-            .text()
-            .await
-            .unwrap()
-            .contains("The current password is incorrect.")
+        wrong.contains(r#"id="current_password" name="current_password" type="password" autocomplete="current-password" required aria-invalid="true" aria-describedby="current_password-errors""#),
+        "the error is tied to the current password field"
     );
+    let page = here.get_text("/account/password").await;
+    assert!(!page.contains("aria-invalid"), "a fresh form has no errors");
     let short = here
         .submit(
             "/account/password",
