@@ -5,18 +5,20 @@
 //! Run with `bench/run.sh audit` (a release build). `PAYHOOK_BENCH_EVENTS` scales the volume;
 //! `PAYHOOK_BENCH_ONLY=sqlite` or `postgres` runs one backend.
 
+#[path = "common.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{PASSWORD, sign_in};
 use futures_util::StreamExt;
 use payhook::catalog::SECTIONS;
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::startup::Application;
 use payhook::store::{Actor, AuditRecord, Db};
-use reqwest::redirect;
 
 const MERCHANTS: i64 = 10_000;
-const PASSWORD: &str = "benchmark password";
 const CLIENTS: usize = 4;
 const REQUESTS_PER_CASE: usize = 200;
 const YEAR_MS: i64 = 365 * 24 * 60 * 60 * 1000;
@@ -193,34 +195,6 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()?;
-    let login = client
-        .get(format!("{base}/login"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = login.find(marker).expect("token") + marker.len();
-    let token = login[start..].split('"').next().unwrap_or_default();
-    let form = [
-        ("email", email),
-        ("password", PASSWORD),
-        ("csrf_token", token),
-    ];
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&form)
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 303, "sign-in failed");
-    Ok(client)
-}
-
 async fn measure(clients: &[reqwest::Client], url: &str) -> anyhow::Result<Vec<Duration>> {
     let mut tasks = Vec::new();
     for client in clients {
@@ -279,8 +253,8 @@ async fn csv_export(
             peak = peak.max(resident_kib());
         }
     }
-    // A header, the seeded events and one sign-in per benchmark client.
-    let expected = events as usize + 1 + CLIENTS;
+    // A header, the seeded events, one sign-in per benchmark client and this export's own event.
+    let expected = events as usize + 1 + CLIENTS + 1;
     anyhow::ensure!(
         rows == expected,
         "CSV has {rows} lines, expected {expected}"

@@ -3,14 +3,16 @@
 //! Run with `bench/run.sh` (a release build). Client and server share the machine, so the
 //! numbers are an upper bound on server latency.
 
+#[path = "common.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{PASSWORD, field, sign_in};
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::startup::Application;
-use reqwest::redirect;
 
-const PASSWORD: &str = "benchmark password";
 const CONCURRENCY: usize = 8;
 const PAGE_REQUESTS: usize = 4000;
 const SAVES: usize = 800;
@@ -96,31 +98,6 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()?;
-    let login = client
-        .get(format!("{base}/login"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let token = field(&login, "csrf_token");
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 303, "sign-in failed");
-    Ok(client)
-}
-
 /// Loads the CONFIGURE form (for its version and token) and saves a new sandbox URL.
 async fn save(client: &reqwest::Client, base: &str, channel: &str, n: usize) -> anyhow::Result<()> {
     let path = format!("{base}/settings/payment/va_snap/{channel}");
@@ -187,14 +164,4 @@ fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
         pct(0.95),
         pct(0.99),
     );
-}
-
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect("field present") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }

@@ -7,18 +7,12 @@ use crate::catalog::Section;
 use crate::store::AuditEntry;
 use crate::store::admin::{MerchantSummary, SandboxOnly, UserSummary};
 
-/// One section's count on the overview.
-pub struct SectionCount {
-    pub section: &'static Section,
-    pub configured: i64,
-}
-
 #[derive(Template)]
 #[template(path = "admin/overview.html")]
 pub struct OverviewPage {
     pub layout: Layout,
     pub merchants: i64,
-    pub sections: Vec<SectionCount>,
+    pub sections: Vec<super::SectionSummary>,
     pub sandbox_only: Vec<SandboxOnly>,
     pub sandbox_only_total: i64,
     pub changes_last_day: i64,

@@ -123,6 +123,22 @@ pub struct SectionSummary {
     pub configured: i64,
 }
 
+impl SectionSummary {
+    /// Every section in display order, with its count from `(section code, count)` rows.
+    pub fn all(counts: &[(String, i64)]) -> Vec<Self> {
+        crate::catalog::SECTIONS
+            .iter()
+            .map(|section| Self {
+                section,
+                configured: counts
+                    .iter()
+                    .find(|(code, _)| code == section.code)
+                    .map_or(0, |(_, n)| *n),
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "payment_settings.html")]
 pub struct PaymentSettingsPage {

@@ -10,10 +10,8 @@ use time::macros::format_description;
 use crate::auth::{Admin, CsrfForm, EmptyForm, RequestMeta};
 use crate::catalog::{SECTIONS, Section};
 use crate::error::AppError;
-use crate::pages::admin::{
-    AuditPage, AuditQuery, MerchantPage, MerchantsPage, OverviewPage, SectionCount,
-};
-use crate::pages::{ChannelRow, Layout, Status, render_page};
+use crate::pages::admin::{AuditPage, AuditQuery, MerchantPage, MerchantsPage, OverviewPage};
+use crate::pages::{ChannelRow, Layout, SectionSummary, Status, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
 use crate::store::{AuditEntry, AuditFilter, AuditRecord, ChainReport, now_ms};
@@ -30,16 +28,7 @@ pub async fn overview(
     let db = &state.db;
     let counts = db.configured_by_section().await?;
     let (sandbox_only, sandbox_only_total) = db.sandbox_only(50).await?;
-    let sections = SECTIONS
-        .iter()
-        .map(|section| SectionCount {
-            section,
-            configured: counts
-                .iter()
-                .find(|(c, _)| c == section.code)
-                .map_or(0, |(_, n)| *n),
-        })
-        .collect();
+    let sections = SectionSummary::all(&counts);
     let page = OverviewPage {
         layout: Layout::for_user(t("admin.overview_title"), &user),
         merchants: db.count_merchants().await?,

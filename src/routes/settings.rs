@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 
 use crate::auth::{CsrfForm, CurrentUser, HasCsrfToken, MerchantUser, RequestMeta, Role};
-use crate::catalog::{ChannelRef, SECTIONS, Section};
+use crate::catalog::{ChannelRef, Section};
 use crate::error::AppError;
 use crate::pages::{
     ChannelRow, ConfigureForm, ConfigurePage, HistoryPage, Layout, MerchantPickerPage,
@@ -73,16 +73,7 @@ pub async fn payment_settings(
         return Ok(render_page(StatusCode::OK, &page));
     };
     let counts = state.db.configured_counts(merchant_id).await?;
-    let sections = SECTIONS
-        .iter()
-        .map(|section| SectionSummary {
-            section,
-            configured: counts
-                .iter()
-                .find(|(code, _)| code == section.code)
-                .map_or(0, |(_, n)| *n),
-        })
-        .collect();
+    let sections = SectionSummary::all(&counts);
     let page = PaymentSettingsPage {
         layout: Layout::for_user(t("nav.payment_settings"), &user),
         scope,
