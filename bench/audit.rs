@@ -37,23 +37,10 @@ async fn main() -> anyhow::Result<()> {
     if only == "sqlite" {
         return Ok(());
     }
-    let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("payhook_bench_audit_{}", std::process::id());
-    let mut admin =
-        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
-    sqlx::Executor::execute(
-        &mut admin,
-        sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
-    )
-    .await?;
-    let result = run("postgres", &format!("{server}/{name}"), events).await;
-    sqlx::Executor::execute(
-        &mut admin,
-        sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")),
-    )
-    .await?;
-    result
+    common::on_scratch_postgres("payhook_bench_audit", |url| async move {
+        run("postgres", &url, events).await
+    })
+    .await
 }
 
 async fn run(backend: &str, database_url: &str, events: i64) -> anyhow::Result<()> {

@@ -4,6 +4,26 @@ use reqwest::redirect;
 
 pub const PASSWORD: &str = "benchmark password";
 
+/// Runs `bench` on a fresh Postgres database (`PAYHOOK_BENCH_POSTGRES`, default the local
+/// server), dropping the database afterwards whatever the outcome.
+pub async fn on_scratch_postgres<F, Fut>(prefix: &str, bench: F) -> anyhow::Result<()>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("{prefix}_{}", std::process::id());
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
+    let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
+    sqlx::Executor::execute(&mut admin, create).await?;
+    let result = bench(format!("{server}/{name}")).await;
+    let drop = sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"));
+    sqlx::Executor::execute(&mut admin, drop).await?;
+    result
+}
+
 /// A client signed in as `email` (cookies kept, redirects reported).
 pub async fn sign_in(base: &str, email: &str) -> anyhow::Result<reqwest::Client> {
     let client = reqwest::Client::builder()

@@ -22,23 +22,11 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
     run("sqlite", &sqlite).await?;
-    let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("payhook_bench_{}", std::process::id());
-    let mut admin =
-        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
-    sqlx::Executor::execute(
-        &mut admin,
-        sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+    common::on_scratch_postgres(
+        "payhook_bench",
+        |url| async move { run("postgres", &url).await },
     )
-    .await?;
-    let result = run("postgres", &format!("{server}/{name}")).await;
-    sqlx::Executor::execute(
-        &mut admin,
-        sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")),
-    )
-    .await?;
-    result
+    .await
 }
 
 async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {

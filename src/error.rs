@@ -100,10 +100,11 @@ impl ResponseError for AppError {
 /// The error page's title: the status's name in the reader's language.
 fn status_title(status: StatusCode) -> String {
     let key = format!("status.{}", status.as_u16());
-    match crate::i18n::ENGLISH.contains_key(key.as_str()) {
-        true => crate::i18n::t(&key).to_owned(),
-        false => status.canonical_reason().unwrap_or("Error").to_owned(),
-    }
+    let title = crate::i18n::Lang::current().lookup(&key);
+    title
+        .or(status.canonical_reason())
+        .unwrap_or("Error")
+        .to_owned()
 }
 
 /// Renders `template` with `status`; a rendering failure becomes a plain 500, never a panic.

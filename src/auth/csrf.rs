@@ -14,18 +14,29 @@ pub trait HasCsrfToken {
     fn csrf_token(&self) -> &str;
 }
 
-/// A form with nothing but its token: a button that does one thing (sign out, disable a user).
-#[derive(Debug, serde::Deserialize)]
-pub struct EmptyForm {
-    #[serde(default)]
-    csrf_token: String,
+/// Declares a form of text fields (missing ones empty) plus its `csrf_token`.
+#[macro_export]
+macro_rules! csrf_form {
+    ($(#[$meta:meta])* $name:ident { $($field:ident),* }) => {
+        $(#[$meta])*
+        #[derive(serde::Deserialize)]
+        pub struct $name {
+            $(#[serde(default)] pub $field: String,)*
+            #[serde(default)]
+            csrf_token: String,
+        }
+        impl $crate::auth::HasCsrfToken for $name {
+            fn csrf_token(&self) -> &str {
+                &self.csrf_token
+            }
+        }
+    };
 }
 
-impl HasCsrfToken for EmptyForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_form!(
+    /// A form with nothing but its token: a button that does one thing (sign out, disable a user).
+    EmptyForm {}
+);
 
 /// A URL-encoded form whose CSRF token matched the session's; anything else is a 403.
 #[derive(Debug)]

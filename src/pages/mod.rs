@@ -67,8 +67,11 @@ impl Layout {
 
     /// ` aria-current="page"` when the navigation link `href` leads to the current area.
     pub fn current(&self, href: &str) -> &'static str {
-        let here =
-            self.path == href || (href != "/admin" && self.path.starts_with(&format!("{href}/")));
+        let below = |rest: &str| href != "/admin" && rest.starts_with('/');
+        let here = self
+            .path
+            .strip_prefix(href)
+            .is_some_and(|rest| rest.is_empty() || below(rest));
         if here { " aria-current=page" } else { "" }
     }
 

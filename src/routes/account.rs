@@ -1,35 +1,23 @@
 //! A signed-in user's own account: changing one's password ends every other session.
 
+use super::login::Reauth;
 use crate::i18n::t;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
-use serde::Deserialize;
 
 use crate::accounts;
-use crate::auth::{self, CsrfForm, CurrentUser, HasCsrfToken, RequestMeta, password};
+use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta, password};
 use crate::error::AppError;
 use crate::pages::admin::{PasswordErrors, PasswordPage};
 use crate::pages::{Layout, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
 
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    current_password: String,
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    confirm_password: String,
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for PasswordForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+crate::csrf_form!(PasswordForm {
+    current_password,
+    new_password,
+    confirm_password
+});
 
 #[get("/account/password")]
 pub async fn password_form(user: CurrentUser) -> HttpResponse {
@@ -48,19 +36,12 @@ pub async fn change_password(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let stored = state
-        .db
-        .find_login_user(&user.email)
-        .await?
-        .map(|u| u.password_hash);
     let mut errors = PasswordErrors::default();
-    // Guesses at the current password count towards the same lockout as sign-in.
-    let now = crate::store::now_ms();
-    if super::login::is_locked_out(&state, &user.email, now).await? {
-        errors.current.push(t("keys.locked_out"));
-    } else if !password::verify(form.current_password.clone(), stored).await? {
-        state.db.record_login_failure(&user.email, now).await?;
-        errors.current.push(t("password.current_wrong"));
+    let current = form.current_password.clone();
+    match super::login::confirm_password(&state, &user.email, current).await? {
+        Ok(()) => {}
+        Err(Reauth::LockedOut) => errors.current.push(t("keys.locked_out")),
+        Err(Reauth::Wrong) => errors.current.push(t("password.current_wrong")),
     }
     if let Err(error) = accounts::check_password(&form.new_password) {
         errors.new.push(error.local_message().unwrap_or_default());

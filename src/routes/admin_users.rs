@@ -7,33 +7,15 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 
 use crate::accounts::{self, AccountError};
-use crate::auth::{
-    Admin, CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, Role, password,
-};
+use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta, Role, password};
 use crate::error::AppError;
 use crate::pages::admin::{IssuedPassword, UsersPage};
 use crate::pages::{Layout, render_page};
 use crate::startup::AppState;
 use crate::store::audit::action;
 
-macro_rules! csrf_form {
-    ($name:ident { $($field:ident),* }) => {
-        #[derive(Deserialize)]
-        pub struct $name {
-            $(#[serde(default)] $field: String,)*
-            #[serde(default)]
-            csrf_token: String,
-        }
-        impl HasCsrfToken for $name {
-            fn csrf_token(&self) -> &str {
-                &self.csrf_token
-            }
-        }
-    };
-}
-
-csrf_form!(NewMerchant { code, name });
-csrf_form!(NewUser {
+crate::csrf_form!(NewMerchant { code, name });
+crate::csrf_form!(NewUser {
     email,
     role,
     merchant

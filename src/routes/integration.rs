@@ -2,13 +2,13 @@
 //! password, rotate with an audit event. A secret only ever appears in the answer to one of
 //! those two POSTs, never in a redirect, a flash message, a log line or an audit event.
 
+use super::login::Reauth;
 use crate::i18n::t;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
-use serde::Deserialize;
 
 use crate::api_keys::{self, ApiKey};
-use crate::auth::{CsrfForm, CurrentUser, HasCsrfToken, MerchantUser, RequestMeta, password};
+use crate::auth::{CsrfForm, CurrentUser, MerchantUser, RequestMeta};
 use crate::error::AppError;
 use crate::pages::notify::{ApiKeysPage, KeyRow, ShownSecret};
 use crate::pages::{Layout, format_time, render_page};
@@ -18,22 +18,10 @@ use crate::store::api_keys::secret_field;
 use crate::store::audit::action;
 use crate::url_policy::Environment;
 
-/// Reveal and rotate both ask for the user's password again.
-#[derive(Deserialize)]
-pub struct KeyInput {
-    #[serde(default)]
-    environment: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for KeyInput {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+crate::csrf_form!(
+    /// Reveal and rotate both ask for the user's password again.
+    KeyInput { environment, password }
+);
 
 #[get("/integration/api-keys")]
 pub async fn api_keys_page(
@@ -118,31 +106,22 @@ pub async fn rotate_secret(
     .await
 }
 
-/// Checks the password typed again before a secret is shown or replaced. Wrong passwords
-/// count towards the same lockout as sign-in, so these forms are no side door for guessing.
-/// `Some` is the refusal to show.
+/// Checks the password typed again before a secret is shown or replaced; `Some` is the
+/// refusal to show.
 async fn refuse_password(
     state: &AppState,
     user: &CurrentUser,
     typed: String,
 ) -> Result<Option<(StatusCode, &'static str)>, AppError> {
-    let now = crate::store::now_ms();
-    if super::login::is_locked_out(state, &user.email, now).await? {
-        return Ok(Some((StatusCode::TOO_MANY_REQUESTS, t("keys.locked_out"))));
-    }
-    let stored = state
-        .db
-        .find_login_user(&user.email)
-        .await?
-        .map(|u| u.password_hash);
-    if password::verify(typed, stored).await? {
-        return Ok(None);
-    }
-    state.db.record_login_failure(&user.email, now).await?;
-    Ok(Some((
-        StatusCode::UNPROCESSABLE_ENTITY,
-        t("keys.wrong_password"),
-    )))
+    Ok(
+        match super::login::confirm_password(state, &user.email, typed).await? {
+            Ok(()) => None,
+            Err(Reauth::LockedOut) => Some((StatusCode::TOO_MANY_REQUESTS, t("keys.locked_out"))),
+            Err(Reauth::Wrong) => {
+                Some((StatusCode::UNPROCESSABLE_ENTITY, t("keys.wrong_password")))
+            }
+        },
+    )
 }
 
 fn title(environment: Environment) -> &'static str {

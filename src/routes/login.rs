@@ -135,6 +135,36 @@ pub async fn logout(
     Ok(super::see_other("/login?signed_out=1"))
 }
 
+/// Why a password typed again by a signed-in user was not accepted.
+pub(crate) enum Reauth {
+    LockedOut,
+    Wrong,
+}
+
+/// Checks the signed-in user's password typed again (to change it, or to see or replace a
+/// secret). Wrong guesses count towards the same lockout as sign-in, so no such form is a side
+/// door for guessing.
+pub(crate) async fn confirm_password(
+    state: &AppState,
+    email: &str,
+    typed: String,
+) -> Result<Result<(), Reauth>, AppError> {
+    let now = now_ms();
+    if is_locked_out(state, email, now).await? {
+        return Ok(Err(Reauth::LockedOut));
+    }
+    let stored = state
+        .db
+        .find_login_user(email)
+        .await?
+        .map(|u| u.password_hash);
+    if password::verify(typed, stored).await? {
+        return Ok(Ok(()));
+    }
+    state.db.record_login_failure(email, now).await?;
+    Ok(Err(Reauth::Wrong))
+}
+
 /// Locked when the last `MAX_FAILURES` failures all fell within one window that ended less
 /// than a window ago.
 pub(crate) async fn is_locked_out(

@@ -4,9 +4,8 @@
 use crate::i18n::{t, tf};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, post, web};
-use serde::Deserialize;
 
-use crate::auth::{CsrfForm, HasCsrfToken, MerchantUser, RequestMeta};
+use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
 use crate::catalog::ChannelRef;
 use crate::error::AppError;
 use crate::notify::{Outcome, TestError};
@@ -15,20 +14,10 @@ use crate::pages::{Layout, render_page};
 use crate::startup::AppState;
 use crate::url_policy::Environment;
 
-/// The "Send test notification" form.
-#[derive(Deserialize)]
-pub struct TestInput {
-    #[serde(default)]
-    environment: String,
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for TestInput {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+crate::csrf_form!(
+    /// The "Send test notification" form.
+    TestInput { environment }
+);
 
 #[post("/settings/payment/{section}/{channel}/test")]
 pub async fn send_test_notification(

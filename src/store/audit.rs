@@ -92,51 +92,75 @@ macro_rules! audit_columns {
 }
 pub(crate) use audit_columns;
 
+/// Takes the chain lock inside the open write transaction `$tx` (held until it ends) and
+/// reads the newest event, where the next one attaches.
+macro_rules! lock_chain_head {
+    ($tx:ident, $dialect:expr) => {
+        async {
+            sqlx::query($dialect.lock_audit_chain)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query_as::<_, $crate::store::audit_chain::ChainHead>(
+                $crate::store::audit::CHAIN_HEAD,
+            )
+            .fetch_optional(&mut *$tx)
+            .await
+        }
+    };
+}
+pub(crate) use lock_chain_head;
+
+/// Inserts `$events` (consecutive, following the head) in one statement and moves the
+/// recorded chain head to the last of them.
+macro_rules! insert_events {
+    ($tx:ident, $events:expr) => {
+        async {
+            let events: &[$crate::store::audit_chain::ChainedEvent] = $events;
+            let mut insert = sqlx::QueryBuilder::new(concat!(
+                "INSERT INTO audit_events ",
+                $crate::store::audit::audit_columns!(),
+                " "
+            ));
+            insert.push_values(events, |mut row, e| {
+                row.push_bind(e.id)
+                    .push_bind(e.at)
+                    .push_bind(&e.action)
+                    .push_bind(e.actor_user_id)
+                    .push_bind(&e.actor_email)
+                    .push_bind(&e.actor_role)
+                    .push_bind(e.merchant_id)
+                    .push_bind(&e.section)
+                    .push_bind(&e.channel)
+                    .push_bind(&e.field)
+                    .push_bind(&e.old_value)
+                    .push_bind(&e.new_value)
+                    .push_bind(&e.client_ip)
+                    .push_bind(&e.prev_hash)
+                    .push_bind(&e.hash);
+            });
+            insert.build().execute(&mut *$tx).await?;
+            if let Some(last) = events.last() {
+                sqlx::query($crate::store::audit::MOVE_CHAIN_HEAD)
+                    .bind(last.id)
+                    .bind(&last.hash)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+}
+pub(crate) use insert_events;
+
 /// Appends one event to the chain inside the open write transaction `$tx`: takes the chain
 /// lock, reads the head, and inserts the event that follows it.
 macro_rules! append_audit {
     ($tx:ident, $dialect:expr, $actor:expr, $record:expr) => {
         async {
-            sqlx::query($dialect.lock_audit_chain)
-                .execute(&mut *$tx)
-                .await?;
-            let head: Option<$crate::store::audit_chain::ChainHead> =
-                sqlx::query_as($crate::store::audit::CHAIN_HEAD)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            let event = $crate::store::audit_chain::ChainedEvent::next(
-                head,
-                $crate::store::now_ms(),
-                $actor,
-                $record,
-            );
-            sqlx::query(concat!(
-                "INSERT INTO audit_events ",
-                $crate::store::audit::audit_columns!(),
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-            ))
-            .bind(event.id)
-            .bind(event.at)
-            .bind(&event.action)
-            .bind(event.actor_user_id)
-            .bind(&event.actor_email)
-            .bind(&event.actor_role)
-            .bind(event.merchant_id)
-            .bind(&event.section)
-            .bind(&event.channel)
-            .bind(&event.field)
-            .bind(&event.old_value)
-            .bind(&event.new_value)
-            .bind(&event.client_ip)
-            .bind(&event.prev_hash)
-            .bind(&event.hash)
-            .execute(&mut *$tx)
-            .await?;
-            sqlx::query($crate::store::audit::MOVE_CHAIN_HEAD)
-                .bind(event.id)
-                .bind(&event.hash)
-                .execute(&mut *$tx)
-                .await?;
+            let head = $crate::store::audit::lock_chain_head!($tx, $dialect).await?;
+            let now = $crate::store::now_ms();
+            let event = $crate::store::audit_chain::ChainedEvent::next(head, now, $actor, $record);
+            $crate::store::audit::insert_events!($tx, std::slice::from_ref(&event)).await?;
             Ok::<i64, sqlx::Error>(event.id)
         }
     };
@@ -179,11 +203,7 @@ impl Db {
         }
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            sqlx::query(dialect.lock_audit_chain)
-                .execute(&mut *tx)
-                .await?;
-            let mut head: Option<ChainHead> =
-                sqlx::query_as(CHAIN_HEAD).fetch_optional(&mut *tx).await?;
+            let mut head = lock_chain_head!(tx, dialect).await?;
             for chunk in events.chunks(ROWS_PER_INSERT) {
                 let mut chained = Vec::with_capacity(chunk.len());
                 for (at, actor, record) in chunk {
@@ -195,36 +215,7 @@ impl Db {
                     });
                     chained.push(event);
                 }
-                let mut insert = sqlx::QueryBuilder::new(concat!(
-                    "INSERT INTO audit_events ",
-                    audit_columns!(),
-                    " "
-                ));
-                insert.push_values(&chained, |mut row, e| {
-                    row.push_bind(e.id)
-                        .push_bind(e.at)
-                        .push_bind(&e.action)
-                        .push_bind(e.actor_user_id)
-                        .push_bind(&e.actor_email)
-                        .push_bind(&e.actor_role)
-                        .push_bind(e.merchant_id)
-                        .push_bind(&e.section)
-                        .push_bind(&e.channel)
-                        .push_bind(&e.field)
-                        .push_bind(&e.old_value)
-                        .push_bind(&e.new_value)
-                        .push_bind(&e.client_ip)
-                        .push_bind(&e.prev_hash)
-                        .push_bind(&e.hash);
-                });
-                insert.build().execute(&mut *tx).await?;
-            }
-            if let Some(head) = head {
-                sqlx::query(MOVE_CHAIN_HEAD)
-                    .bind(head.id)
-                    .bind(&head.hash)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_events!(tx, &chained).await?;
             }
             tx.commit().await
         })
