@@ -15,8 +15,10 @@ use futures_util::StreamExt;
 use payhook::catalog::SECTIONS;
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
+use payhook::domain::MerchantCode;
+use payhook::domain::Role;
 use payhook::startup::Application;
-use payhook::store::{Actor, AuditRecord, Db};
+use payhook::store::{Actor, AuditAction, AuditRecord, Db};
 
 const MERCHANTS: i64 = 10_000;
 const CLIENTS: usize = 4;
@@ -125,8 +127,12 @@ fn format_day(ms: i64) -> String {
 /// over the last year: 70% settings changes, 20% sign-ins, 5% failed sign-ins, 5% sign-outs.
 async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
     for n in 0..MERCHANTS {
-        db.create_merchant(&format!("m{n:05}"), &format!("Merchant {n}"), None)
-            .await?;
+        db.create_merchant(
+            &MerchantCode::parse(&format!("m{n:05}"))?,
+            &format!("Merchant {n}"),
+            None,
+        )
+        .await?;
     }
     let channels: Vec<(&str, &str)> = SECTIONS
         .iter()
@@ -147,18 +153,18 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
         let merchant = (r % MERCHANTS as u64) as i64;
         let (section, channel) = channels[(r / 7) as usize % channels.len()];
         let action = match r % 20 {
-            0..14 => "settings_change",
-            14..18 => "sign_in",
-            18 => "sign_in_failed",
-            _ => "sign_out",
+            0..14 => AuditAction::SettingsChange,
+            14..18 => AuditAction::SignIn,
+            18 => AuditAction::SignInFailed,
+            _ => AuditAction::SignOut,
         };
         let actor = Actor {
             user_id: Some(merchant * 2 + (r % 2) as i64 + 1),
             email: format!("user{}@m{merchant:05}.example.com", r % 2),
-            role: Some("merchant"),
+            role: Some(Role::Merchant),
             client_ip: Some(format!("203.0.113.{}", r % 250)),
         };
-        let change = action == "settings_change";
+        let change = action == AuditAction::SettingsChange;
         let record = AuditRecord {
             action,
             merchant_id: Some(merchant + 1),

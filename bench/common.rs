@@ -9,7 +9,7 @@ pub const PASSWORD: &str = "benchmark password";
 pub async fn on_scratch_postgres<F, Fut>(prefix: &str, bench: F) -> anyhow::Result<()>
 where
     F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
+    Fut: Future<Output = anyhow::Result<()>>,
 {
     let server = std::env::var("PAYHOOK_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::{PASSWORD, field, sign_in};
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
+use payhook::domain::MerchantCode;
 use payhook::startup::Application;
 
 const CONCURRENCY: usize = 8;
@@ -34,7 +35,8 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
     let base = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
-    db.create_merchant("bench", "Bench Merchant", None).await?;
+    db.create_merchant(&MerchantCode::parse("bench")?, "Bench Merchant", None)
+        .await?;
     // Every VA SNAP channel configured, so the page shows a full table.
     let mut clients = Vec::new();
     for i in 0..CONCURRENCY {
@@ -117,7 +119,7 @@ async fn measure<F, Fut>(
 ) -> anyhow::Result<Vec<Duration>>
 where
     F: Fn(&reqwest::Client, usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let per_client = total / clients.len();
     let mut tasks = Vec::new();

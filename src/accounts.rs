@@ -1,8 +1,8 @@
 //! Creating merchants and users: the rules shared by the command line and the admin pages.
 
-use validator::ValidateEmail;
-
-use crate::auth::{Role, password};
+use crate::auth::password;
+use crate::domain::{EmailAddress, InvalidEmail, InvalidMerchantCode, MerchantCode, Role};
+use crate::error::AppError;
 use crate::store::{Actor, Db};
 
 /// Why an account could not be created.
@@ -42,6 +42,15 @@ impl AccountError {
         }
     }
 
+    /// The broken rule to show beside the form, or the error itself when the system failed.
+    pub fn into_user_message(self) -> Result<String, AppError> {
+        match self {
+            Self::Database(e) => Err(e.into()),
+            Self::Unexpected(e) => Err(e.into()),
+            other => Ok(other.local_message().unwrap_or_default().to_owned()),
+        }
+    }
+
     /// The rule that was broken, in the current request's language (`None` for failures of
     /// the system rather than of the input).
     pub fn local_message(&self) -> Option<&'static str> {
@@ -60,17 +69,16 @@ impl AccountError {
     }
 }
 
-/// A merchant code: 2 to 32 of `a-z 0-9 _ -`, starting with a letter or digit.
-pub fn parse_merchant_code(code: &str) -> Result<String, AccountError> {
-    let code = code.trim().to_lowercase();
-    let valid = (2..=32).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    valid
-        .then_some(code)
-        .ok_or(AccountError::InvalidMerchantCode)
+impl From<InvalidMerchantCode> for AccountError {
+    fn from(_: InvalidMerchantCode) -> Self {
+        Self::InvalidMerchantCode
+    }
+}
+
+impl From<InvalidEmail> for AccountError {
+    fn from(_: InvalidEmail) -> Self {
+        Self::InvalidEmail
+    }
 }
 
 /// Checks a new password's length (in characters).
@@ -86,7 +94,7 @@ pub fn check_password(password: &str) -> Result<(), AccountError> {
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
+        .is_some_and(sqlx::error::DatabaseError::is_unique_violation)
 }
 
 /// Creates a merchant (audited as done `by` that actor, when given); returns its id and
@@ -96,8 +104,8 @@ pub async fn create_merchant(
     code: &str,
     name: &str,
     by: Option<&Actor>,
-) -> Result<(i64, String), AccountError> {
-    let code = parse_merchant_code(code)?;
+) -> Result<(i64, MerchantCode), AccountError> {
+    let code = MerchantCode::parse(code)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AccountError::InvalidMerchantName);
@@ -118,19 +126,15 @@ pub async fn create_user(
     merchant_code: Option<&str>,
     password: String,
     by: Option<&Actor>,
-) -> Result<(i64, String), AccountError> {
-    let email = email.trim().to_lowercase();
-    if email.len() > 254 || !email.validate_email() {
-        return Err(AccountError::InvalidEmail);
-    }
+) -> Result<(i64, EmailAddress), AccountError> {
+    let email = EmailAddress::parse(email)?;
     check_password(&password)?;
     let merchant_id = match (role, merchant_code.filter(|c| !c.trim().is_empty())) {
-        (Role::Merchant, Some(code)) => Some(
-            db.find_merchant(&code.trim().to_lowercase())
-                .await?
-                .ok_or(AccountError::UnknownMerchant)?
-                .id,
-        ),
+        (Role::Merchant, Some(code)) => {
+            let code = MerchantCode::parse(code).map_err(|_| AccountError::UnknownMerchant)?;
+            let merchant = db.find_merchant(&code).await?;
+            Some(merchant.ok_or(AccountError::UnknownMerchant)?.id)
+        }
         (Role::Merchant, None) => return Err(AccountError::UnknownMerchant),
         (Role::Admin, Some(_)) => return Err(AccountError::AdminWithMerchant),
         (Role::Admin, None) => None,
@@ -139,7 +143,7 @@ pub async fn create_user(
     // A password an admin hands out is a one-time password: its holder must replace it.
     let one_time = by.is_some();
     match db
-        .create_user(&email, &hash, role.as_str(), merchant_id, one_time, by)
+        .create_user(&email, &hash, role, merchant_id, one_time, by)
         .await
     {
         Ok(id) => Ok((id, email)),
@@ -151,14 +155,6 @@ pub async fn create_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn merchant_codes_are_normalised_or_refused() {
-        assert_eq!(parse_merchant_code(" Toko-1 ").unwrap(), "toko-1");
-        for bad in ["a", "-toko", "toko maju", "tōko", &"x".repeat(33)] {
-            assert!(parse_merchant_code(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn passwords_need_twelve_characters() {

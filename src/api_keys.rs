@@ -17,21 +17,14 @@ pub struct ApiKey {
 
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-fn random_code(len: usize) -> String {
-    crate::auth::random_bytes::<48>()[..len]
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
-}
-
 /// A new Client-Id: `MCH-` and 16 unambiguous characters.
 fn new_client_id() -> String {
-    format!("MCH-{}", random_code(16))
+    format!("MCH-{}", crate::random::random_code(ALPHABET, 16))
 }
 
 /// A new secret: `SK-` and 32 random bytes in hex (256 bits).
 fn new_secret() -> SecretString {
-    SecretString::new(format!("SK-{}", crate::auth::random_token()))
+    SecretString::new(format!("SK-{}", crate::random::random_token()))
 }
 
 /// What a sealed secret is bound to, so a row copied to another merchant does not open.
@@ -46,19 +39,15 @@ pub async fn ensure(
     merchant_id: i64,
     environment: Environment,
 ) -> anyhow::Result<ApiKey> {
-    if db
-        .api_key(merchant_id, environment.as_str())
-        .await?
-        .is_none()
-    {
+    if db.api_key(merchant_id, environment).await?.is_none() {
         let client_id = new_client_id();
         let sealed = secrets.seal(&new_secret(), &owner(merchant_id, environment, &client_id))?;
-        db.insert_api_key(merchant_id, environment.as_str(), &client_id, &sealed)
+        db.insert_api_key(merchant_id, environment, &client_id, &sealed)
             .await?;
     }
     // Read back: a concurrent first view may have stored its key instead of ours.
     let stored = db
-        .api_key(merchant_id, environment.as_str())
+        .api_key(merchant_id, environment)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the API key vanished after being stored"))?;
     let secret = secrets.open(
@@ -90,7 +79,7 @@ pub async fn rotate(
         &owner(merchant_id, environment, &current.client_id),
     )?;
     let rotated = db
-        .rotate_api_key(merchant_id, environment.as_str(), &sealed, actor)
+        .rotate_api_key(merchant_id, environment, &sealed, actor)
         .await?;
     anyhow::ensure!(rotated, "the API key to rotate was not found");
     Ok(ApiKey {

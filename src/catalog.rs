@@ -138,19 +138,41 @@ impl Section {
     }
 }
 
-/// A (section, channel) pair that exists in the catalog.
+/// A (section, channel) pair that exists in the catalog: the target of a settings page, a test
+/// notification or a payment.
 #[derive(Debug, Clone, Copy)]
-pub struct ChannelRef {
+pub struct ChannelTarget {
     pub section: &'static Section,
     pub channel: &'static Channel,
 }
 
-impl ChannelRef {
+impl ChannelTarget {
     /// Looks up both codes; `None` when either is unknown.
     pub fn find(section: &str, channel: &str) -> Option<Self> {
         let section = Section::find(section)?;
         let channel = section.channel(channel)?;
         Some(Self { section, channel })
+    }
+
+    /// `section/channel`, as the payment API names a channel.
+    pub fn parse_code(code: &str) -> Option<Self> {
+        let (section, channel) = code.split_once('/')?;
+        Self::find(section, channel)
+    }
+}
+
+/// The `{section}/{channel}` of a route's path; an unknown pair is 404.
+impl actix_web::FromRequest for ChannelTarget {
+    type Error = crate::error::AppError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let info = req.match_info();
+        let found = match (info.get("section"), info.get("channel")) {
+            (Some(section), Some(channel)) => Self::find(section, channel),
+            _ => None,
+        };
+        std::future::ready(found.ok_or(crate::error::AppError::NotFound))
     }
 }
 
@@ -189,9 +211,9 @@ mod tests {
             Section::find("va").unwrap().format(),
             NotificationFormat::NonSnap
         );
-        assert!(ChannelRef::find("va", "bnc").is_none());
+        assert!(ChannelTarget::find("va", "bnc").is_none());
         assert_eq!(
-            ChannelRef::find("cards", "card")
+            ChannelTarget::find("cards", "card")
                 .unwrap()
                 .channel
                 .gateway_id,

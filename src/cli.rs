@@ -4,9 +4,10 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use crate::accounts;
-use crate::auth::{Role, password};
+use crate::auth::password;
 use crate::config::Settings;
 use crate::dns::Resolver;
+use crate::domain::Role;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
 use crate::url_policy::{Environment, UrlPolicy};
@@ -198,7 +199,7 @@ async fn prune_expired(db: Db) {
         if let Err(error) = db.purge_expired_sessions(now).await {
             tracing::warn!(%error, "pruning sessions");
         }
-        let window = crate::routes::login::LOCKOUT_MS;
+        let window = crate::auth::throttle::LOCKOUT_MS;
         if let Err(error) = db.clear_login_failures(None, now - window).await {
             tracing::warn!(%error, "pruning sign-in failures");
         }
@@ -213,7 +214,7 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     }
     let merchant_password = password::generate();
     let admin_password = password::generate();
-    db.create_merchant("demo", "Demo Merchant", None).await?;
+    accounts::create_merchant(db, "demo", "Demo Merchant", None).await?;
     add_user(
         db,
         "merchant@demo.test",

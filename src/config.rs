@@ -119,7 +119,7 @@ impl Settings {
             bind: "127.0.0.1:0".to_owned(),
             database_url: database_url.to_owned(),
             redis_url: None,
-            session_key: crate::auth::random_bytes::<64>().to_vec(),
+            session_key: crate::random::random_bytes::<64>().to_vec(),
             cookie_secure: false,
             trust_proxy: false,
             url_policy: UrlPolicy::default(),
@@ -128,6 +128,13 @@ impl Settings {
             notification_timeout: NOTIFICATION_TIMEOUT,
             secret_box: SecretBox::random(),
         }
+    }
+}
+
+impl Settings {
+    /// The resolver for rule 9 when URLs are saved, or `None` when `PAYHOOK_DNS_CHECK` is off.
+    pub fn dns_resolver(&self) -> Option<&Resolver> {
+        self.dns_check.then_some(&self.resolver)
     }
 }
 
@@ -173,7 +180,7 @@ fn load_or_create_key(dir: &Path, file: &str, len: usize) -> anyhow::Result<Vec<
         }
         return Ok(key);
     }
-    let key = hex::encode(&crate::auth::random_bytes::<64>()[..len]);
+    let key = hex::encode(&crate::random::random_bytes::<64>()[..len]);
     write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new key file");
     Ok(hex::decode(key)?)

@@ -1,10 +1,7 @@
-//! The one application error type and how each kind becomes a response.
+//! The one application error type. How each kind becomes a page or a status code is in
+//! `pages::error`, beside the page it renders.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError};
-use askama::Template;
-
-use crate::pages::{ErrorPage, Layout};
+use crate::url_policy::UnknownEnvironment;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -41,83 +38,11 @@ impl AppError {
             }
         }
     }
-
-    /// What the error page says, in the reader's language.
-    fn user_message(&self) -> String {
-        let key = match self {
-            Self::NotFound => "error.not_found",
-            Self::Csrf => "error.csrf",
-            Self::PayloadTooLarge => "error.too_large",
-            Self::Database(_) | Self::Unexpected(_) => "error.internal",
-            Self::SignInRequired | Self::PasswordChangeRequired => "error.sign_in",
-            Self::Forbidden(message) => return (*message).to_owned(),
-            Self::BadRequest(message) => return message.clone(),
-        };
-        crate::i18n::t(key).to_owned()
-    }
 }
 
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::SignInRequired | Self::PasswordChangeRequired => StatusCode::SEE_OTHER,
-            Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Database(_) | Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::SignInRequired => {
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/login"))
-                    .finish();
-            }
-            Self::PasswordChangeRequired => {
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/account/password"))
-                    .finish();
-            }
-            Self::Database(error) => tracing::error!(%error, "database error"),
-            Self::Unexpected(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error")
-            }
-            _ => {}
-        }
-        let status = self.status_code();
-        let page = ErrorPage {
-            layout: Layout::anonymous(&status_title(status)),
-            status: status.as_u16(),
-            message: self.user_message(),
-        };
-        render_page(status, &page)
-    }
-}
-
-/// The error page's title: the status's name in the reader's language.
-fn status_title(status: StatusCode) -> String {
-    let key = format!("status.{}", status.as_u16());
-    let title = crate::i18n::Lang::current().lookup(&key);
-    title
-        .or(status.canonical_reason())
-        .unwrap_or("Error")
-        .to_owned()
-}
-
-/// Renders `template` with `status`; a rendering failure becomes a plain 500, never a panic.
-pub fn render_page(status: StatusCode, template: &impl Template) -> HttpResponse {
-    match template.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(error) => {
-            tracing::error!(%error, "template rendering failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Internal error")
-        }
+/// A form's `environment` field that names neither environment.
+impl From<UnknownEnvironment> for AppError {
+    fn from(_: UnknownEnvironment) -> Self {
+        Self::BadRequest(crate::i18n::t("test.choose_environment").to_owned())
     }
 }

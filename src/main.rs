@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -10,6 +11,8 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // A request's span closing is its access log line: route, status, request id, time.
+        .with_span_events(FmtSpan::CLOSE)
         .init();
     match payhook::cli::run(payhook::cli::Cli::parse()).await {
         Ok(code) => code,

@@ -31,7 +31,7 @@ impl SecretBox {
 
     /// A box with a fresh random key (tests and tools that keep nothing).
     pub fn random() -> Self {
-        Self::new(crate::auth::random_bytes::<KEY_LEN>())
+        Self::new(crate::random::random_bytes::<KEY_LEN>())
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -40,7 +40,7 @@ impl SecretBox {
 
     /// Encrypts `plaintext` bound to `owner`; returns hex of nonce ‖ ciphertext ‖ tag.
     pub fn seal(&self, plaintext: &SecretString, owner: &str) -> anyhow::Result<String> {
-        let nonce = crate::auth::random_bytes::<NONCE_LEN>();
+        let nonce = crate::random::random_bytes::<NONCE_LEN>();
         let payload = Payload {
             msg: plaintext.expose().as_bytes(),
             aad: owner.as_bytes(),

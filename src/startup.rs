@@ -8,16 +8,18 @@ use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite, time::Duration};
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::SessionBackend;
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::routes::{
-    account, admin, admin_users, assets, health, integration, language, login, notify, settings,
-};
+use crate::paths;
+use crate::routes::admin::{audit, merchants, overview, users};
+use crate::routes::{account, assets, health, integration, language, login, notify, settings};
+use crate::state::AppState;
 use crate::store::Db;
 
 /// Request bodies above this size are refused with 413.
@@ -26,12 +28,6 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
      object-src 'none'";
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-}
 
 /// A server bound to its port, not yet running.
 pub struct Application {
@@ -74,12 +70,17 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
                 .configure(routes)
                 .default_service(web::to(not_found))
                 .wrap(session)
                 .wrap(from_fn(limit_body_size))
                 .wrap(from_fn(crate::i18n::negotiate_language))
                 .wrap(security_headers())
+                .wrap(from_fn(echo_request_id))
+                .wrap(TracingLogger::default())
         })
         .listen(listener)?
         .run();
@@ -104,36 +105,57 @@ impl Application {
     }
 }
 
-/// The one route table.
+/// The one route table: every path is a constant of `paths`, so links and checks built from
+/// the same constants follow a renamed route.
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(assets::static_file)
-        .service(language::switch)
-        .route("/", web::get().to(home))
-        .service(login::login_form)
-        .service(login::login)
-        .service(login::logout)
-        .service(settings::payment_settings)
-        .service(settings::section_page)
-        .service(settings::configure_form)
-        .service(settings::save_configuration)
-        .service(settings::channel_history)
-        .service(notify::send_test_notification)
-        .service(integration::api_keys_page)
-        .service(integration::reveal_secret)
-        .service(integration::rotate_secret)
-        .service(account::password_form)
-        .service(account::change_password)
-        .service(admin::overview)
-        .service(admin::merchant_list)
-        .service(admin_users::create_merchant)
-        .service(admin::merchant_settings)
-        .service(admin::audit)
-        .service(admin::audit_csv)
-        .service(admin::verify_chain)
-        .service(admin_users::users)
-        .service(admin_users::create_user)
-        .service(admin_users::change_user);
+    use web::{get, post};
+    cfg.route(paths::HEALTHZ, get().to(health::healthz))
+        .route(paths::STATIC_FILE, get().to(assets::static_file))
+        .route(paths::LANGUAGE, get().to(language::switch))
+        .route(paths::HOME, get().to(home))
+        // Sign-in and one's own account
+        .route(paths::LOGIN, get().to(login::login_form))
+        .route(paths::LOGIN, post().to(login::login))
+        .route(paths::LOGOUT, post().to(login::logout))
+        .route(paths::ACCOUNT_PASSWORD, get().to(account::password_form))
+        .route(paths::ACCOUNT_PASSWORD, post().to(account::change_password))
+        // Settings > Payment Settings
+        .route(
+            paths::PAYMENT_SETTINGS,
+            get().to(settings::payment_settings),
+        )
+        .route(paths::SECTION, get().to(settings::section_page))
+        .route(paths::CHANNEL, get().to(settings::configure_form))
+        .route(paths::CHANNEL, post().to(settings::save_configuration))
+        .route(paths::CHANNEL_HISTORY, get().to(settings::channel_history))
+        .route(
+            paths::CHANNEL_TEST,
+            post().to(notify::send_test_notification),
+        )
+        // Integration
+        .route(paths::API_KEYS, get().to(integration::api_keys_page))
+        .route(paths::API_KEYS, post().to(integration::reveal_secret))
+        .route(
+            paths::API_KEYS_ROTATE,
+            post().to(integration::rotate_secret),
+        )
+        // Admin area
+        .route(paths::ADMIN, get().to(overview::overview))
+        .route(paths::ADMIN_MERCHANTS, get().to(merchants::merchant_list))
+        .route(
+            paths::ADMIN_MERCHANTS,
+            post().to(merchants::create_merchant),
+        )
+        .route(
+            paths::ADMIN_MERCHANT,
+            get().to(merchants::merchant_settings),
+        )
+        .route(paths::ADMIN_AUDIT, get().to(audit::audit))
+        .route(paths::ADMIN_AUDIT_CSV, get().to(audit::audit_csv))
+        .route(paths::ADMIN_AUDIT_VERIFY, post().to(audit::verify_chain))
+        .route(paths::ADMIN_USERS, get().to(users::users))
+        .route(paths::ADMIN_USERS, post().to(users::create_user))
+        .route(paths::ADMIN_USER_CHANGE, post().to(users::change_user));
 }
 
 /// Development switches that weaken the URL policy are announced, so none stays on unnoticed.
@@ -150,7 +172,7 @@ fn warn_about_relaxed_checks(settings: &Settings) {
 }
 
 async fn home() -> HttpResponse {
-    crate::routes::see_other("/settings/payment")
+    crate::pages::see_other(paths::PAYMENT_SETTINGS)
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {
@@ -181,4 +203,20 @@ async fn limit_body_size(
         return Err(AppError::PayloadTooLarge.into());
     }
     next.call(req).await
+}
+
+/// Returns the request's id (the one its log lines carry) as `X-Request-Id`, so a reader who
+/// reports an error page can name the request.
+async fn echo_request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().copied();
+    let mut response = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
 }

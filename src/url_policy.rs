@@ -88,10 +88,22 @@ impl Environment {
             Environment::Production => "production",
         }
     }
+}
+
+/// A code that is neither `sandbox` nor `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the environment must be sandbox or production")]
+pub struct UnknownEnvironment;
+
+impl std::str::FromStr for Environment {
+    type Err = UnknownEnvironment;
 
     /// The environment whose [`as_str`](Self::as_str) code is exactly `s`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|env| env.as_str() == s)
+    fn from_str(s: &str) -> Result<Self, UnknownEnvironment> {
+        Self::ALL
+            .into_iter()
+            .find(|env| env.as_str() == s)
+            .ok_or(UnknownEnvironment)
     }
 }
 
@@ -546,10 +558,10 @@ mod tests {
     #[test]
     fn environment_codes_round_trip_exactly() {
         for env in Environment::ALL {
-            assert_eq!(Environment::parse(env.as_str()), Some(env));
+            assert_eq!(env.as_str().parse(), Ok(env));
         }
-        assert_eq!(Environment::parse("staging"), None);
-        assert_eq!(Environment::parse("Production"), None);
+        assert_eq!("staging".parse::<Environment>(), Err(UnknownEnvironment));
+        assert_eq!("Production".parse::<Environment>(), Err(UnknownEnvironment));
     }
 
     #[test]

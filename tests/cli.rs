@@ -176,7 +176,7 @@ fn merchants_and_users_are_created_from_the_command_line() {
     runtime.block_on(async {
         let db = payhook::store::Db::connect(&url).await.unwrap();
         let user = db
-            .find_login_user("owner@toko.co.id")
+            .find_login_user(&payhook::domain::EmailAddress::parse("owner@toko.co.id").unwrap())
             .await
             .unwrap()
             .expect("user stored lower-cased");

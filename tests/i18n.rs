@@ -55,7 +55,7 @@ fn every_key_the_code_and_the_templates_use_exists() {
     for code in WarningCode::ALL {
         used.insert(code.key());
     }
-    for action in payhook::store::audit::action::ALL {
+    for action in payhook::store::AuditAction::ALL {
         used.insert(format!("action.{action}"));
     }
     for section in payhook::catalog::SECTIONS {

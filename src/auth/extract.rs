@@ -6,38 +6,15 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 
 use super::keys;
+use crate::domain::{EmailAddress, MerchantCode, Role};
 use crate::error::AppError;
-use crate::startup::AppState;
-
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Merchant,
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "merchant" => Some(Self::Merchant),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Merchant => "merchant",
-            Self::Admin => "admin",
-        }
-    }
-}
+use crate::state::AppState;
 
 /// The merchant a user belongs to.
 #[derive(Debug, Clone)]
 pub struct MerchantRef {
     pub id: i64,
-    pub code: String,
+    pub code: MerchantCode,
     pub name: String,
 }
 
@@ -45,7 +22,7 @@ pub struct MerchantRef {
 #[derive(Clone)]
 pub struct CurrentUser {
     pub id: i64,
-    pub email: String,
+    pub email: EmailAddress,
     pub role: Role,
     pub merchant: Option<MerchantRef>,
     pub session: Session,
@@ -71,11 +48,10 @@ impl CurrentUser {
             (Some(id), Some(code), Some(name)) => Some(MerchantRef { id, code, name }),
             _ => None,
         };
-        let role = Role::parse(&user.role).ok_or_else(|| anyhow::anyhow!("unknown role"))?;
         Ok(Some(Self {
             id: user.id,
             email: user.email,
-            role,
+            role: user.role,
             merchant,
             session,
             must_change_password: user.must_change_password,
@@ -86,8 +62,8 @@ impl CurrentUser {
     pub fn actor(&self, meta: &RequestMeta) -> crate::store::Actor {
         crate::store::Actor {
             user_id: Some(self.id),
-            email: self.email.clone(),
-            role: Some(self.role.as_str()),
+            email: self.email.to_string(),
+            role: Some(self.role),
             client_ip: meta.client_ip.clone(),
         }
     }
@@ -100,8 +76,7 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        // With a one-time password, only choosing a new one (or signing out) is open.
-        let open_to_one_time = matches!(req.path(), "/account/password" | "/logout");
+        let open_to_one_time = crate::paths::OPEN_TO_ONE_TIME_PASSWORD.contains(&req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow::anyhow!("application state missing"))?;
             let user = CurrentUser::load(&state, session)

@@ -3,23 +3,14 @@
 mod csrf;
 mod extract;
 pub mod password;
+mod scope;
 mod session_store;
+pub mod throttle;
 
 pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
-pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, Role};
+pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta};
+pub use scope::{MaybeScoped, Scope, Scoped};
 pub use session_store::SessionBackend;
-
-/// Cryptographically random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is unavailable");
-    bytes
-}
-
-/// A random token of 32 bytes, hex encoded (64 characters).
-pub fn random_token() -> String {
-    hex::encode(random_bytes::<32>())
-}
 
 /// Keys of the values kept in a session.
 pub(crate) mod keys {
@@ -48,7 +39,7 @@ pub fn csrf_token(session: &actix_session::Session) -> String {
     if let Ok(Some(token)) = session.get::<String>(keys::CSRF) {
         return token;
     }
-    let token = random_token();
+    let token = crate::random::random_token();
     if let Err(error) = session.insert(keys::CSRF, &token) {
         tracing::warn!(%error, "could not store a CSRF token");
     }

@@ -39,16 +39,15 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
 
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_blocking(&super::random_token()).expect("hashing the dummy password"))
+    DUMMY.get_or_init(|| {
+        hash_blocking(&crate::random::random_token()).expect("hashing the dummy password")
+    })
 }
 
 /// A random password for generated accounts: 20 characters from an unambiguous alphabet.
 pub fn generate() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    super::random_bytes::<20>()
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
+    crate::random::random_code(ALPHABET, 20)
 }
 
 #[cfg(test)]

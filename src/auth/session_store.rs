@@ -61,7 +61,7 @@ impl SessionStore for SessionBackend {
         match self {
             Self::Redis(redis) => redis.save(state, ttl).await,
             Self::Database(db) => {
-                let key = super::random_token();
+                let key = crate::random::random_token();
                 let json = serde_json::to_string(&state)
                     .map_err(|e| SaveError::Serialization(e.into()))?;
                 db.store_session(&key, user_id(&state), &json, expiry(ttl))

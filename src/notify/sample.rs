@@ -6,7 +6,7 @@ use time::macros::{format_description, offset};
 
 use super::sign;
 use crate::api_keys::ApiKey;
-use crate::catalog::{ChannelRef, NotificationFormat};
+use crate::catalog::{ChannelTarget, NotificationFormat};
 use crate::url_policy::NotificationUrl;
 
 /// A notification ready to send: headers in sending order, and the exact body bytes.
@@ -22,7 +22,7 @@ const AMOUNT_IDR: u64 = 150_000;
 
 /// Builds and signs the sample notification for `target`, to be POSTed to `url`.
 pub fn test_notification(
-    target: ChannelRef,
+    target: ChannelTarget,
     key: &ApiKey,
     url: &NotificationUrl,
     now: OffsetDateTime,
@@ -31,7 +31,7 @@ pub fn test_notification(
         "INV-TEST-{}-{}",
         now.format(format_description!("[year][month][day]"))
             .unwrap_or_default(),
-        &crate::auth::random_token()[..8].to_ascii_uppercase()
+        &crate::random::random_token()[..8].to_ascii_uppercase()
     );
     match target.section.format() {
         NotificationFormat::Snap => snap(target, key, url, now, &invoice),
@@ -40,7 +40,7 @@ pub fn test_notification(
 }
 
 fn non_snap(
-    target: ChannelRef,
+    target: ChannelTarget,
     key: &ApiKey,
     url: &NotificationUrl,
     now: OffsetDateTime,
@@ -81,7 +81,7 @@ fn non_snap(
 }
 
 fn snap(
-    target: ChannelRef,
+    target: ChannelTarget,
     key: &ApiKey,
     url: &NotificationUrl,
     now: OffsetDateTime,
@@ -109,7 +109,7 @@ fn snap(
     })
     .to_string();
     // The access token the gateway presents; a receiver takes it from `Authorization`.
-    let token = crate::auth::random_token();
+    let token = crate::random::random_token();
     let string_to_sign = sign::snap_string_to_sign(url.path(), &token, &body, &timestamp);
     let signature = sign::snap_signature(key.secret.expose(), &string_to_sign);
     let external_id = digits(20);
@@ -148,7 +148,7 @@ fn service_id(section: &str) -> &'static str {
 
 /// A random decimal string of `len` digits (at most 32).
 fn digits(len: usize) -> String {
-    crate::auth::random_bytes::<32>()[..len]
+    crate::random::random_bytes::<32>()[..len]
         .iter()
         .map(|b| char::from(b'0' + b % 10))
         .collect()
@@ -156,7 +156,7 @@ fn digits(len: usize) -> String {
 
 /// A random (version 4) UUID.
 fn uuid_v4() -> String {
-    let mut b = crate::auth::random_bytes::<16>();
+    let mut b = crate::random::random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);

@@ -37,7 +37,7 @@ pub struct MerchantsPage {
 #[template(path = "admin/merchant.html")]
 pub struct MerchantPage {
     pub layout: Layout,
-    pub code: String,
+    pub code: crate::domain::MerchantCode,
     pub name: String,
     pub sections: Vec<(&'static Section, Vec<ChannelRow>)>,
 }
@@ -88,7 +88,7 @@ pub struct AuditPage {
     pub query: AuditQuery,
     pub entries: Vec<AuditEntry>,
     pub next: Option<String>,
-    pub actions: &'static [&'static str],
+    pub actions: &'static [crate::store::AuditAction],
 }
 
 impl AuditPage {

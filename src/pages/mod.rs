@@ -1,15 +1,42 @@
 //! One askama template struct per page, plus the layout every page shares.
 
+use actix_web::HttpResponse;
+use actix_web::http::{StatusCode, header};
 use askama::Template;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::auth::{CurrentUser, Role};
+use crate::auth::{CurrentUser, Scope};
 use crate::catalog::{Channel, Section};
+use crate::domain::Role;
 use crate::i18n::{Lang, t};
 use crate::store::{AuditEntry, ChannelSetting};
 
-pub use crate::error::render_page;
+pub mod admin;
+pub mod error;
+pub mod notify;
+
+/// Renders `template` with `status`; a rendering failure becomes a plain 500, never a panic.
+pub fn render_page(status: StatusCode, template: &impl Template) -> HttpResponse {
+    match template.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(error) => {
+            tracing::error!(%error, "template rendering failed");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Internal error")
+        }
+    }
+}
+
+/// A 303 redirect, the answer to every successful form POST.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
 
 /// What the page frame shows: title, the signed-in user, the CSRF token, a one-time message.
 pub struct Layout {
@@ -49,7 +76,7 @@ impl Layout {
             path: crate::i18n::current_path(),
             title: title.to_owned(),
             user: Some(UserBar {
-                email: user.email.clone(),
+                email: user.email.to_string(),
                 merchant_name: user.merchant.as_ref().map(|m| m.name.clone()),
                 is_admin: user.role == Role::Admin,
             }),
@@ -112,14 +139,6 @@ pub struct LoginPage {
     pub notice: Option<&'static str>,
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub layout: Layout,
-    pub status: u16,
-    pub message: String,
-}
-
 /// One tab of the Payment Settings overview.
 pub struct SectionSummary {
     pub section: &'static Section,
@@ -148,14 +167,6 @@ pub struct PaymentSettingsPage {
     pub layout: Layout,
     pub scope: Scope,
     pub sections: Vec<SectionSummary>,
-}
-
-/// Whose settings a page shows; admins read a merchant's settings through `?merchant=`.
-pub struct Scope {
-    pub merchant_name: String,
-    pub read_only: bool,
-    /// Appended to links so an admin stays on the same merchant (`""` for merchants).
-    pub query: String,
 }
 
 /// How far a channel is configured.
@@ -203,6 +214,27 @@ pub struct ChannelRow {
 }
 
 impl ChannelRow {
+    /// Every channel of `section` in catalog order, with its stored settings (channels never
+    /// saved have none).
+    pub fn for_section(section: &'static Section, mut stored: Vec<ChannelSetting>) -> Vec<Self> {
+        section
+            .channels
+            .iter()
+            .map(|channel| {
+                let setting = stored
+                    .iter()
+                    .position(|s| s.channel == channel.code)
+                    .map(|i| stored.swap_remove(i))
+                    .unwrap_or_default();
+                ChannelRow {
+                    channel,
+                    status: Status::of(&setting),
+                    setting,
+                }
+            })
+            .collect()
+    }
+
     pub fn last_change(&self) -> String {
         self.setting
             .updated_at
@@ -260,6 +292,25 @@ pub struct ConfigurePage {
     pub conflict: Option<ChannelSetting>,
 }
 
+impl ConfigurePage {
+    pub fn new(
+        user: &CurrentUser,
+        scope: Scope,
+        target: crate::catalog::ChannelTarget,
+        form: ConfigureForm,
+        conflict: Option<ChannelSetting>,
+    ) -> Self {
+        Self {
+            layout: Layout::for_user(target.channel.name, user),
+            scope,
+            section: target.section,
+            channel: target.channel,
+            form,
+            conflict,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "history.html")]
 pub struct HistoryPage {
@@ -276,6 +327,3 @@ pub struct MerchantPickerPage {
     pub layout: Layout,
     pub merchants: Vec<crate::store::users::Merchant>,
 }
-
-pub mod admin;
-pub mod notify;

@@ -1,10 +1,15 @@
 //! Pages of the integration area: API keys and the result of a test notification.
 
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
 use askama::Template;
 
-use super::Layout;
-use crate::catalog::{Channel, Section};
-use crate::notify::{Outcome, TestReport};
+use super::{Layout, render_page};
+use crate::catalog::{Channel, ChannelTarget, Section};
+use crate::i18n::{t, tf};
+use crate::notify::test::TESTS_PER_MINUTE;
+use crate::notify::{Outcome, TestOutcome, TestReport};
+use crate::url_policy::Environment;
 
 /// One environment's credentials as the API keys page lists them (never the secret).
 pub struct KeyRow {
@@ -65,10 +70,10 @@ impl TestResult {
             environment: report.environment.as_str(),
             url: report.url.clone(),
             outcome_label: match report.outcome {
-                Outcome::Delivered => crate::i18n::t("test.outcome_delivered"),
-                Outcome::Failed => crate::i18n::t("test.outcome_failed"),
-                Outcome::TimedOut => crate::i18n::t("test.outcome_timed_out"),
-                Outcome::Refused => crate::i18n::t("test.outcome_refused"),
+                Outcome::Delivered => t("test.outcome_delivered"),
+                Outcome::Failed => t("test.outcome_failed"),
+                Outcome::TimedOut => t("test.outcome_timed_out"),
+                Outcome::Refused => t("test.outcome_refused"),
             },
             outcome: match report.outcome {
                 Outcome::Delivered => "Delivered",
@@ -115,4 +120,47 @@ pub struct TestResultPage {
     /// `None` when no test could be sent (no URL saved).
     pub result: Option<TestResult>,
     pub problem: Option<String>,
+}
+
+impl TestResultPage {
+    /// The page answering a test notification: 200 when it was sent (whatever the merchant's
+    /// server answered), 422 when nothing could be sent, 429 over the limit. `notice` is what
+    /// the save before it did ("Save & test").
+    pub fn answer(
+        layout: Layout,
+        target: ChannelTarget,
+        environment: Environment,
+        notice: Option<String>,
+        outcome: TestOutcome,
+    ) -> HttpResponse {
+        let (status, result, problem) = match outcome {
+            TestOutcome::Sent(report) => {
+                let status = if report.outcome == Outcome::Refused {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::OK
+                };
+                (status, Some(TestResult::from_report(&report)), None)
+            }
+            TestOutcome::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(tf("test.too_many", &[&TESTS_PER_MINUTE])),
+            ),
+            TestOutcome::NoUrl => {
+                let environment = t(&format!("common.{}_lower", environment.as_str()));
+                let problem = tf("test.no_url", &[&environment, &target.channel.name]);
+                (StatusCode::UNPROCESSABLE_ENTITY, None, Some(problem))
+            }
+        };
+        let page = TestResultPage {
+            layout,
+            section: target.section,
+            channel: target.channel,
+            notice,
+            result,
+            problem,
+        };
+        render_page(status, &page)
+    }
 }

@@ -1,17 +1,18 @@
 //! A signed-in user's own account: changing one's password ends every other session.
 
-use super::login::Reauth;
-use crate::i18n::t;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 
 use crate::accounts;
+use crate::auth::throttle::{Reauth, confirm_password};
 use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta, password};
 use crate::error::AppError;
+use crate::i18n::t;
 use crate::pages::admin::{PasswordErrors, PasswordPage};
-use crate::pages::{Layout, render_page};
-use crate::startup::AppState;
-use crate::store::audit::action;
+use crate::pages::{Layout, render_page, see_other};
+use crate::paths;
+use crate::state::AppState;
+use crate::store::AuditAction;
 
 crate::csrf_form!(PasswordForm {
     current_password,
@@ -19,7 +20,6 @@ crate::csrf_form!(PasswordForm {
     confirm_password
 });
 
-#[get("/account/password")]
 pub async fn password_form(user: CurrentUser) -> HttpResponse {
     let page = PasswordPage {
         layout: Layout::for_user(t("nav.change_password"), &user),
@@ -29,7 +29,6 @@ pub async fn password_form(user: CurrentUser) -> HttpResponse {
     render_page(StatusCode::OK, &page)
 }
 
-#[post("/account/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -38,7 +37,7 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let mut errors = PasswordErrors::default();
     let current = form.current_password.clone();
-    match super::login::confirm_password(&state, &user.email, current).await? {
+    match confirm_password(&state.db, &user.email, current).await? {
         Ok(()) => {}
         Err(Reauth::LockedOut) => errors.current.push(t("keys.locked_out")),
         Err(Reauth::Wrong) => errors.current.push(t("password.current_wrong")),
@@ -61,7 +60,7 @@ pub async fn change_password(
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let hash = password::hash(form.new_password).await?;
-    let by = Some((&user.actor(&meta), action::PASSWORD_CHANGE));
+    let by = Some((&user.actor(&meta), AuditAction::PasswordChange));
     let epoch = state
         .db
         .set_password_hash(user.id, &hash, false, by)
@@ -73,9 +72,9 @@ pub async fn change_password(
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
     auth::set_flash(&user.session, t("password.changed"));
     let next = if user.must_change_password {
-        "/settings/payment"
+        paths::PAYMENT_SETTINGS
     } else {
-        "/account/password"
+        paths::ACCOUNT_PASSWORD
     };
-    Ok(super::see_other(next))
+    Ok(see_other(next))
 }

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 
 /// One static file and the content-addressed path pages link to.
@@ -51,7 +51,6 @@ pub static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
 const YEAR: &str = "public, max-age=31536000, immutable";
 
 /// `/static/app.<hash>.css` for a year; the plain name too (old bookmarks, tools) but revalidated.
-#[get("/static/{name}")]
 pub async fn static_file(name: web::Path<String>) -> HttpResponse {
     for asset in [&*STYLESHEET, &*SCRIPT] {
         let cache = if asset.href.rsplit('/').next() == Some(name.as_str()) {

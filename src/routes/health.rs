@@ -1,9 +1,10 @@
-use actix_web::{HttpResponse, get, web};
+//! `/healthz`: liveness and database reachability.
 
-use crate::startup::AppState;
+use actix_web::{HttpResponse, web};
+
+use crate::state::AppState;
 
 /// Liveness and database reachability.
-#[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ping().await {
         HttpResponse::Ok().content_type("text/plain").body("ok")

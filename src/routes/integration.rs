@@ -2,20 +2,19 @@
 //! password, rotate with an audit event. A secret only ever appears in the answer to one of
 //! those two POSTs, never in a redirect, a flash message, a log line or an audit event.
 
-use super::login::Reauth;
-use crate::i18n::t;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 
 use crate::api_keys::{self, ApiKey};
+use crate::auth::throttle::{Reauth, confirm_password};
 use crate::auth::{CsrfForm, CurrentUser, MerchantUser, RequestMeta};
 use crate::error::AppError;
+use crate::i18n::t;
 use crate::pages::notify::{ApiKeysPage, KeyRow, ShownSecret};
 use crate::pages::{Layout, format_time, render_page};
-use crate::startup::AppState;
-use crate::store::AuditRecord;
+use crate::state::AppState;
 use crate::store::api_keys::secret_field;
-use crate::store::audit::action;
+use crate::store::{AuditAction, AuditRecord};
 use crate::url_policy::Environment;
 
 crate::csrf_form!(
@@ -23,7 +22,6 @@ crate::csrf_form!(
     KeyInput { environment, password }
 );
 
-#[get("/integration/api-keys")]
 pub async fn api_keys_page(
     state: web::Data<AppState>,
     merchant_user: MerchantUser,
@@ -31,32 +29,30 @@ pub async fn api_keys_page(
     render(&state, &merchant_user, StatusCode::OK, None, None).await
 }
 
-#[post("/integration/api-keys")]
 pub async fn reveal_secret(
     state: web::Data<AppState>,
     merchant_user: MerchantUser,
     meta: RequestMeta,
     CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
-    let environment = super::notify::parse_environment(&input.environment)?;
+    let environment: Environment = input.environment.parse()?;
     let MerchantUser { user, merchant } = &merchant_user;
     let actor = user.actor(&meta);
     let record = |action| AuditRecord {
-        action,
         merchant_id: Some(merchant.id),
-        field: Some(secret_field(environment.as_str())),
-        ..AuditRecord::default()
+        field: Some(secret_field(environment)),
+        ..AuditRecord::of(action)
     };
     if let Some((status, message)) = refuse_password(&state, user, input.password).await? {
         state
             .db
-            .record_audit(&actor, &record(action::API_KEY_REVEAL_FAILED))
+            .record_audit(&actor, &record(AuditAction::ApiKeyRevealFailed))
             .await?;
         return render(&state, &merchant_user, status, None, Some(message)).await;
     }
     state
         .db
-        .record_audit(&actor, &record(action::API_KEY_REVEAL))
+        .record_audit(&actor, &record(AuditAction::ApiKeyReveal))
         .await?;
     let key = api_keys::ensure(
         &state.db,
@@ -75,14 +71,13 @@ pub async fn reveal_secret(
     .await
 }
 
-#[post("/integration/api-keys/rotate")]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
     merchant_user: MerchantUser,
     meta: RequestMeta,
     CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
-    let environment = super::notify::parse_environment(&input.environment)?;
+    let environment: Environment = input.environment.parse()?;
     let MerchantUser { user, merchant } = &merchant_user;
     if let Some((status, message)) = refuse_password(&state, user, input.password).await? {
         return render(&state, &merchant_user, status, None, Some(message)).await;
@@ -114,7 +109,7 @@ async fn refuse_password(
     typed: String,
 ) -> Result<Option<(StatusCode, &'static str)>, AppError> {
     Ok(
-        match super::login::confirm_password(state, &user.email, typed).await? {
+        match confirm_password(&state.db, &user.email, typed).await? {
             Ok(()) => None,
             Err(Reauth::LockedOut) => Some((StatusCode::TOO_MANY_REQUESTS, t("keys.locked_out"))),
             Err(Reauth::Wrong) => {

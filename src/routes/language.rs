@@ -2,14 +2,14 @@
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
 use crate::i18n::{COOKIE, Lang};
-use crate::startup::AppState;
+use crate::paths;
+use crate::state::AppState;
 
 /// `GET /language/{code}`: switches, then returns to the page the switch was pressed on.
-#[get("/language/{code}")]
 pub async fn switch(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -40,7 +40,8 @@ fn back_to(request: &HttpRequest) -> String {
         return "/".into();
     };
     let path = url.path();
-    if !path.starts_with('/') || path.starts_with("//") || path.starts_with("/language/") {
+    if !path.starts_with('/') || path.starts_with("//") || path.starts_with(paths::LANGUAGE_PREFIX)
+    {
         return "/".into();
     }
     match url.query() {

@@ -1,8 +1,9 @@
-//! Request handlers, one file per area. The route table is in `startup.rs`.
+//! Request handlers, one file per area; the route table that maps paths to them is in
+//! `startup.rs`. No handler module imports another: what two areas share lives below them
+//! (`pages`, `auth`, `notify`, `store`).
 
 pub mod account;
 pub mod admin;
-pub mod admin_users;
 pub mod assets;
 pub mod health;
 pub mod integration;
@@ -10,13 +11,3 @@ pub mod language;
 pub mod login;
 pub mod notify;
 pub mod settings;
-
-use actix_web::HttpResponse;
-use actix_web::http::header;
-
-/// A 303 redirect, the answer to every successful form POST.
-pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}

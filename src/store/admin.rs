@@ -2,11 +2,12 @@
 
 use super::settings::ChannelSetting;
 use super::{Db, on_pool};
+use crate::domain::{EmailAddress, MerchantCode, Role};
 
 /// A row of the merchants list.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MerchantSummary {
-    pub code: String,
+    pub code: MerchantCode,
     pub name: String,
     pub configured: i64,
     pub users: i64,
@@ -16,16 +17,17 @@ pub struct MerchantSummary {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserSummary {
     pub id: i64,
-    pub email: String,
-    pub role: String,
-    pub merchant_code: Option<String>,
+    pub email: EmailAddress,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub merchant_code: Option<MerchantCode>,
     pub disabled: bool,
 }
 
 /// A channel with a sandbox URL and no production URL yet.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SandboxOnly {
-    pub merchant_code: String,
+    pub merchant_code: MerchantCode,
     pub section: String,
     pub channel: String,
 }
@@ -78,19 +80,6 @@ impl Db {
             .fetch_one(pool)
             .await?;
             Ok((rows, total))
-        })
-    }
-
-    /// Settings changes recorded at or after `since` (ms).
-    pub async fn changes_since(&self, since: i64) -> sqlx::Result<i64> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_events WHERE action = 'settings_change' \
-                 AND id >= (SELECT id FROM audit_events WHERE at >= $1 ORDER BY at, id LIMIT 1)",
-            )
-            .bind(since)
-            .fetch_one(pool)
-            .await
         })
     }
 

@@ -1,7 +1,8 @@
 //! Merchants' API keys: a Client-Id and a sealed secret per environment.
 
-use super::audit::{AuditRecord, action, append_audit};
+use super::audit::{AuditAction, AuditRecord, append_events};
 use super::{Actor, Db, now_ms, on_pool};
+use crate::url_policy::Environment;
 
 /// A stored key; the secret is still sealed.
 #[derive(Clone, sqlx::FromRow)]
@@ -25,7 +26,7 @@ impl Db {
     pub async fn api_key(
         &self,
         merchant_id: i64,
-        environment: &str,
+        environment: Environment,
     ) -> sqlx::Result<Option<StoredApiKey>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
@@ -33,7 +34,7 @@ impl Db {
                  WHERE merchant_id = $1 AND environment = $2",
             )
             .bind(merchant_id)
-            .bind(environment)
+            .bind(environment.as_str())
             .fetch_optional(pool)
             .await
         })
@@ -44,7 +45,7 @@ impl Db {
     pub async fn insert_api_key(
         &self,
         merchant_id: i64,
-        environment: &str,
+        environment: Environment,
         client_id: &str,
         secret_sealed: &str,
     ) -> sqlx::Result<bool> {
@@ -54,7 +55,7 @@ impl Db {
                  created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             )
             .bind(merchant_id)
-            .bind(environment)
+            .bind(environment.as_str())
             .bind(client_id)
             .bind(secret_sealed)
             .bind(now_ms())
@@ -70,7 +71,7 @@ impl Db {
     pub async fn rotate_api_key(
         &self,
         merchant_id: i64,
-        environment: &'static str,
+        environment: Environment,
         secret_sealed: &str,
         actor: &Actor,
     ) -> sqlx::Result<bool> {
@@ -83,19 +84,18 @@ impl Db {
             .bind(secret_sealed)
             .bind(now_ms())
             .bind(merchant_id)
-            .bind(environment)
+            .bind(environment.as_str())
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() != 1 {
                 return Ok(false);
             }
             let record = AuditRecord {
-                action: action::API_KEY_ROTATE,
                 merchant_id: Some(merchant_id),
                 field: Some(secret_field(environment)),
-                ..AuditRecord::default()
+                ..AuditRecord::of(AuditAction::ApiKeyRotate)
             };
-            append_audit!(tx, dialect, actor, &record).await?;
+            append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -103,11 +103,10 @@ impl Db {
 }
 
 /// The audit `field` naming which secret an event is about.
-pub fn secret_field(environment: &str) -> &'static str {
-    if environment == "production" {
-        "production_secret_key"
-    } else {
-        "sandbox_secret_key"
+pub fn secret_field(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Sandbox => "sandbox_secret_key",
+        Environment::Production => "production_secret_key",
     }
 }
 

@@ -1,7 +1,8 @@
 //! Notification deliveries: what was sent where, and what came back.
 
-use super::audit::{AuditRecord, action, append_audit};
+use super::audit::{AuditAction, AuditRecord, append_events};
 use super::{Actor, Db, now_ms, on_pool};
+use crate::url_policy::Environment;
 
 /// One delivery attempt to record.
 #[derive(Debug, Clone)]
@@ -9,7 +10,7 @@ pub struct NewDelivery<'a> {
     pub merchant_id: i64,
     pub section: &'a str,
     pub channel: &'a str,
-    pub environment: &'static str,
+    pub environment: Environment,
     pub url: &'a str,
     /// JSON array of `[name, value]` pairs.
     pub request_headers: &'a str,
@@ -64,7 +65,7 @@ impl Db {
             .bind(delivery.merchant_id)
             .bind(delivery.section)
             .bind(delivery.channel)
-            .bind(delivery.environment)
+            .bind(delivery.environment.as_str())
             .bind(delivery.url)
             .bind(delivery.request_headers)
             .bind(delivery.request_body)
@@ -78,7 +79,7 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             let record = AuditRecord {
-                action: action::TEST_NOTIFICATION,
+                action: AuditAction::TestNotification,
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
                 channel: Some(delivery.channel),
@@ -86,7 +87,7 @@ impl Db {
                 old_value: Some(delivery.url),
                 new_value: Some(summary),
             };
-            append_audit!(tx, dialect, actor, &record).await?;
+            append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
             tx.commit().await?;
             Ok(id)
         })
@@ -113,29 +114,12 @@ impl Db {
             .await
         })
     }
-
-    /// A merchant's deliveries, newest first.
-    pub async fn deliveries(&self, merchant_id: i64, limit: i64) -> sqlx::Result<Vec<Delivery>> {
-        on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, merchant_id, section, channel, environment, kind, url, \
-                 request_headers, request_body, response_status, response_body, latency_ms, \
-                 outcome, error, created_at, created_by \
-                 FROM deliveries WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(merchant_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-        })
-    }
 }
 
 /// The settings field a test notification was sent to, as the audit log names it.
-fn url_field(environment: &str) -> &'static str {
-    if environment == "production" {
-        "production_url"
-    } else {
-        "sandbox_url"
+fn url_field(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Sandbox => "sandbox_url",
+        Environment::Production => "production_url",
     }
 }

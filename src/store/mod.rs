@@ -13,15 +13,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
-pub mod audit_chain;
 pub mod deliveries;
 pub mod sessions;
 pub mod settings;
 pub mod users;
 
 pub use api_keys::StoredApiKey;
-pub use audit::{Actor, AuditEntry, AuditFilter, AuditRecord};
-pub use audit_chain::{ChainReport, ChainedEvent};
+pub use audit::{
+    Actor, AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainReport, ChainedEvent,
+};
 pub use deliveries::{Delivery, NewDelivery};
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
 pub use users::{LoginUser, SessionUser};
@@ -124,7 +124,7 @@ impl Db {
 
     /// Closes every connection (used before a restart in tests and at shutdown).
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await)
+        on_pool!(self, |pool| pool.close().await);
     }
 
     /// Refreshes the query planner's statistics, as after a bulk load.

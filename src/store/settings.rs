@@ -1,6 +1,6 @@
 //! Channel settings: the notification URLs of one (merchant, section, channel).
 
-use super::audit::{AuditRecord, action, append_audit};
+use super::audit::{AuditAction, AuditRecord, append_events};
 use super::{Actor, Db, now_ms, on_pool};
 
 /// A channel's stored settings.
@@ -174,18 +174,20 @@ impl Db {
             if written.rows_affected() != 1 {
                 return Ok(SaveOutcome::Conflict);
             }
-            for (field, old_value, new_value) in changes {
-                let record = AuditRecord {
-                    action: action::SETTINGS_CHANGE,
+            let records: Vec<AuditRecord> = changes
+                .into_iter()
+                .map(|(field, old_value, new_value)| AuditRecord {
                     merchant_id: Some(update.merchant_id),
                     section: Some(update.section),
                     channel: Some(update.channel),
                     field: Some(field),
                     old_value,
                     new_value,
-                };
-                append_audit!(tx, dialect, actor, &record).await?;
-            }
+                    ..AuditRecord::of(AuditAction::SettingsChange)
+                })
+                .collect();
+            let events = records.iter().map(|record| (at, actor, record));
+            append_events!(tx, dialect, events).await?;
             tx.commit().await?;
             Ok(SaveOutcome::Saved {
                 version: version + 1,

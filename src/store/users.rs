@@ -1,7 +1,8 @@
 //! Merchants, users and failed sign-in attempts.
 
-use super::audit::{Actor, AuditRecord, action, append_audit};
+use super::audit::{Actor, AuditAction, AuditRecord, append_events};
 use super::{Db, now_ms, on_pool};
+use crate::domain::{EmailAddress, MerchantCode, Role};
 
 /// A change to a user that ends its sessions.
 enum UserChange<'a> {
@@ -17,7 +18,8 @@ pub struct LoginUser {
     pub password_hash: String,
     pub disabled: bool,
     pub session_epoch: i64,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub merchant_id: Option<i64>,
 }
 
@@ -34,12 +36,13 @@ impl std::fmt::Debug for LoginUser {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionUser {
     pub id: i64,
-    pub email: String,
-    pub role: String,
+    pub email: EmailAddress,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub disabled: bool,
     pub session_epoch: i64,
     pub merchant_id: Option<i64>,
-    pub merchant_code: Option<String>,
+    pub merchant_code: Option<MerchantCode>,
     pub merchant_name: Option<String>,
     pub must_change_password: bool,
 }
@@ -48,12 +51,12 @@ pub struct SessionUser {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Merchant {
     pub id: i64,
-    pub code: String,
+    pub code: MerchantCode,
     pub name: String,
 }
 
 impl Db {
-    pub async fn find_login_user(&self, email: &str) -> sqlx::Result<Option<LoginUser>> {
+    pub async fn find_login_user(&self, email: &EmailAddress) -> sqlx::Result<Option<LoginUser>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, password_hash, disabled, session_epoch, role, merchant_id \
@@ -78,7 +81,7 @@ impl Db {
         })
     }
 
-    pub async fn find_merchant(&self, code: &str) -> sqlx::Result<Option<Merchant>> {
+    pub async fn find_merchant(&self, code: &MerchantCode) -> sqlx::Result<Option<Merchant>> {
         on_pool!(self, |pool| {
             sqlx::query_as("SELECT id, code, name FROM merchants WHERE code = $1")
                 .bind(code)
@@ -98,7 +101,7 @@ impl Db {
     /// Creates a merchant; with `by`, its audit event commits in the same transaction.
     pub async fn create_merchant(
         &self,
-        code: &str,
+        code: &MerchantCode,
         name: &str,
         by: Option<&Actor>,
     ) -> sqlx::Result<i64> {
@@ -114,12 +117,11 @@ impl Db {
             .await?;
             if let Some(actor) = by {
                 let record = AuditRecord {
-                    action: action::MERCHANT_CREATE,
                     merchant_id: Some(id),
-                    new_value: Some(code),
-                    ..AuditRecord::default()
+                    new_value: Some(code.as_str()),
+                    ..AuditRecord::of(AuditAction::MerchantCreate)
                 };
-                append_audit!(tx, dialect, actor, &record).await?;
+                append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
             }
             tx.commit().await?;
             Ok(id)
@@ -130,9 +132,9 @@ impl Db {
     /// With `by`, its audit event commits in the same transaction.
     pub async fn create_user(
         &self,
-        email: &str,
+        email: &EmailAddress,
         password_hash: &str,
-        role: &'static str,
+        role: Role,
         merchant_id: Option<i64>,
         one_time: bool,
         by: Option<&Actor>,
@@ -145,7 +147,7 @@ impl Db {
             )
             .bind(email)
             .bind(password_hash)
-            .bind(role)
+            .bind(role.as_str())
             .bind(merchant_id)
             .bind(now_ms())
             .bind(one_time)
@@ -153,13 +155,12 @@ impl Db {
             .await?;
             if let Some(actor) = by {
                 let record = AuditRecord {
-                    action: action::USER_CREATE,
                     merchant_id,
-                    field: Some(role),
-                    new_value: Some(email),
-                    ..AuditRecord::default()
+                    field: Some(role.as_str()),
+                    new_value: Some(email.as_str()),
+                    ..AuditRecord::of(AuditAction::UserCreate)
                 };
-                append_audit!(tx, dialect, actor, &record).await?;
+                append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
             }
             tx.commit().await?;
             Ok(id)
@@ -175,7 +176,11 @@ impl Db {
     }
 
     /// Times (newest first) of the last `limit` failed sign-ins for this email.
-    pub async fn recent_login_failures(&self, email: &str, limit: i64) -> sqlx::Result<Vec<i64>> {
+    pub async fn recent_login_failures(
+        &self,
+        email: &EmailAddress,
+        limit: i64,
+    ) -> sqlx::Result<Vec<i64>> {
         on_pool!(self, |pool| {
             sqlx::query_scalar(
                 "SELECT at FROM login_failures WHERE email = $1 ORDER BY at DESC LIMIT $2",
@@ -187,7 +192,7 @@ impl Db {
         })
     }
 
-    pub async fn record_login_failure(&self, email: &str, at: i64) -> sqlx::Result<()> {
+    pub async fn record_login_failure(&self, email: &EmailAddress, at: i64) -> sqlx::Result<()> {
         on_pool!(self, |pool| {
             sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
                 .bind(email)
@@ -199,7 +204,11 @@ impl Db {
     }
 
     /// Forgets failures older than `before` and, when `email` is given, all of that account's.
-    pub async fn clear_login_failures(&self, email: Option<&str>, before: i64) -> sqlx::Result<()> {
+    pub async fn clear_login_failures(
+        &self,
+        email: Option<&EmailAddress>,
+        before: i64,
+    ) -> sqlx::Result<()> {
         on_pool!(self, |pool| {
             sqlx::query("DELETE FROM login_failures WHERE at < $1 OR email = $2")
                 .bind(before)
@@ -220,9 +229,9 @@ impl Db {
     ) -> sqlx::Result<()> {
         let audit = by.map(|actor| {
             let action = if disabled {
-                action::USER_DISABLE
+                AuditAction::UserDisable
             } else {
-                action::USER_ENABLE
+                AuditAction::UserEnable
             };
             (actor, action)
         });
@@ -240,7 +249,7 @@ impl Db {
         user_id: i64,
         password_hash: &str,
         one_time: bool,
-        by: Option<(&Actor, &'static str)>,
+        by: Option<(&Actor, AuditAction)>,
     ) -> sqlx::Result<i64> {
         self.change_user(
             user_id,
@@ -256,7 +265,7 @@ impl Db {
         &self,
         user_id: i64,
         change: UserChange<'_>,
-        audit: Option<(&Actor, &'static str)>,
+        audit: Option<(&Actor, AuditAction)>,
     ) -> sqlx::Result<i64> {
         let epoch = on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
@@ -280,12 +289,11 @@ impl Db {
                 query.fetch_one(&mut *tx).await?;
             if let Some((actor, action)) = audit {
                 let record = AuditRecord {
-                    action,
                     merchant_id,
                     new_value: Some(&email),
-                    ..AuditRecord::default()
+                    ..AuditRecord::of(action)
                 };
-                append_audit!(tx, dialect, actor, &record).await?;
+                append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
             }
             tx.commit().await?;
             epoch

@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::on_both_databases;
+use crate::support::Probe;
 use crate::support::{Backend, PASSWORD, TestApp, location, spawn_app_with};
 
 on_both_databases!(

@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 
 use crate::on_both_databases;
+use crate::support::Probe;
 use crate::support::{PASSWORD, TestApp, csrf_token, location};
+use payhook::domain::Role;
 
 on_both_databases!(
     a_merchant_gets_404_on_every_admin_path,
@@ -60,10 +62,16 @@ async fn a_merchant_gets_404_on_every_admin_path(app: TestApp) {
             .await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "POST {path}");
     }
-    assert!(app.db.find_merchant("evil").await.unwrap().is_none());
+    assert!(
+        app.db
+            .find_merchant(&crate::support::code("evil"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         !app.db
-            .find_login_user(&app_user_email(&app).await)
+            .find_login_user(&crate::support::email(&app_user_email(&app).await))
             .await
             .unwrap()
             .unwrap()
@@ -74,7 +82,7 @@ async fn a_merchant_gets_404_on_every_admin_path(app: TestApp) {
 async fn app_user_email(app: &TestApp) -> String {
     app.db.user_summaries("", 10).await.unwrap()[0]
         .email
-        .clone()
+        .to_string()
 }
 
 async fn an_admin_sees_every_merchant_and_its_settings_read_only(app: TestApp) {
@@ -170,7 +178,13 @@ async fn an_admin_sees_every_merchant_and_its_settings_read_only(app: TestApp) {
         )
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let alpha_id = app.db.find_merchant("alpha").await.unwrap().unwrap().id;
+    let alpha_id = app
+        .db
+        .find_merchant(&crate::support::code("alpha"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let setting = app.db.channel_setting(alpha_id, "va", "bca").await.unwrap();
     assert_eq!(
         setting.sandbox_url.as_deref(),
@@ -295,7 +309,13 @@ async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: T
         "shown once only"
     );
 
-    let merchant_id = app.db.find_merchant("tokobaru").await.unwrap().unwrap().id;
+    let merchant_id = app
+        .db
+        .find_merchant(&crate::support::code("tokobaru"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let merchant_events = app
         .db
         .audit_events_by_action("merchant_create")
@@ -436,7 +456,8 @@ async fn disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_pas
 
 async fn admin_email_of(app: &TestApp) -> String {
     let users = app.db.user_summaries("admin-", 10).await.unwrap();
-    users.into_iter().find(|u| u.role == "admin").unwrap().email
+    let admin = users.into_iter().find(|u| u.role == Role::Admin).unwrap();
+    admin.email.to_string()
 }
 
 async fn changing_ones_own_password_ends_the_other_sessions(app: TestApp) {
@@ -573,7 +594,7 @@ async fn an_account_change_whose_audit_event_fails_changes_nothing(app: TestApp)
     );
     assert!(
         app.db
-            .find_login_user("kasir@acme.example.com")
+            .find_login_user(&crate::support::email("kasir@acme.example.com"))
             .await
             .unwrap()
             .is_none()

@@ -9,6 +9,7 @@ use crate::harness::{
     expected_snap_signature, logs, reveal_secret, send_test, spawn_with_dns,
 };
 use crate::on_both_backends;
+use crate::support::Probe;
 use crate::support::{Backend, PASSWORD, TestApp, spawn_app};
 
 on_both_backends!(
@@ -280,7 +281,12 @@ async fn the_secret_never_appears_in_other_pages_the_audit_log_or_the_logs(backe
     assert_eq!(count, 4);
     let deliveries = app.db.deliveries(1, 10).await.unwrap();
     assert!(!format!("{deliveries:?}").contains(&secret));
-    let stored = app.db.api_key(1, "sandbox").await.unwrap().unwrap();
+    let stored = app
+        .db
+        .api_key(1, payhook::url_policy::Environment::Sandbox)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         !stored.secret_sealed.contains(&secret) && !stored.secret_sealed.contains(&secret[3..])
     );
@@ -365,7 +371,12 @@ async fn secrets_are_sealed_at_rest_and_survive_a_restart(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let email = app.sign_in_new_merchant("acme").await;
     let secret = reveal_secret(&app, "sandbox").await;
-    let stored = app.db.api_key(1, "sandbox").await.unwrap().unwrap();
+    let stored = app
+        .db
+        .api_key(1, payhook::url_policy::Environment::Sandbox)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!stored.secret_sealed.contains(&secret[3..]));
     assert!(stored.secret_sealed.chars().all(|c| c.is_ascii_hexdigit()));
     assert!(

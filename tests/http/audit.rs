@@ -1,10 +1,11 @@
 //! The audit log: filters, keyset pages, the CSV export, append-only storage and the hash chain.
 
 use payhook::startup::Application;
-use payhook::store::{Actor, AuditRecord};
+use payhook::store::{Actor, AuditAction, AuditRecord};
 use reqwest::StatusCode;
 
 use crate::on_both_databases;
+use crate::support::Probe;
 use crate::support::{Browser, TestApp, event_ids, next_link};
 
 on_both_databases!(
@@ -44,10 +45,21 @@ async fn append_events(app: &TestApp, first_id: i64, count: i64) -> Vec<Expected
     let mut merchant_ids = Vec::new();
     for code in MERCHANTS {
         merchant_ids.push(match code {
-            Some(code) => Some(match app.db.find_merchant(code).await.unwrap() {
-                Some(m) => m.id,
-                None => app.db.create_merchant(code, code, None).await.unwrap(),
-            }),
+            Some(code) => Some(
+                match app
+                    .db
+                    .find_merchant(&crate::support::code(code))
+                    .await
+                    .unwrap()
+                {
+                    Some(m) => m.id,
+                    None => app
+                        .db
+                        .create_merchant(&crate::support::code(code), code, None)
+                        .await
+                        .unwrap(),
+                },
+            ),
             None => None,
         });
     }
@@ -68,13 +80,12 @@ async fn append_events(app: &TestApp, first_id: i64, count: i64) -> Vec<Expected
             ..Actor::default()
         };
         let record = AuditRecord {
-            action: expected.action,
             merchant_id: merchant_ids[n % 3],
             section: Some(section),
             channel: Some(channel),
             field: Some("sandbox_url"),
             new_value: Some("https://example.co.id/n"),
-            ..AuditRecord::default()
+            ..AuditRecord::of(expected.action.parse().unwrap())
         };
         app.db.record_audit(&actor, &record).await.unwrap();
         appended.push(expected);
@@ -511,16 +522,7 @@ async fn a_batch_append_continues_the_chain_and_never_turns_time_back(app: TestA
         ..Actor::default()
     };
     let batch: Vec<_> = (0..2500)
-        .map(|n| {
-            (
-                n,
-                actor.clone(),
-                AuditRecord {
-                    action: "sign_out",
-                    ..AuditRecord::default()
-                },
-            )
-        })
+        .map(|n| (n, actor.clone(), AuditRecord::of(AuditAction::SignOut)))
         .collect();
     app.db.append_audit_batch(&batch).await.unwrap();
     app.db

@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::on_both_databases;
+use crate::support::Probe;
 use crate::support::{PASSWORD, TestApp, location, new_client};
 
 on_both_databases!(
@@ -138,7 +139,13 @@ async fn signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out(app: Te
 
 async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestApp) {
     let email = app.sign_in_new_merchant("acme").await;
-    let user_id = app.db.find_login_user(&email).await.unwrap().unwrap().id;
+    let user_id = app
+        .db
+        .find_login_user(&crate::support::email(&email))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK);
     app.db.set_user_disabled(user_id, true, None).await.unwrap();
     assert_eq!(
@@ -187,7 +194,13 @@ async fn pages_require_a_signed_in_user(app: TestApp) {
 
 async fn no_sign_in_without_its_audit_event(app: TestApp) {
     let email = app.create_merchant_user("acme").await;
-    let merchant_id = app.db.find_merchant("acme").await.unwrap().unwrap().id;
+    let merchant_id = app
+        .db
+        .find_merchant(&crate::support::code("acme"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     assert_eq!(
         app.login(&email, PASSWORD).await.status(),
         StatusCode::SEE_OTHER

@@ -12,6 +12,7 @@ use crate::harness::{
 };
 use crate::on_both_backends;
 use crate::support::Backend;
+use crate::support::Probe;
 
 on_both_backends!(
     a_non_snap_test_notification_reaches_the_receiver_signed_as_documented,

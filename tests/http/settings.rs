@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::on_both_databases;
+use crate::support::Probe;
 use crate::support::{TestApp, hidden_value, location};
 
 on_both_databases!(

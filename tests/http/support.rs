@@ -7,7 +7,7 @@ use actix_web::dev::ServerHandle;
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::startup::Application;
-use payhook::store::Db;
+use payhook::store::{ChainedEvent, Db, Delivery};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, redirect};
 
@@ -61,7 +61,7 @@ fn unique_name() -> String {
     format!(
         "payhook_test_{}_{}_{n}",
         std::process::id(),
-        payhook::auth::random_token()[..8].to_owned()
+        payhook::random::random_token()[..8].to_owned()
     )
 }
 
@@ -252,15 +252,16 @@ impl TestApp {
     }
 
     pub async fn create_merchant_user(&self, code: &str) -> String {
-        if self.db.find_merchant(code).await.unwrap().is_none() {
+        let merchant = self::code(code);
+        if self.db.find_merchant(&merchant).await.unwrap().is_none() {
             self.db
-                .create_merchant(code, &format!("Merchant {code}"), None)
+                .create_merchant(&merchant, &format!("Merchant {code}"), None)
                 .await
                 .unwrap();
         }
         let email = format!(
             "{}@{code}.example.com",
-            payhook::auth::random_token()[..6].to_owned()
+            payhook::random::random_token()[..6].to_owned()
         );
         add_user(
             &self.db,
@@ -277,7 +278,7 @@ impl TestApp {
     pub async fn create_admin(&self) -> String {
         let email = format!(
             "admin-{}@payhook.example.com",
-            payhook::auth::random_token()[..6].to_owned()
+            payhook::random::random_token()[..6].to_owned()
         );
         add_user(&self.db, &email, RoleArg::Admin, None, PASSWORD.into())
             .await
@@ -419,4 +420,59 @@ pub fn next_link(html: &str) -> Option<String> {
     let end = html.find("\" rel=\"next\"")?;
     let start = html[..end].rfind("href=\"")? + 6;
     Some(html[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// A merchant code written in a test.
+pub fn code(code: &str) -> payhook::domain::MerchantCode {
+    payhook::domain::MerchantCode::parse(code).expect("a valid merchant code")
+}
+
+/// An email address written in a test.
+pub fn email(email: &str) -> payhook::domain::EmailAddress {
+    payhook::domain::EmailAddress::parse(email).expect("a valid email address")
+}
+
+/// Reads the tests need and the product does not: every event of one action, a merchant's
+/// deliveries.
+#[allow(async_fn_in_trait)]
+pub trait Probe {
+    /// Every audit event of one action, oldest first.
+    async fn audit_events_by_action(&self, action: &str) -> sqlx::Result<Vec<ChainedEvent>>;
+    /// A merchant's deliveries, newest first.
+    async fn deliveries(&self, merchant_id: i64, limit: i64) -> sqlx::Result<Vec<Delivery>>;
+}
+
+impl Probe for Db {
+    async fn audit_events_by_action(&self, action: &str) -> sqlx::Result<Vec<ChainedEvent>> {
+        const SQL: &str = "SELECT id, at, action, actor_user_id, actor_email, actor_role, \
+             merchant_id, section, channel, field, old_value, new_value, client_ip, prev_hash, \
+             hash FROM audit_events WHERE action = $1 ORDER BY id LIMIT 10000";
+        match self {
+            Db::Sqlite(pool) => sqlx::query_as(SQL).bind(action).fetch_all(pool).await,
+            Db::Postgres(pool) => sqlx::query_as(SQL).bind(action).fetch_all(pool).await,
+        }
+    }
+
+    async fn deliveries(&self, merchant_id: i64, limit: i64) -> sqlx::Result<Vec<Delivery>> {
+        const SQL: &str = "SELECT id, merchant_id, section, channel, environment, kind, url, \
+             request_headers, request_body, response_status, response_body, latency_ms, \
+             outcome, error, created_at, created_by \
+             FROM deliveries WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2";
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query_as(SQL)
+                    .bind(merchant_id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as(SQL)
+                    .bind(merchant_id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+    }
 }

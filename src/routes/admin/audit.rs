@@ -1,133 +1,25 @@
-//! The admin area: overview, merchants (read-only settings) and the audit log with its CSV.
+//! `/admin/audit`: the audit log with filters and keyset pages, its CSV export and the chain
+//! check.
 
-use crate::i18n::{t, tf};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, get, post, web};
-use serde::Deserialize;
+use actix_web::{HttpResponse, web};
 use time::macros::format_description;
 
 use crate::auth::{Admin, CsrfForm, EmptyForm, RequestMeta};
 use crate::catalog::{SECTIONS, Section};
+use crate::domain::MerchantCode;
 use crate::error::AppError;
-use crate::pages::admin::{AuditPage, AuditQuery, MerchantPage, MerchantsPage, OverviewPage};
-use crate::pages::{ChannelRow, Layout, SectionSummary, Status, render_page};
-use crate::startup::AppState;
-use crate::store::audit::action;
-use crate::store::{AuditEntry, AuditFilter, AuditRecord, ChainReport, now_ms};
+use crate::i18n::{t, tf};
+use crate::pages::admin::{AuditPage, AuditQuery};
+use crate::pages::{Layout, render_page, see_other};
+use crate::paths;
+use crate::state::AppState;
+use crate::store::{AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainReport};
 
 pub const AUDIT_PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-#[get("/admin")]
-pub async fn overview(
-    state: web::Data<AppState>,
-    Admin(user): Admin,
-) -> Result<HttpResponse, AppError> {
-    let db = &state.db;
-    let counts = db.configured_by_section().await?;
-    let (sandbox_only, sandbox_only_total) = db.sandbox_only(50).await?;
-    let sections = SectionSummary::all(&counts);
-    let page = OverviewPage {
-        layout: Layout::for_user(t("admin.overview_title"), &user),
-        merchants: db.count_merchants().await?,
-        sections,
-        sandbox_only,
-        sandbox_only_total,
-        changes_last_day: db.changes_since(now_ms() - DAY_MS).await?,
-    };
-    Ok(render_page(StatusCode::OK, &page))
-}
-
-#[derive(Deserialize)]
-pub struct MerchantsQuery {
-    q: Option<String>,
-    after: Option<String>,
-}
-
-#[get("/admin/merchants")]
-pub async fn merchant_list(
-    state: web::Data<AppState>,
-    Admin(user): Admin,
-    query: web::Query<MerchantsQuery>,
-) -> Result<HttpResponse, AppError> {
-    let search = query.q.as_deref().unwrap_or("").trim().to_owned();
-    let page = merchants_page(&state, &user, search, query.after.as_deref().unwrap_or("")).await?;
-    Ok(render_page(StatusCode::OK, &page))
-}
-
-/// The merchants list, 50 at a time by code (keyset on the code).
-pub async fn merchants_page(
-    state: &AppState,
-    user: &crate::auth::CurrentUser,
-    search: String,
-    after: &str,
-) -> Result<MerchantsPage, AppError> {
-    let mut merchants = state.db.merchant_summaries(&search, after, 51).await?;
-    let next = (merchants.len() > 50).then(|| {
-        merchants.truncate(50);
-        let last = &merchants[49].code;
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query.append_pair("q", &search).append_pair("after", last);
-        format!("/admin/merchants?{}", query.finish())
-    });
-    Ok(MerchantsPage {
-        layout: Layout::for_user(t("nav.merchants"), user),
-        search,
-        merchants,
-        next,
-        form_error: None,
-        error_field: "",
-        code: String::new(),
-        name: String::new(),
-    })
-}
-
-#[get("/admin/merchants/{code}")]
-pub async fn merchant_settings(
-    state: web::Data<AppState>,
-    Admin(user): Admin,
-    code: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let merchant = state
-        .db
-        .find_merchant(&code.to_lowercase())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut stored = state.db.merchant_settings(merchant.id).await?;
-    let sections = SECTIONS
-        .iter()
-        .map(|section| {
-            let channels = section
-                .channels
-                .iter()
-                .map(|channel| {
-                    let setting = stored
-                        .iter()
-                        .position(|s| {
-                            s.section == section.code && s.setting.channel == channel.code
-                        })
-                        .map(|i| stored.swap_remove(i).setting)
-                        .unwrap_or_default();
-                    ChannelRow {
-                        channel,
-                        status: Status::of(&setting),
-                        setting,
-                    }
-                })
-                .collect();
-            (section, channels)
-        })
-        .collect();
-    let page = MerchantPage {
-        layout: Layout::for_user(&merchant.name, &user),
-        code: merchant.code,
-        name: merchant.name,
-        sections,
-    };
-    Ok(render_page(StatusCode::OK, &page))
-}
 
 /// Turns the typed filters into a query. Nonsense (an unknown section or action, a malformed
 /// date or cursor) is a 400 naming the field; an unknown merchant is simply an empty result.
@@ -147,7 +39,6 @@ async fn parse_filter(
         section: given(&query.section),
         channel: given(&query.channel),
         actor: given(&query.actor).map(|a| a.to_lowercase()),
-        action: given(&query.action),
         ..AuditFilter::default()
     };
     if filter
@@ -161,13 +52,9 @@ async fn parse_filter(
     if filter.channel.as_deref().is_some_and(|c| !known_channel(c)) {
         return Err(bad("channel"));
     }
-    if filter
-        .action
-        .as_deref()
-        .is_some_and(|a| !action::ALL.contains(&a))
-    {
-        return Err(bad("action"));
-    }
+    filter.action = given(&query.action)
+        .map(|a| a.parse::<AuditAction>().map_err(|_| bad("action")))
+        .transpose()?;
     filter.from_ms = given(&query.from)
         .map(|d| day_start_ms(&d).ok_or_else(|| bad("from")))
         .transpose()?;
@@ -187,7 +74,10 @@ async fn parse_filter(
         })
         .transpose()?;
     if let Some(code) = given(&query.merchant) {
-        match state.db.find_merchant(&code.to_lowercase()).await? {
+        let Ok(code) = MerchantCode::parse(&code) else {
+            return Ok(None);
+        };
+        match state.db.find_merchant(&code).await? {
             Some(merchant) => filter.merchant_id = Some(merchant.id),
             None => return Ok(None),
         }
@@ -202,7 +92,6 @@ fn day_start_ms(date: &str) -> Option<i64> {
     seconds.checked_mul(1000)
 }
 
-#[get("/admin/audit")]
 pub async fn audit(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -218,20 +107,19 @@ pub async fn audit(
         let last = entries.last().map_or(0, |e| e.event.id);
         let filters = query.filters_query();
         let joiner = if filters.is_empty() { "" } else { "&" };
-        format!("/admin/audit?{filters}{joiner}before={last}")
+        format!("{}?{filters}{joiner}before={last}", paths::ADMIN_AUDIT)
     });
     let page = AuditPage {
         layout: Layout::for_user(t("nav.audit_log"), &user),
         query,
         entries,
         next,
-        actions: action::ALL,
+        actions: AuditAction::ALL,
     };
     Ok(render_page(StatusCode::OK, &page))
 }
 
 /// Walks the whole chain now and reports the outcome on the audit page.
-#[post("/admin/audit/verify")]
 pub async fn verify_chain(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -239,7 +127,7 @@ pub async fn verify_chain(
 ) -> Result<HttpResponse, AppError> {
     let report = state.db.verify_audit_chain().await?;
     crate::auth::set_flash(&user.session, &chain_message(&report));
-    Ok(super::see_other("/admin/audit"))
+    Ok(see_other(paths::ADMIN_AUDIT))
 }
 
 /// The chain report in the reader's language.
@@ -255,7 +143,6 @@ fn chain_message(report: &ChainReport) -> String {
 const CSV_HEADER: &str = "id,time_utc,actor_email,actor_role,action,merchant,section,channel,field,old_value,new_value,client_ip,hash\r\n";
 
 /// The audit log as CSV with the page's filters, streamed batch by batch in constant memory.
-#[get("/admin/audit.csv")]
 pub async fn audit_csv(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -266,9 +153,8 @@ pub async fn audit_csv(
     // Who took a copy of the log, and of which part, is itself part of the log.
     let filters = query.filters_query();
     let record = AuditRecord {
-        action: action::AUDIT_EXPORT,
         new_value: Some(if filters.is_empty() { "all" } else { &filters }),
-        ..AuditRecord::default()
+        ..AuditRecord::of(AuditAction::AuditExport)
     };
     state.db.record_audit(&user.actor(&meta), &record).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, AppError>>(2);

@@ -1,58 +1,26 @@
-//! Account management for admins: merchants, users, disabling, password resets. Every action is
-//! audited.
+//! `/admin/users`: create merchant users and admins (with a one-time password shown once),
+//! disable, enable, reset a password. Every action is audited.
 
-use crate::i18n::{t, tf};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::accounts::{self, AccountError};
-use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta, Role, password};
+use crate::accounts;
+use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta, password};
+use crate::domain::Role;
 use crate::error::AppError;
+use crate::i18n::{t, tf};
 use crate::pages::admin::{IssuedPassword, UsersPage};
-use crate::pages::{Layout, render_page};
-use crate::startup::AppState;
-use crate::store::audit::action;
+use crate::pages::{Layout, render_page, see_other};
+use crate::paths;
+use crate::state::AppState;
+use crate::store::AuditAction;
 
-crate::csrf_form!(NewMerchant { code, name });
 crate::csrf_form!(NewUser {
     email,
     role,
     merchant
 });
-
-fn user_error(error: AccountError) -> Result<String, AppError> {
-    match error {
-        AccountError::Database(e) => Err(e.into()),
-        AccountError::Unexpected(e) => Err(e.into()),
-        other => Ok(other.local_message().unwrap_or_default().to_owned()),
-    }
-}
-
-#[post("/admin/merchants")]
-pub async fn create_merchant(
-    state: web::Data<AppState>,
-    Admin(user): Admin,
-    meta: RequestMeta,
-    CsrfForm(form): CsrfForm<NewMerchant>,
-) -> Result<HttpResponse, AppError> {
-    match accounts::create_merchant(&state.db, &form.code, &form.name, Some(&user.actor(&meta)))
-        .await
-    {
-        Ok((_, code)) => {
-            crate::auth::set_flash(&user.session, &tf("users.merchant_created", &[&code]));
-            Ok(super::see_other(&format!("/admin/merchants/{code}")))
-        }
-        Err(error) => {
-            let mut page = super::admin::merchants_page(&state, &user, String::new(), "").await?;
-            page.error_field = error.field();
-            page.form_error = Some(user_error(error)?);
-            page.code = form.code;
-            page.name = form.name;
-            Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-    }
-}
 
 #[derive(Deserialize)]
 pub struct UsersQuery {
@@ -77,7 +45,6 @@ async fn users_page(
     })
 }
 
-#[get("/admin/users")]
 pub async fn users(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -88,15 +55,16 @@ pub async fn users(
 }
 
 /// Creates a user with a generated one-time password, shown once on the answer page.
-#[post("/admin/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
     Admin(user): Admin,
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<NewUser>,
 ) -> Result<HttpResponse, AppError> {
-    let role = Role::parse(&form.role)
-        .ok_or_else(|| AppError::BadRequest(t("users.unknown_role").into()))?;
+    let role: Role = form
+        .role
+        .parse()
+        .map_err(|_| AppError::BadRequest(t("users.unknown_role").into()))?;
     let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
     let one_time = password::generate();
     let by = Some(&user.actor(&meta));
@@ -105,7 +73,7 @@ pub async fn create_user(
         Ok((_, email)) => {
             let mut page = users_page(&state, &user, "").await?;
             page.issued = Some(IssuedPassword {
-                email,
+                email: email.to_string(),
                 password: one_time,
             });
             Ok(render_page(StatusCode::OK, &page))
@@ -113,7 +81,7 @@ pub async fn create_user(
         Err(error) => {
             let mut page = users_page(&state, &user, "").await?;
             page.error_field = error.field();
-            page.form_error = Some(user_error(error)?);
+            page.form_error = Some(error.into_user_message()?);
             page.email = form.email;
             page.role = form.role;
             page.merchant = form.merchant;
@@ -122,13 +90,22 @@ pub async fn create_user(
     }
 }
 
-/// Disables or re-enables a user; disabling ends that user's sessions at once.
-#[post("/admin/users/{id}/{change}")]
+/// What the buttons of a row of the users page do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserChange {
+    Disable,
+    Enable,
+    ResetPassword,
+}
+
+/// Disables, re-enables or issues a new one-time password to a user; each ends that user's
+/// sessions at once.
 pub async fn change_user(
     state: web::Data<AppState>,
     Admin(user): Admin,
     meta: RequestMeta,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(i64, UserChange)>,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, change) = path.into_inner();
@@ -138,12 +115,12 @@ pub async fn change_user(
         .await?
         .ok_or(AppError::NotFound)?;
     let actor = user.actor(&meta);
-    match change.as_str() {
-        "disable" if target_id == user.id => {
+    match change {
+        UserChange::Disable if target_id == user.id => {
             Err(AppError::BadRequest(t("users.not_yourself").into()))
         }
-        "disable" | "enable" => {
-            let disable = change == "disable";
+        UserChange::Disable | UserChange::Enable => {
+            let disable = change == UserChange::Disable;
             state
                 .db
                 .set_user_disabled(target_id, disable, Some(&actor))
@@ -154,23 +131,22 @@ pub async fn change_user(
                 "users.enabled_flash"
             };
             crate::auth::set_flash(&user.session, &tf(key, &[&target.email]));
-            Ok(super::see_other("/admin/users"))
+            Ok(see_other(paths::ADMIN_USERS))
         }
-        "reset-password" => {
+        UserChange::ResetPassword => {
             let one_time = password::generate();
             let hash = password::hash(one_time.clone()).await?;
-            let by = Some((&actor, action::PASSWORD_RESET));
+            let by = Some((&actor, AuditAction::PasswordReset));
             state
                 .db
                 .set_password_hash(target_id, &hash, true, by)
                 .await?;
             let mut page = users_page(&state, &user, "").await?;
             page.issued = Some(IssuedPassword {
-                email: target.email,
+                email: target.email.to_string(),
                 password: one_time,
             });
             Ok(render_page(StatusCode::OK, &page))
         }
-        _ => Err(AppError::NotFound),
     }
 }

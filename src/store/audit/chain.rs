@@ -12,6 +12,16 @@ use sha2::{Digest, Sha256};
 
 use super::{Actor, AuditRecord};
 
+/// The stored columns of an event, in the order of [`ChainedEvent`]'s fields: the one list
+/// that inserts and selects share.
+macro_rules! event_columns {
+    () => {
+        "id, at, action, actor_user_id, actor_email, actor_role, merchant_id, section, channel, \
+         field, old_value, new_value, client_ip, prev_hash, hash"
+    };
+}
+pub(crate) use event_columns;
+
 /// `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -46,6 +56,17 @@ pub struct ChainHead {
     pub hash: String,
 }
 
+impl ChainHead {
+    /// The head once `event` is appended.
+    pub fn of(event: &ChainedEvent) -> Self {
+        Self {
+            id: event.id,
+            at: event.at,
+            hash: event.hash.clone(),
+        }
+    }
+}
+
 impl ChainedEvent {
     /// The event that follows `head`, stamped no earlier than `head` so time never runs back.
     pub fn next(
@@ -71,10 +92,10 @@ impl ChainedEvent {
         let mut event = Self {
             id,
             at,
-            action: record.action.to_owned(),
+            action: record.action.as_str().to_owned(),
             actor_user_id: actor.user_id,
             actor_email: Some(actor.email.clone()).filter(|e| !e.is_empty()),
-            actor_role: actor.role.map(str::to_owned),
+            actor_role: actor.role.map(|role| role.as_str().to_owned()),
             merchant_id: record.merchant_id,
             section: record.section.map(str::to_owned),
             channel: record.channel.map(str::to_owned),
@@ -245,15 +266,8 @@ mod tests {
         };
         let mut events: Vec<ChainedEvent> = Vec::new();
         for i in 0..n {
-            let head = events.last().map(|e| ChainHead {
-                id: e.id,
-                at: e.at,
-                hash: e.hash.clone(),
-            });
-            let record = AuditRecord {
-                action: "sign_in",
-                ..AuditRecord::default()
-            };
+            let head = events.last().map(ChainHead::of);
+            let record = AuditRecord::of(crate::store::AuditAction::SignIn);
             events.push(ChainedEvent::next(head, 1000 - i as i64, &actor, &record));
         }
         events

@@ -1,0 +1,32 @@
+//! `/admin`: merchants, configured channels per section, sandbox-only channels, recent changes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use crate::auth::Admin;
+use crate::error::AppError;
+use crate::i18n::t;
+use crate::pages::admin::OverviewPage;
+use crate::pages::{Layout, SectionSummary, render_page};
+use crate::state::AppState;
+use crate::store::now_ms;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+pub async fn overview(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+) -> Result<HttpResponse, AppError> {
+    let db = &state.db;
+    let counts = db.configured_by_section().await?;
+    let (sandbox_only, sandbox_only_total) = db.sandbox_only(50).await?;
+    let page = OverviewPage {
+        layout: Layout::for_user(t("admin.overview_title"), &user),
+        merchants: db.count_merchants().await?,
+        sections: SectionSummary::all(&counts),
+        sandbox_only,
+        sandbox_only_total,
+        changes_last_day: db.changes_since(now_ms() - DAY_MS).await?,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}

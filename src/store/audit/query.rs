@@ -1,0 +1,164 @@
+//! Reading the log: a channel's history, the admin pages' filtered keyset pages, and the walk
+//! that verifies the chain.
+
+use futures_util::TryStreamExt;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::chain::{ChainReport, ChainVerifier, ChainedEvent, RecordedHead, event_columns};
+use super::{AuditAction, AuditEntry};
+use crate::store::{Db, on_pool};
+
+/// Columns of `AuditEntry`: the event and its merchant's code, over `audit_events e`.
+macro_rules! select_entries {
+    () => {
+        concat!(
+            "SELECT ",
+            event_columns!(),
+            ", (SELECT m.code FROM merchants m WHERE m.id = e.merchant_id) AS merchant_code \
+             FROM audit_events e "
+        )
+    };
+}
+
+/// The audit page's filters; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub merchant_id: Option<i64>,
+    pub section: Option<String>,
+    pub channel: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    /// Inclusive lower bound on `at` (ms).
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound on `at` (ms).
+    pub to_ms: Option<i64>,
+    /// Keyset cursor: only events with a smaller id.
+    pub before: Option<i64>,
+}
+
+impl AuditFilter {
+    /// The page's query, newest first. Dates become id bounds through the `(at, id)` index,
+    /// since `at` never decreases along the chain; the page itself is a keyset scan.
+    fn query<DB>(&self, limit: i64) -> QueryBuilder<DB>
+    where
+        DB: Database,
+        for<'t> i64: Encode<'t, DB> + Type<DB>,
+        for<'t> String: Encode<'t, DB> + Type<DB>,
+        for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    {
+        let mut query = QueryBuilder::new(concat!(select_entries!(), "WHERE TRUE"));
+        if let Some(id) = self.merchant_id {
+            query.push(" AND e.merchant_id = ").push_bind(id);
+        }
+        let texts = [
+            (" AND e.section = ", &self.section),
+            (" AND e.channel = ", &self.channel),
+            (" AND e.actor_email = ", &self.actor),
+        ];
+        for (condition, value) in texts {
+            if let Some(value) = value {
+                query.push(condition).push_bind(value.clone());
+            }
+        }
+        if let Some(action) = self.action {
+            query.push(" AND e.action = ").push_bind(action.as_str());
+        }
+        if let Some(from) = self.from_ms {
+            query
+                .push(" AND e.id >= (SELECT id FROM audit_events WHERE at >= ")
+                .push_bind(from)
+                .push(" ORDER BY at, id LIMIT 1)");
+        }
+        if let Some(to) = self.to_ms {
+            query
+                .push(" AND e.id <= (SELECT id FROM audit_events WHERE at < ")
+                .push_bind(to)
+                .push(" ORDER BY at DESC, id DESC LIMIT 1)");
+        }
+        if let Some(before) = self.before {
+            query.push(" AND e.id < ").push_bind(before);
+        }
+        query.push(" ORDER BY e.id DESC LIMIT ").push_bind(limit);
+        query
+    }
+}
+
+impl Db {
+    /// One page of the audit log, newest first, after the filter's `before` cursor.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AuditEntry>> {
+        on_pool!(self, |pool| {
+            filter.query(limit).build_query_as().fetch_all(pool).await
+        })
+    }
+
+    /// A channel's settings changes, newest first. Other events about the channel (test
+    /// notifications) stay in the audit log but are not changes to show here.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn channel_history(
+        &self,
+        merchant_id: i64,
+        section: &str,
+        channel: &str,
+    ) -> sqlx::Result<Vec<AuditEntry>> {
+        const SQL: &str = concat!(
+            select_entries!(),
+            "WHERE e.merchant_id = $1 AND e.section = $2 AND e.channel = $3 \
+             AND e.action = $4 ORDER BY e.id DESC LIMIT 200"
+        );
+        on_pool!(self, |pool| {
+            sqlx::query_as(SQL)
+                .bind(merchant_id)
+                .bind(section)
+                .bind(channel)
+                .bind(AuditAction::SettingsChange.as_str())
+                .fetch_all(pool)
+                .await
+        })
+    }
+
+    /// Walks the whole chain, oldest first, streaming rows in constant memory, up to the end
+    /// the chain head records (events appended meanwhile wait for the next walk).
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn verify_audit_chain(&self) -> sqlx::Result<ChainReport> {
+        const HEAD: &str = "SELECT last_id, last_hash FROM audit_chain_head WHERE singleton = 1";
+        const SQL: &str = concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM audit_events WHERE id <= $1 ORDER BY id"
+        );
+        let mut verifier = ChainVerifier::default();
+        let recorded: Option<RecordedHead> = on_pool!(self, |pool| {
+            let recorded: Option<RecordedHead> = sqlx::query_as(HEAD).fetch_optional(pool).await?;
+            let until = recorded.as_ref().map_or(i64::MAX, |head| head.last_id);
+            let mut rows = sqlx::query_as::<_, ChainedEvent>(SQL)
+                .bind(until)
+                .fetch(pool);
+            while let Some(event) = rows.try_next().await? {
+                if let Err(broken) = verifier.check(&event) {
+                    return Ok(broken);
+                }
+            }
+            recorded
+        });
+        Ok(verifier.finish(recorded))
+    }
+
+    /// Settings changes recorded at or after `since` (ms).
+    pub async fn changes_since(&self, since: i64) -> sqlx::Result<i64> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_events WHERE action = $2 \
+                 AND id >= (SELECT id FROM audit_events WHERE at >= $1 ORDER BY at, id LIMIT 1)",
+            )
+            .bind(since)
+            .bind(AuditAction::SettingsChange.as_str())
+            .fetch_one(pool)
+            .await
+        })
+    }
+}
