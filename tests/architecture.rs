@@ -126,7 +126,10 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 fn dependencies_between_top_level_modules_only_point_down() {
     let graph = module_graph(&sources());
     assert!(graph.len() > 15, "the scan found the modules: {graph:?}");
-    assert!(graph["routes"].contains("store"), "the scan follows crate:: paths");
+    assert!(
+        graph["routes"].contains("store"),
+        "the scan follows crate:: paths"
+    );
     if let Some(cycle) = find_cycle(&graph) {
         panic!("module cycle: {}", cycle.join(" -> "));
     }

@@ -1,5 +1,6 @@
 //! The `payhook` binary's commands, run as a user would run them.
 
+use payhook::domain::{EmailAddress, Role};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -176,7 +177,7 @@ fn merchants_and_users_are_created_from_the_command_line() {
     runtime.block_on(async {
         let db = payhook::store::Db::connect(&url).await.unwrap();
         let user = db
-            .find_login_user(&payhook::domain::EmailAddress::parse("owner@toko.co.id").unwrap())
+            .find_login_user(&EmailAddress::parse("owner@toko.co.id").unwrap())
             .await
             .unwrap()
             .expect("user stored lower-cased");
@@ -189,19 +190,72 @@ fn merchants_and_users_are_created_from_the_command_line() {
     });
 }
 
-#[test]
-fn check_url_resolves_the_host_unless_told_not_to() {
-    // No test may depend on outside DNS: a name under a reserved-looking but syntactically
-    // valid domain either does not exist (refused) or cannot be asked (a warning); either way
-    // the DNS check visibly ran, and `--no-dns` or `PAYHOOK_DNS_CHECK=off` skip it.
+/// `check-url`'s logic for a production URL, with DNS checked through `resolver`.
+async fn check_in_production(
+    url: &str,
+    resolver: &payhook::dns::Resolver,
+) -> (std::process::ExitCode, String) {
+    payhook::cli::check_url(
+        url,
+        payhook::url_policy::Environment::Production,
+        &payhook::url_policy::UrlPolicy::default(),
+        Some(resolver),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn check_url_resolves_the_host_unless_told_not_to() {
+    use std::process::ExitCode;
+
+    use payhook::dns::{Resolver, StaticResolver};
+
+    // No test may depend on outside DNS: the resolver is injected, so each answer is known.
     let url = "https://no-such-host.payhook-nowhere-7f3a.com/n";
-    let checked = payhook(&["check-url", url], &[], "");
-    let text = stdout(&checked);
-    match checked.status.code() {
-        Some(1) => assert!(text.contains("refused (name_not_found)"), "{text}"),
-        Some(0) => assert!(text.contains("(dns_unanswered)"), "{text}"),
-        other => panic!("unexpected exit {other:?}: {text}"),
-    }
+    let private = "https://intranet.payhook-nowhere-7f3a.com/n";
+    let public = "https://shop.payhook-nowhere-7f3a.com/n";
+    let dns = StaticResolver::new([
+        ("intranet.payhook-nowhere-7f3a.com", "192.168.1.10"),
+        ("shop.payhook-nowhere-7f3a.com", "8.8.8.8"),
+    ]);
+    let resolver = Resolver::new(dns.clone()).with_timeout(std::time::Duration::from_millis(100));
+
+    let (code, text) = check_in_production(url, &resolver).await;
+    assert_eq!(code, ExitCode::FAILURE, "{text}");
+    assert!(text.contains("refused (name_not_found)"), "{text}");
+
+    dns.make_silent("no-such-host.payhook-nowhere-7f3a.com");
+    let (code, text) = check_in_production(url, &resolver).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    assert!(text.starts_with(&format!("{url}\n")), "{text}");
+    assert!(text.contains("(dns_unanswered)"), "{text}");
+
+    let (code, text) = check_in_production(private, &resolver).await;
+    assert_eq!(code, ExitCode::FAILURE, "{text}");
+    assert!(
+        text.contains("refused (resolves_to_non_public_address)"),
+        "{text}"
+    );
+
+    let (code, text) = check_in_production(public, &resolver).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            ExitCode::SUCCESS,
+            "https://shop.payhook-nowhere-7f3a.com/n\n"
+        )
+    );
+    assert_eq!(dns.lookups(), 4, "every name was looked up once");
+
+    let (code, text) = check_in_production("https://8.8.8.8/n", &resolver).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (ExitCode::SUCCESS, "https://8.8.8.8/n\n")
+    );
+    assert_eq!(dns.lookups(), 4, "an IP literal needs no lookup");
+
+    // The real binary: `--no-dns` and `PAYHOOK_DNS_CHECK=off` skip the check, so a name that
+    // does not exist passes without a warning.
     for (args, env) in [
         (vec!["check-url", url, "--no-dns"], vec![]),
         (vec!["check-url", url], vec![("PAYHOOK_DNS_CHECK", "off")]),
@@ -216,6 +270,7 @@ fn check_url_resolves_the_host_unless_told_not_to() {
         Some(0),
         "an IP literal needs no lookup"
     );
+    assert_eq!(stdout(&literal).trim(), "https://8.8.8.8/n");
 }
 
 #[test]
@@ -340,4 +395,173 @@ fn serving_on_postgres_needs_keys_shared_by_every_instance() {
         stderr.contains("PAYHOOK_SECRET_KEY must be set"),
         "{stderr}"
     );
+}
+
+/// How long `payhook serve` may take to say it is listening (first start hashes two passwords).
+const STARTUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A running `payhook serve`, killed when dropped, even when an assertion fails first.
+struct Server {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::path::PathBuf,
+}
+
+impl Server {
+    /// Starts `payhook serve` on the SQLite `database_url`, in `dir`, with its stderr in
+    /// `dir/{name}.stderr`.
+    fn start(dir: &std::path::Path, database_url: &str, name: &str) -> Self {
+        let stderr = dir.join(format!("{name}.stderr"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_payhook"))
+            .arg("serve")
+            .env_remove("REDIS_URL")
+            .env_remove("PAYHOOK_SESSION_KEY")
+            .env_remove("PAYHOOK_SECRET_KEY")
+            .env_remove("PAYHOOK_ALLOWED_PORTS")
+            .env_remove("PAYHOOK_ALLOW_PRIVATE_TARGETS")
+            .env_remove("PAYHOOK_COOKIE_SECURE")
+            .env_remove("PAYHOOK_TRUST_PROXY")
+            .env("DATABASE_URL", database_url)
+            .env("PAYHOOK_BIND", "127.0.0.1:0")
+            .env("PAYHOOK_DNS_CHECK", "off")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("run payhook serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// The standard output lines up to and including "payhook listening …"; panics if that
+    /// line does not come within `limit` or the server stops first.
+    fn output_until_listening(&self, limit: std::time::Duration) -> Vec<String> {
+        use std::sync::mpsc::RecvTimeoutError;
+        let deadline = std::time::Instant::now() + limit;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let listening = line.starts_with("payhook listening on ");
+                    lines.push(line);
+                    if listening {
+                        return lines;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "not listening within {limit:?}; stdout {lines:?}; stderr:\n{}",
+                    self.stderr()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "payhook serve stopped before listening; stdout {lines:?}; stderr:\n{}",
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The password printed on the `role  email  password` line of the seeding output.
+fn printed_password(lines: &[String], role: &str, email: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|line| line.contains(email))
+        .unwrap_or_else(|| panic!("{email} printed: {lines:?}"));
+    match line.split_whitespace().collect::<Vec<_>>()[..] {
+        [r, e, password] if r == role && e == email => password.to_owned(),
+        _ => panic!("expected `{role}  {email}  <password>`: {line:?}"),
+    }
+}
+
+#[test]
+fn first_start_seeds_demo_accounts_and_prints_their_passwords_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("payhook.db").display());
+
+    let first = Server::start(dir.path(), &url, "first");
+    let printed = first.output_until_listening(STARTUP_LIMIT);
+    drop(first);
+    assert!(
+        printed
+            .iter()
+            .any(|line| line.starts_with("Created demo accounts")),
+        "{printed:?}"
+    );
+    let merchant_password = printed_password(&printed, "merchant", "merchant@demo.test");
+    let admin_password = printed_password(&printed, "admin", "admin@payhook.test");
+    for password in [&merchant_password, &admin_password] {
+        assert!(
+            password.len() >= 12 && password.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "{password}"
+        );
+    }
+    assert_ne!(merchant_password, admin_password);
+
+    let second = Server::start(dir.path(), &url, "second");
+    let printed_again = second.output_until_listening(STARTUP_LIMIT);
+    drop(second);
+    for unwanted in [
+        "Created demo accounts",
+        "merchant@demo.test",
+        "admin@payhook.test",
+        &merchant_password,
+        &admin_password,
+    ] {
+        assert!(
+            printed_again.iter().all(|line| !line.contains(unwanted)),
+            "{unwanted:?} printed again: {printed_again:?}"
+        );
+    }
+
+    // The printed passwords are the accounts' real ones.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = payhook::store::Db::connect(&url).await.unwrap();
+        assert_eq!(db.count_users().await.unwrap(), 2, "seeded once");
+        for (email, role, password) in [
+            ("merchant@demo.test", Role::Merchant, &merchant_password),
+            ("admin@payhook.test", Role::Admin, &admin_password),
+        ] {
+            let user = db
+                .find_login_user(&EmailAddress::parse(email).unwrap())
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{email} exists"));
+            assert_eq!(user.role, role);
+            assert!(!user.disabled);
+            let signs_in =
+                payhook::auth::password::verify(password.clone(), Some(user.password_hash)).await;
+            assert!(
+                signs_in.unwrap(),
+                "{email} signs in with the printed password"
+            );
+        }
+    });
 }

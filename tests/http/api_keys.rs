@@ -307,25 +307,44 @@ async fn another_merchant_cannot_see_your_keys_and_admins_have_none(backend: Bac
     let app = spawn_app(backend).await;
     app.sign_in_new_merchant("acme").await;
     let acme_ids = client_ids(&app.get_text(PAGE).await);
+    assert_eq!(acme_ids.len(), 2, "acme: sandbox and production");
     let acme_secret = reveal_secret(&app, "production").await;
 
     let other = app.create_merchant_user("globex").await;
-    app.login(&other, PASSWORD).await;
+    assert_eq!(
+        app.login(&other, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in of {other}"
+    );
     let page = app.get_text(PAGE).await;
     let globex_ids = client_ids(&page);
+    assert_eq!(globex_ids.len(), 2, "globex: sandbox and production");
     assert!(acme_ids.iter().all(|id| !page.contains(id.as_str())));
     assert!(globex_ids.iter().all(|id| !acme_ids.contains(id)));
     let globex_secret = reveal_secret(&app, "production").await;
     assert_ne!(globex_secret, acme_secret);
-    let page = reveal(&app, "production", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let revealed = reveal(&app, "production", PASSWORD).await;
+    assert_eq!(revealed.status(), StatusCode::OK);
+    let page = revealed.text().await.unwrap();
+    assert_eq!(
+        element_text(&page, "secret-key").as_deref(),
+        Some(globex_secret.as_str()),
+        "globex sees its own secret"
+    );
     assert!(!page.contains(&acme_secret));
+    assert!(
+        app.get_text("/settings/payment")
+            .await
+            .contains("href=\"/integration/api-keys\""),
+        "merchants have the link"
+    );
 
     let admin = app.create_admin().await;
-    app.login(&admin, PASSWORD).await;
+    assert_eq!(
+        app.login(&admin, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in of {admin}"
+    );
     assert_eq!(app.get(PAGE).await.status(), StatusCode::FORBIDDEN);
     assert!(
         !app.get_text("/settings/payment")

@@ -2,9 +2,9 @@
 
 use reqwest::StatusCode;
 
-use crate::on_both_databases;
 use crate::support::Probe;
-use crate::support::{PASSWORD, TestApp, location, new_client};
+use crate::support::{Backend, PASSWORD, TestApp, location, new_client, spawn_app_with};
+use crate::{on_both_backends, on_both_databases};
 
 on_both_databases!(
     no_sign_in_without_its_audit_event,
@@ -15,6 +15,11 @@ on_both_databases!(
     signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out,
     disabling_a_user_or_changing_its_password_ends_its_sessions,
     pages_require_a_signed_in_user,
+);
+
+on_both_backends!(
+    with_sessions_in_redis_disabling_a_user_ends_its_sessions_for_good,
+    with_sessions_in_redis_a_password_change_ends_the_other_sessions,
 );
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -272,4 +277,140 @@ async fn guessing_the_current_password_counts_towards_the_lockout(app: TestApp) 
         app.new_browser().login(&email, PASSWORD).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+/// An app keeping its sessions in Redis (`PAYHOOK_TEST_REDIS`, else the local one). Every app
+/// has random session keys, so tests sharing the Redis server never see each other's sessions.
+async fn spawn_app_with_redis_sessions(backend: Backend) -> TestApp {
+    let redis =
+        std::env::var("PAYHOOK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    spawn_app_with(backend, |settings| settings.redis_url = Some(redis)).await
+}
+
+/// How many sessions the application database holds (none when they live in Redis).
+async fn sessions_in_the_database(app: &TestApp) -> i64 {
+    let sql = "SELECT COUNT(*) FROM sessions";
+    match &app.db {
+        payhook::store::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        payhook::store::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    }
+    .expect("count sessions")
+}
+
+async fn assert_signed_out(browser: &crate::support::Browser, why: &str) {
+    let response = browser.get("/settings/payment").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{why}");
+    assert_eq!(location(&response), "/login", "{why}");
+}
+
+async fn with_sessions_in_redis_disabling_a_user_ends_its_sessions_for_good(backend: Backend) {
+    let app = spawn_app_with_redis_sessions(backend).await;
+    let email = app.create_merchant_user("acme").await;
+    let id = app
+        .db
+        .find_login_user(&crate::support::email(&email))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let phone = app.signed_in_browser(&email).await;
+    let laptop = app.signed_in_browser(&email).await;
+    let admin = app.signed_in_browser(&app.create_admin().await).await;
+    for browser in [&phone, &laptop] {
+        assert_eq!(
+            browser.get("/settings/payment").await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        sessions_in_the_database(&app).await,
+        0,
+        "the sessions live in Redis"
+    );
+
+    let disabled = admin
+        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&phone, "session ended at once").await;
+    assert_eq!(
+        phone.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "disabled users cannot sign in"
+    );
+
+    // The laptop made no request while the user was disabled: its session is still in Redis,
+    // and enabling the user again must not bring it back.
+    let enabled = admin
+        .submit("/admin/users", &format!("/admin/users/{id}/enable"), &[])
+        .await;
+    assert_eq!(enabled.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&laptop, "a session from before the disable stays ended").await;
+    assert_eq!(
+        phone.login(&email, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "signing in again works"
+    );
+    assert_eq!(
+        phone.get("/settings/payment").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.get("/admin/users").await.status(),
+        StatusCode::OK,
+        "the admin's own session carries on"
+    );
+    assert_eq!(sessions_in_the_database(&app).await, 0);
+}
+
+async fn with_sessions_in_redis_a_password_change_ends_the_other_sessions(backend: Backend) {
+    let app = spawn_app_with_redis_sessions(backend).await;
+    let email = app.create_merchant_user("acme").await;
+    let here = app.signed_in_browser(&email).await;
+    let elsewhere = app.signed_in_browser(&email).await;
+    for browser in [&here, &elsewhere] {
+        assert_eq!(
+            browser.get("/settings/payment").await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        sessions_in_the_database(&app).await,
+        0,
+        "the sessions live in Redis"
+    );
+
+    let new_password = "a much longer new passphrase";
+    let changed = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        here.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "this session continues"
+    );
+    assert_signed_out(&elsewhere, "the other session ends").await;
+    assert_eq!(
+        elsewhere.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old password is gone"
+    );
+    assert_eq!(
+        elsewhere.login(&email, new_password).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        elsewhere.get("/settings/payment").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(sessions_in_the_database(&app).await, 0);
 }

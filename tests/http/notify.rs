@@ -183,16 +183,42 @@ async fn a_snap_test_notification_is_signed_with_hmac_sha512_and_sent_to_the_pin
         "one lookup before sending, none by the client"
     );
     let got = receiver.single();
+    assert_eq!(got.method, "POST");
     assert_eq!(got.path, "/v1.1/transfer-va/payment");
-    assert!(got.header("Host").starts_with("hooks.acme.co.id"));
-    assert!(got.header("X-PARTNER-ID").starts_with("MCH-"));
-    assert!(
-        got.header("X-EXTERNAL-ID")
-            .chars()
-            .all(|c| c.is_ascii_digit())
+    assert_eq!(
+        got.header("Host"),
+        format!("hooks.acme.co.id:{}", receiver.port())
     );
-    assert!(!got.header("CHANNEL-ID").is_empty());
-    assert!(got.header("X-TIMESTAMP").ends_with("+07:00"));
+    assert_eq!(got.header("Content-Type"), "application/json");
+    let token = got
+        .header("Authorization")
+        .strip_prefix("Bearer ")
+        .expect("a bearer token");
+    assert!(
+        token.len() >= 20 && token.bytes().all(|b| b.is_ascii_graphic()),
+        "{token}"
+    );
+    let external_id = got.header("X-EXTERNAL-ID");
+    assert!(
+        external_id.len() == 20 && external_id.bytes().all(|b| b.is_ascii_digit()),
+        "{external_id}"
+    );
+    assert_eq!(got.header("CHANNEL-ID"), "H2H");
+    let timestamp = got.header("X-TIMESTAMP");
+    assert!(timestamp.ends_with("+07:00"), "Jakarta time: {timestamp}");
+    // RFC 3339 is the ISO 8601 profile with a mandatory offset (`time` parses it through the
+    // `parsing` feature that actix-web's cookies turn on).
+    let sent_at =
+        time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| {
+                panic!("X-TIMESTAMP {timestamp} is not ISO 8601 with an offset: {e}")
+            });
+    assert_eq!(sent_at.offset(), time::macros::offset!(+7));
+    let age = time::OffsetDateTime::now_utc() - sent_at;
+    assert!(
+        age.abs() < time::Duration::minutes(1),
+        "{timestamp} is {age} old"
+    );
     let body: serde_json::Value = serde_json::from_str(&got.body).unwrap();
     assert_eq!(body["additionalInfo"]["channel"], "VIRTUAL_ACCOUNT_BCA");
     assert_eq!(body["paidAmount"]["currency"], "IDR");
@@ -200,6 +226,16 @@ async fn a_snap_test_notification_is_signed_with_hmac_sha512_and_sent_to_the_pin
     assert_eq!(body["trxDateTime"], got.header("X-TIMESTAMP"));
 
     let secret = reveal_secret(&app, "sandbox").await;
+    let keys = app.get_text("/integration/api-keys").await;
+    let sandbox_client_id = keys
+        .split("id=\"key-sandbox\"")
+        .nth(1)
+        .and_then(|card| card.split("class=\"client-id\">").nth(1))
+        .and_then(|rest| rest.split('<').next())
+        .expect("the sandbox client id is shown")
+        .to_owned();
+    assert!(sandbox_client_id.starts_with("MCH-"), "{sandbox_client_id}");
+    assert_eq!(got.header("X-PARTNER-ID"), sandbox_client_id);
     assert_eq!(
         got.header("X-SIGNATURE"),
         expected_snap_signature(&secret, &got)

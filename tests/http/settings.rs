@@ -51,23 +51,72 @@ async fn saved_urls_show_on_the_section_page_and_survive_a_restart(mut app: Test
     assert_eq!(hidden_value(&form, "version"), "1");
 }
 
+/// `text` as askama (0.16) escapes it into a page: numeric entities for `"&'<>`.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// The HTML inside the error list tied to `field` (`id="{field}-errors"`).
+fn field_errors<'a>(page: &'a str, field: &str) -> &'a str {
+    let marker = format!("id=\"{field}-errors\">");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no error list next to {field}"))
+        + marker.len();
+    let end = start + page[start..].find("</ul>").expect("the error list ends");
+    &page[start..end]
+}
+
+/// Whether the error list tied to `field` holds `message` (plain text, as in `i18n/en.txt`).
+fn field_error_says(page: &str, field: &str, message: &str) -> bool {
+    field_errors(page, field).contains(&format!("<li>{}</li>", escaped(message)))
+}
+
+// The rules' messages, as in `src/i18n/en.txt`.
+const TUNNEL_DOMAIN: &str =
+    "ngrok tunnels are not accepted as notification URLs; use a public domain you control.";
+const RESERVED_DOMAIN: &str = "This domain is reserved for local or test use (such as localhost, \
+     .local, .internal or .test) and cannot be reached from the internet.";
+const NON_PUBLIC_ADDRESS: &str = "This IP address is not reachable from the internet (private, \
+     loopback, link-local, multicast, documentation or reserved range); use a public address or \
+     domain name.";
+const UNSUPPORTED_SCHEME: &str =
+    "The URL must start with https:// (http:// is accepted in sandbox only).";
+const CREDENTIALS_IN_URL: &str = "A URL protected with authentication (a user name or password \
+     in the URL) cannot be reached; remove the credentials and verify the notification signature \
+     instead.";
+const PORT_NOT_ALLOWED: &str = "This port is not accepted; remove the port number so the \
+     standard one is used (443 for https, 80 for http).";
+const FRAGMENT_NOT_ALLOWED: &str =
+    "Remove the part starting with #; it is never sent to the server.";
+const SINGLE_LABEL_HOST: &str = "Use a full domain name such as shop.yourcompany.com; a host name \
+     without a dot only works inside a private network.";
+const NOT_ABSOLUTE_URL: &str = "This is not a complete URL; enter the full address starting with \
+     https://, for example https://shop.yourcompany.com/payments/notify.";
+const TOO_LONG: &str = "The URL is too long; use at most 2048 characters.";
+const HTTPS_REQUIRED: &str = "Production notification URLs must use https://; plain http:// is \
+     accepted in sandbox only.";
+const INSECURE_HTTP_SANDBOX: &str = "This sandbox URL uses http://, so notifications travel \
+     unencrypted; production URLs must use https://.";
+
 async fn each_kind_of_invalid_url_is_refused_with_its_rule_and_stores_nothing(app: TestApp) {
     app.sign_in_new_merchant("acme").await;
     let cases = [
-        (
-            "https://abc.ngrok.io/hook",
-            "ngrok tunnels are not accepted",
-        ),
-        ("https://localhost/hook", ""),
-        ("https://10.1.2.3/hook", ""),
-        ("https://127.1/hook", ""),
-        ("https://[::ffff:192.168.0.1]/hook", ""),
-        ("ftp://acme.co.id/hook", ""),
-        ("https://user:pass@acme.co.id/hook", ""),
-        ("https://acme.co.id:8443/hook", ""),
-        ("https://acme.co.id/hook#top", ""),
-        ("https://intranet/hook", ""),
-        ("not a url", ""),
+        ("https://abc.ngrok.io/hook", TUNNEL_DOMAIN),
+        ("https://localhost/hook", RESERVED_DOMAIN),
+        ("https://10.1.2.3/hook", NON_PUBLIC_ADDRESS),
+        ("https://127.1/hook", NON_PUBLIC_ADDRESS),
+        ("https://[::ffff:192.168.0.1]/hook", NON_PUBLIC_ADDRESS),
+        ("ftp://acme.co.id/hook", UNSUPPORTED_SCHEME),
+        ("https://user:pass@acme.co.id/hook", CREDENTIALS_IN_URL),
+        ("https://acme.co.id:8443/hook", PORT_NOT_ALLOWED),
+        ("https://acme.co.id/hook#top", FRAGMENT_NOT_ALLOWED),
+        ("https://intranet/hook", SINGLE_LABEL_HOST),
+        ("not a url", NOT_ABSOLUTE_URL),
     ];
     for (input, expected) in cases {
         let response = app.save("va", "bca", "", input).await;
@@ -81,17 +130,25 @@ async fn each_kind_of_invalid_url_is_refused_with_its_rule_and_stores_nothing(ap
             page.contains("id=\"production_url-errors\""),
             "{input}: error next to its field"
         );
-        assert!(page.contains(expected), "{input}: names its rule");
-        let kept = input.replace('&', "&amp;");
+        assert!(
+            field_error_says(&page, "production_url", expected),
+            "{input}: names its rule ({expected}) in {}",
+            field_errors(&page, "production_url")
+        );
+        let kept = escaped(input);
         assert!(
             page.contains(&format!("value=\"{kept}\"")),
             "{input}: input kept"
         );
     }
     let too_long = format!("https://acme.co.id/{}", "a".repeat(2100));
-    assert_eq!(
-        app.save("va", "bca", &too_long, "").await.status(),
-        StatusCode::UNPROCESSABLE_ENTITY
+    let response = app.save("va", "bca", &too_long, "").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        field_error_says(&page, "sandbox_url", TOO_LONG),
+        "too long: {}",
+        field_errors(&page, "sandbox_url")
     );
     let setting = app.db.channel_setting(1, "va", "bca").await.unwrap();
     assert_eq!(setting.version, 0, "nothing stored");
@@ -110,7 +167,12 @@ async fn http_is_accepted_in_sandbox_with_a_warning_and_refused_in_production(ap
         .save("ewallet", "ovo", "", "http://acme.co.id/notify")
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.text().await.unwrap().contains("https"));
+    let page = refused.text().await.unwrap();
+    assert!(
+        field_error_says(&page, "production_url", HTTPS_REQUIRED),
+        "names the https rule: {}",
+        field_errors(&page, "production_url")
+    );
 
     let accepted = app
         .save("ewallet", "ovo", "http://acme.co.id/notify", "")
@@ -118,8 +180,8 @@ async fn http_is_accepted_in_sandbox_with_a_warning_and_refused_in_production(ap
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
     let page = app.get_text("/settings/payment/ewallet").await;
     assert!(
-        page.contains("Warning:"),
-        "the warning is shown after saving"
+        page.contains(&format!("Warning: {}", escaped(INSECURE_HTTP_SANDBOX))),
+        "the http warning is shown after saving"
     );
     assert!(page.contains("http://acme.co.id/notify"));
     assert!(page.contains("Sandbox only"));
