@@ -66,6 +66,7 @@ impl Resolve for NoLookups {
 }
 
 /// POSTs `request` to `url`, connecting only to `addresses` (all vetted by the policy).
+#[tracing::instrument(skip_all, fields(url = %url, status, latency_ms))]
 pub async fn post(
     url: &NotificationUrl,
     addresses: &[IpAddr],
@@ -152,6 +153,9 @@ pub async fn post(
     } else {
         read_error.clone()
     };
+    let span = tracing::Span::current();
+    span.record("status", status.as_u16());
+    span.record("latency_ms", super::millis(started.elapsed()));
     Exchange {
         outcome,
         status: Some(status.as_u16()),

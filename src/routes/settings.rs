@@ -6,9 +6,11 @@ use serde::Deserialize;
 
 use crate::auth::{CsrfForm, HasCsrfToken, MaybeScoped, MerchantUser, RequestMeta, Scope, Scoped};
 use crate::catalog::{ChannelTarget, Section};
-use crate::dns::judge;
+use crate::config::Settings;
+use crate::dns::{FieldVerdict, judge};
 use crate::error::AppError;
 use crate::i18n::{t, tf};
+use crate::notify::run_test;
 use crate::pages::notify::TestResultPage;
 use crate::pages::{
     ChannelRow, ConfigureForm, ConfigurePage, HistoryPage, Layout, MerchantPickerPage,
@@ -97,79 +99,56 @@ impl HasCsrfToken for ConfigureInput {
 
 pub async fn save_configuration(
     state: web::Data<AppState>,
-    merchant_user: MerchantUser,
+    MerchantUser { user, merchant }: MerchantUser,
     meta: RequestMeta,
     target: ChannelTarget,
     CsrfForm(input): CsrfForm<ConfigureInput>,
 ) -> Result<HttpResponse, AppError> {
     let and_test: Option<Environment> = input.and_test.as_deref().map(str::parse).transpose()?;
-    let settings = &state.settings;
-    let (policy, resolver) = (&settings.url_policy, settings.dns_resolver());
-    let (sandbox, production) = tokio::join!(
-        judge(&input.sandbox_url, Environment::Sandbox, policy, resolver),
-        judge(
-            &input.production_url,
-            Environment::Production,
-            policy,
-            resolver
-        ),
-    );
-    let MerchantUser { user, merchant } = &merchant_user;
-    let scope = Scope::own(merchant);
-    let typed = |version: i64| ConfigureForm {
-        sandbox_url: input.sandbox_url.clone(),
-        production_url: input.production_url.clone(),
-        version,
-        sandbox_errors: sandbox.errors.clone(),
-        production_errors: production.errors.clone(),
-    };
-    if !sandbox.errors.is_empty() || !production.errors.is_empty() {
-        let page = ConfigurePage::new(user, scope, target, typed(input.version), None);
+    let judged = JudgedUrls::of(&input, &state.settings).await;
+    let scope = Scope::own(&merchant);
+    if judged.has_errors() {
+        let page = ConfigurePage::new(
+            &user,
+            scope,
+            target,
+            judged.form(&input, input.version),
+            None,
+        );
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-
-    let update = ChannelUpdate {
-        merchant_id: merchant.id,
-        section: target.section.code,
-        channel: target.channel.code,
-        expected_version: input.version,
-        sandbox_url: sandbox.url.as_ref().map(NotificationUrl::as_str),
-        production_url: production.url.as_ref().map(NotificationUrl::as_str),
-    };
+    let update = judged.update(merchant.id, target, input.version);
+    let actor = user.actor(&meta);
     let names: [&dyn std::fmt::Display; 2] = [&target.channel.name, &target.section.local_title()];
-    let message = match state.db.save_channel(&update, &user.actor(&meta)).await? {
+    let saved = match state.db.save_channel(&update, &actor).await? {
         SaveOutcome::Saved { .. } => tf("settings.saved", &names),
         SaveOutcome::Unchanged => tf("settings.unchanged", &names),
         SaveOutcome::Conflict => {
             let current = state
                 .db
-                .channel_setting(merchant.id, target.section.code, target.channel.code)
-                .await?;
-            let form = typed(current.version);
-            let page = ConfigurePage::new(user, scope, target, form, Some(current));
+                .channel_setting(merchant.id, update.section, update.channel);
+            let current = current.await?;
+            let form = judged.form(&input, current.version);
+            let page = ConfigurePage::new(&user, scope, target, form, Some(current));
             return Ok(render_page(StatusCode::CONFLICT, &page));
         }
     };
-    let warnings = sandbox.warnings.iter().chain(&production.warnings);
-    let message = warnings.fold(message, |text, warning| {
-        tf("settings.with_warning", &[&text, warning])
-    });
-
+    let message = judged.with_warnings(saved);
     let Some(environment) = and_test else {
         crate::auth::set_flash(&user.session, &message);
         return Ok(see_other(&crate::paths::section(target.section.code)));
     };
-    let actor = user.actor(&meta);
-    let outcome = crate::notify::run_test(
-        &state.db,
-        settings,
+    let db = &state.db;
+    let outcome = run_test(
+        db,
+        &state.settings,
         merchant.id,
         target,
         environment,
         &actor,
     )
     .await?;
-    let layout = Layout::for_user(t("test.title"), user);
+    let layout = Layout::for_user(t("test.title"), &user);
     Ok(TestResultPage::answer(
         layout,
         target,
@@ -177,6 +156,69 @@ pub async fn save_configuration(
         Some(message),
         outcome,
     ))
+}
+
+/// Both URL fields of a posted CONFIGURE form, judged by the whole policy.
+struct JudgedUrls {
+    sandbox: FieldVerdict,
+    production: FieldVerdict,
+}
+
+impl JudgedUrls {
+    async fn of(input: &ConfigureInput, settings: &Settings) -> Self {
+        let (policy, resolver) = (&settings.url_policy, settings.dns_resolver());
+        let (sandbox, production) = tokio::join!(
+            judge(&input.sandbox_url, Environment::Sandbox, policy, resolver),
+            judge(
+                &input.production_url,
+                Environment::Production,
+                policy,
+                resolver
+            ),
+        );
+        Self {
+            sandbox,
+            production,
+        }
+    }
+
+    fn has_errors(&self) -> bool {
+        !self.sandbox.errors.is_empty() || !self.production.errors.is_empty()
+    }
+
+    /// The form again with what was typed and every broken rule beside its field.
+    fn form(&self, input: &ConfigureInput, version: i64) -> ConfigureForm {
+        ConfigureForm {
+            sandbox_url: input.sandbox_url.clone(),
+            production_url: input.production_url.clone(),
+            version,
+            sandbox_errors: self.sandbox.errors.clone(),
+            production_errors: self.production.errors.clone(),
+        }
+    }
+
+    fn update(&self, merchant_id: i64, target: ChannelTarget, version: i64) -> ChannelUpdate<'_> {
+        ChannelUpdate {
+            merchant_id,
+            section: target.section.code,
+            channel: target.channel.code,
+            expected_version: version,
+            sandbox_url: self.sandbox.url.as_ref().map(NotificationUrl::as_str),
+            production_url: self.production.url.as_ref().map(NotificationUrl::as_str),
+        }
+    }
+
+    /// `message` followed by each warning the accepted URLs earned.
+    fn with_warnings(&self, message: String) -> String {
+        let warnings = self
+            .sandbox
+            .warnings
+            .iter()
+            .chain(&self.production.warnings);
+        warnings.fold(message, |text, warning| {
+            tf("settings.with_warning", &[&text, warning])
+        })
+    }
 }
 
 pub async fn channel_history(

@@ -41,6 +41,7 @@ pub struct SectionSetting {
 }
 
 impl Db {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_merchants(&self) -> sqlx::Result<i64> {
         on_pool!(self, |pool| {
             sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
@@ -50,6 +51,7 @@ impl Db {
     }
 
     /// Channels with at least one URL, per section, across every merchant.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn configured_by_section(&self) -> sqlx::Result<Vec<(String, i64)>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
@@ -62,6 +64,7 @@ impl Db {
     }
 
     /// Up to `limit` channels that have a sandbox URL but no production URL, and their total.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sandbox_only(&self, limit: i64) -> sqlx::Result<(Vec<SandboxOnly>, i64)> {
         on_pool!(self, |pool| {
             let rows = sqlx::query_as(
@@ -84,6 +87,7 @@ impl Db {
     }
 
     /// Merchants whose code or name contains `search`, by code, after the `after` cursor.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn merchant_summaries(
         &self,
         search: &str,
@@ -110,6 +114,7 @@ impl Db {
     }
 
     /// Every stored channel of one merchant, across all sections.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn merchant_settings(&self, merchant_id: i64) -> sqlx::Result<Vec<SectionSetting>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
@@ -125,6 +130,7 @@ impl Db {
     }
 
     /// Users whose email contains `search`, by email, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_summaries(&self, search: &str, limit: i64) -> sqlx::Result<Vec<UserSummary>> {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
         on_pool!(self, |pool| {
@@ -140,6 +146,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_user_summary(&self, user_id: i64) -> sqlx::Result<Option<UserSummary>> {
         on_pool!(self, |pool| {
             sqlx::query_as(

@@ -23,6 +23,7 @@ impl std::fmt::Debug for StoredApiKey {
 
 impl Db {
     /// The key of one merchant and environment, if generated yet.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn api_key(
         &self,
         merchant_id: i64,
@@ -42,6 +43,7 @@ impl Db {
 
     /// Stores a first key unless one exists already (two first views racing keep one);
     /// returns whether this one was stored.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_api_key(
         &self,
         merchant_id: i64,
@@ -68,6 +70,7 @@ impl Db {
 
     /// Replaces the secret and records the rotation (without any secret) in one transaction.
     /// Returns false when the merchant has no key for that environment yet.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rotate_api_key(
         &self,
         merchant_id: i64,
@@ -112,6 +115,7 @@ pub fn secret_field(environment: Environment) -> &'static str {
 
 impl Db {
     /// The sealed key check, storing `sealed` first when there is none yet.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn secret_key_check(&self, sealed: &str) -> sqlx::Result<String> {
         on_pool!(self, |pool| {
             sqlx::query(

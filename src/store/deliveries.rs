@@ -47,6 +47,7 @@ pub struct Delivery {
 impl Db {
     /// Records a test notification and its audit event (outcome and latency, never a secret)
     /// in one transaction; returns the delivery's id.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_test_delivery(
         &self,
         delivery: &NewDelivery<'_>,
@@ -95,6 +96,7 @@ impl Db {
 
     /// How many of a merchant's newest `window` deliveries are tests sent at or after `since`
     /// (a bounded scan of the merchant's index, whatever the log's size).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_tests(
         &self,
         merchant_id: i64,

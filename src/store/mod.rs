@@ -78,6 +78,7 @@ pub(crate) use on_pool;
 
 impl Db {
     /// Connects to `database_url` (`sqlite:` or `postgres:`), creating a SQLite file if missing.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
         if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -106,6 +107,7 @@ impl Db {
     }
 
     /// Applies every pending migration of this backend.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
@@ -115,6 +117,7 @@ impl Db {
     }
 
     /// True when the database answers a trivial query.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> bool {
         on_pool!(self, |pool| sqlx::query("SELECT 1")
             .execute(pool)
@@ -123,11 +126,13 @@ impl Db {
     }
 
     /// Closes every connection (used before a restart in tests and at shutdown).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);
     }
 
     /// Refreshes the query planner's statistics, as after a bulk load.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
         on_pool!(self, |pool| sqlx::query("ANALYZE")
             .execute(pool)

@@ -4,6 +4,7 @@ use super::{Db, on_pool};
 
 impl Db {
     /// The session's state (JSON) when it exists and has not expired.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_session(&self, id: &str, now: i64) -> sqlx::Result<Option<String>> {
         on_pool!(self, |pool| {
             sqlx::query_scalar("SELECT state FROM sessions WHERE id = $1 AND expires_at > $2")
@@ -15,6 +16,7 @@ impl Db {
     }
 
     /// Inserts or replaces a session.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn store_session(
         &self,
         id: &str,
@@ -38,6 +40,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn touch_session(&self, id: &str, expires_at: i64) -> sqlx::Result<()> {
         on_pool!(self, |pool| {
             sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
@@ -49,6 +52,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_session(&self, id: &str) -> sqlx::Result<()> {
         on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
@@ -60,6 +64,7 @@ impl Db {
     }
 
     /// Ends every stored session of one user.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_user_sessions(&self, user_id: i64) -> sqlx::Result<u64> {
         on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
@@ -70,6 +75,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_expired_sessions(&self, now: i64) -> sqlx::Result<u64> {
         on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")

@@ -51,6 +51,7 @@ macro_rules! select_settings {
 
 impl Db {
     /// Every stored channel of one section (channels never saved have no row).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn section_settings(
         &self,
         merchant_id: i64,
@@ -67,6 +68,7 @@ impl Db {
     }
 
     /// One channel's settings; the default (version 0, no URLs) when never saved.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn channel_setting(
         &self,
         merchant_id: i64,
@@ -90,6 +92,7 @@ impl Db {
     }
 
     /// How many channels of each section have at least one URL.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn configured_counts(&self, merchant_id: i64) -> sqlx::Result<Vec<(String, i64)>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
@@ -103,6 +106,7 @@ impl Db {
     }
 
     /// Saves both URLs and one audit event per changed field, in one transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_channel(
         &self,
         update: &ChannelUpdate<'_>,

@@ -56,6 +56,7 @@ pub struct Merchant {
 }
 
 impl Db {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_login_user(&self, email: &EmailAddress) -> sqlx::Result<Option<LoginUser>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
@@ -68,6 +69,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_session_user(&self, user_id: i64) -> sqlx::Result<Option<SessionUser>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
@@ -81,6 +83,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_merchant(&self, code: &MerchantCode) -> sqlx::Result<Option<Merchant>> {
         on_pool!(self, |pool| {
             sqlx::query_as("SELECT id, code, name FROM merchants WHERE code = $1")
@@ -90,6 +93,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_merchants(&self) -> sqlx::Result<Vec<Merchant>> {
         on_pool!(self, |pool| {
             sqlx::query_as("SELECT id, code, name FROM merchants ORDER BY code LIMIT 500")
@@ -99,6 +103,7 @@ impl Db {
     }
 
     /// Creates a merchant; with `by`, its audit event commits in the same transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_merchant(
         &self,
         code: &MerchantCode,
@@ -130,6 +135,7 @@ impl Db {
 
     /// Creates a user; `merchant_id` is required for role `merchant` and absent for `admin`.
     /// With `by`, its audit event commits in the same transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_user(
         &self,
         email: &EmailAddress,
@@ -167,6 +173,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_users(&self) -> sqlx::Result<i64> {
         on_pool!(self, |pool| {
             sqlx::query_scalar("SELECT COUNT(*) FROM users")
@@ -176,6 +183,7 @@ impl Db {
     }
 
     /// Times (newest first) of the last `limit` failed sign-ins for this email.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_login_failures(
         &self,
         email: &EmailAddress,
@@ -192,6 +200,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_login_failure(&self, email: &EmailAddress, at: i64) -> sqlx::Result<()> {
         on_pool!(self, |pool| {
             sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
@@ -204,6 +213,7 @@ impl Db {
     }
 
     /// Forgets failures older than `before` and, when `email` is given, all of that account's.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn clear_login_failures(
         &self,
         email: Option<&EmailAddress>,
@@ -221,6 +231,7 @@ impl Db {
 
     /// Disables or re-enables a user; disabling ends every session of that user at once (the
     /// epoch moves on). With `by`, the audit event commits in the same transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_user_disabled(
         &self,
         user_id: i64,
@@ -244,6 +255,7 @@ impl Db {
     /// session epoch, which the session that made the change may adopt to stay signed in.
     /// `one_time` marks a password an admin issued, which its holder must replace first.
     /// With `by`, the audit event (a reset or a change) commits in the same transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password_hash(
         &self,
         user_id: i64,

@@ -10,4 +10,5 @@ mod audit;
 mod auth;
 mod language;
 mod notify;
+mod observability;
 mod settings;

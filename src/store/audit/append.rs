@@ -76,6 +76,7 @@ pub(crate) use append_events;
 
 impl Db {
     /// Records an event that stands alone (sign-in, sign-out, account management).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_audit(&self, actor: &Actor, record: &AuditRecord<'_>) -> sqlx::Result<()> {
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
@@ -86,6 +87,7 @@ impl Db {
 
     /// Appends many events in one transaction, each stamped with its own time (never earlier
     /// than the event before it): bulk imports and seeding, without a round trip per event.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn append_audit_batch(
         &self,
         events: &[(i64, Actor, AuditRecord<'_>)],

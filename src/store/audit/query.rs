@@ -149,6 +149,7 @@ impl Db {
     }
 
     /// Settings changes recorded at or after `since` (ms).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn changes_since(&self, since: i64) -> sqlx::Result<i64> {
         on_pool!(self, |pool| {
             sqlx::query_scalar(
