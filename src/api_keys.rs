@@ -63,6 +63,23 @@ pub async fn ensure(
     })
 }
 
+/// The merchant and environment whose Client-Id and secret these are, when they match.
+pub async fn authenticate(
+    db: &Db,
+    secrets: &SecretBox,
+    client_id: &str,
+    secret: &str,
+) -> anyhow::Result<Option<(i64, Environment)>> {
+    let Some((merchant_id, environment, sealed)) = db.api_key_by_client_id(client_id).await? else {
+        return Ok(None);
+    };
+    let environment: Environment = environment.parse()?;
+    let stored = secrets.open(&sealed, &owner(merchant_id, environment, client_id))?;
+    let matches: bool =
+        subtle::ConstantTimeEq::ct_eq(stored.expose().as_bytes(), secret.as_bytes()).into();
+    Ok(matches.then_some((merchant_id, environment)))
+}
+
 /// Gives the key a new secret (the Client-Id stays), audited without the secret; returns the
 /// new credentials so they can be shown once.
 pub async fn rotate(

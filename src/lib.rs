@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod notify;
 pub mod pages;
 pub mod paths;
+pub mod payments;
 pub mod random;
 pub mod routes;
 pub mod secrets;

@@ -31,6 +31,13 @@ pub const ADMIN_AUDIT_VERIFY: &str = "/admin/audit/verify";
 pub const ADMIN_USERS: &str = "/admin/users";
 pub const ADMIN_USER_CHANGE: &str = "/admin/users/{id}/{change}";
 
+/// The sandbox payment API (JSON, HTTP Basic): everything under it answers JSON.
+pub const API_PREFIX: &str = "/api/";
+pub const API_PAYMENTS: &str = "/api/v1/payments";
+pub const API_PAYMENT: &str = "/api/v1/payments/{id}";
+pub const API_SIMULATE: &str = "/api/v1/payments/{id}/simulate";
+pub const API_OPENAPI: &str = "/api/v1/openapi.json";
+
 /// Paths a user holding a one-time password may still use: choosing a new one, signing out.
 pub const OPEN_TO_ONE_TIME_PASSWORD: [&str; 2] = [ACCOUNT_PASSWORD, LOGOUT];
 

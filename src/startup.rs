@@ -16,9 +16,10 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::auth::SessionBackend;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::notify::worker::{DeliveryQueue, Workers};
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
-use crate::routes::{account, assets, health, integration, language, login, notify, settings};
+use crate::routes::{account, api, assets, health, integration, language, login, notify, settings};
 use crate::state::AppState;
 use crate::store::Db;
 
@@ -29,12 +30,16 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
      object-src 'none'";
 
-/// A server bound to its port, not yet running.
+/// A server bound to its port, not yet running, and its delivery workers.
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    workers: Workers,
 }
+
+/// How long the delivery workers get to finish attempts in flight once the server stopped.
+const WORKER_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Application {
     /// Connects and migrates the database, binds `settings.bind` (port 0 picks a free one).
@@ -52,9 +57,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let sessions = SessionBackend::new(&db, settings.redis_url.as_deref()).await?;
         let key = Key::from(&settings.session_key);
+        let settings = Arc::new(settings);
+        let deliveries = DeliveryQueue::default();
+        let workers = Workers::start(db.clone(), settings.clone(), &deliveries);
         let state = web::Data::new(AppState {
             db: db.clone(),
-            settings: Arc::new(settings),
+            settings,
+            deliveries,
         });
         let cookie_secure = state.settings.cookie_secure;
         let server = HttpServer::new(move || {
@@ -84,7 +93,12 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            workers,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -100,8 +114,11 @@ impl Application {
         &self.db
     }
 
+    /// Serves until the server is stopped, then lets the delivery workers finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.workers.stop(WORKER_SHUTDOWN).await;
+        served
     }
 }
 
@@ -155,7 +172,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::ADMIN_AUDIT_VERIFY, post().to(audit::verify_chain))
         .route(paths::ADMIN_USERS, get().to(users::users))
         .route(paths::ADMIN_USERS, post().to(users::create_user))
-        .route(paths::ADMIN_USER_CHANGE, post().to(users::change_user));
+        .route(paths::ADMIN_USER_CHANGE, post().to(users::change_user))
+        // The sandbox payment API
+        .route(paths::API_PAYMENTS, post().to(api::create_payment))
+        .route(paths::API_PAYMENT, get().to(api::get_payment))
+        .route(paths::API_SIMULATE, post().to(api::simulate_payment))
+        .route(paths::API_OPENAPI, get().to(api::openapi));
 }
 
 /// Development switches that weaken the URL policy are announced, so none stays on unnoticed.
@@ -175,8 +197,12 @@ async fn home() -> HttpResponse {
     crate::pages::see_other(paths::PAYMENT_SETTINGS)
 }
 
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound)
+/// An unknown path: JSON under the API, the error page elsewhere.
+async fn not_found(request: actix_web::HttpRequest) -> actix_web::Result<HttpResponse> {
+    if request.path().starts_with(paths::API_PREFIX) {
+        return Err(api::no_such_call().await.into());
+    }
+    Err(AppError::NotFound.into())
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -1,5 +1,6 @@
 //! Passwords, server-side sessions, CSRF tokens and the extractors that enforce access rules.
 
+mod api_client;
 mod csrf;
 mod extract;
 pub mod password;
@@ -7,6 +8,7 @@ mod scope;
 mod session_store;
 pub mod throttle;
 
+pub use api_client::SandboxClient;
 pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
 pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta};
 pub use scope::{MaybeScoped, Scope, Scoped};

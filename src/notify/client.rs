@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Name, Resolve, Resolving};
 use reqwest::redirect::Policy;
 
-use super::sample::OutgoingRequest;
+use super::message::OutgoingRequest;
 use crate::url_policy::NotificationUrl;
 
 /// At most this much of an answer is read.

@@ -1,16 +1,18 @@
 //! Notifications to merchants' servers: the sample message, its signature, the SSRF-safe
 //! client, and the test notification that ties them together.
 
+pub mod attempt;
 pub mod client;
 pub mod curl;
-pub mod sample;
+pub mod message;
 pub mod sign;
 pub mod test;
+pub mod worker;
 
 use std::time::Duration;
 
 pub use client::{Exchange, Outcome};
-pub use sample::OutgoingRequest;
+pub use message::OutgoingRequest;
 pub use test::{TestOutcome, TestReport, run_test};
 
 pub fn millis(duration: Duration) -> i64 {

@@ -3,12 +3,15 @@
 
 use time::OffsetDateTime;
 
-use super::{Exchange, Outcome, OutgoingRequest, client, first_chars, millis, sample};
+use super::attempt::{AttemptReport, Notification, attempt};
+use super::message::{self, PaymentFacts, Signer};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
-use crate::dns;
-use crate::store::{Actor, Db, NewDelivery, now_ms};
+use crate::store::{Actor, Db, TestDelivery, now_ms};
 use crate::url_policy::Environment;
+
+/// The sample payment's amount, in rupiah.
+const SAMPLE_AMOUNT_IDR: i64 = 150_000;
 
 /// Test notifications a merchant may send per minute: each may hold a worker for seconds and
 /// sends a signed POST out, so it stays a test.
@@ -30,13 +33,7 @@ pub enum TestOutcome {
 pub struct TestReport {
     pub environment: Environment,
     pub url: String,
-    pub outcome: Outcome,
-    /// What was sent (or would have been, when refused).
-    pub request: Option<OutgoingRequest>,
-    /// The answer; `None` when nothing was sent.
-    pub exchange: Option<Exchange>,
-    /// Why nothing was sent: the rules the URL broke when re-checked.
-    pub refusals: Vec<&'static str>,
+    pub report: AttemptReport,
     pub delivery_id: i64,
 }
 
@@ -71,97 +68,56 @@ pub async fn run_test(
     let Some(url) = saved else {
         return Ok(TestOutcome::NoUrl);
     };
-    let vetted = dns::vet(
-        &url,
+    let key = crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment).await?;
+    let format = target.section.format();
+    let invoice = message::sample_invoice(OffsetDateTime::now_utc());
+    let reference = message::uuid_v4();
+    let body = message::body(&PaymentFacts {
+        target,
+        invoice_number: &invoice,
+        amount: SAMPLE_AMOUNT_IDR,
+        status: "SUCCESS",
+        reference: &reference,
+        at: OffsetDateTime::now_utc(),
+        test: true,
+    });
+    let request_id = message::new_request_id(format);
+    let notification = Notification {
         environment,
-        &settings.url_policy,
-        Some(&settings.resolver),
-    )
-    .await;
-    let (request, exchange, refusals) = match vetted {
-        Ok(vetted) if !vetted.addresses.is_empty() => {
-            let key =
-                crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment).await?;
-            let request =
-                sample::test_notification(target, &key, &vetted.url, OffsetDateTime::now_utc());
-            let exchange = client::post(
-                &vetted.url,
-                &vetted.addresses,
-                &request,
-                settings.notification_timeout,
-            )
-            .await;
-            (Some(request), Some(exchange), Vec::new())
-        }
-        // Only reached when DNS did not answer: with no vetted address there is nowhere safe
-        // to connect to.
-        Ok(_) => (None, None, vec![DNS_UNANSWERED]),
-        Err(violations) => (
-            None,
-            None,
-            violations.iter().map(|v| v.code.local_message()).collect(),
-        ),
+        format,
+        url: &url,
+        request_id: &request_id,
+        body: &body,
+        signer: Signer {
+            client_id: &key.client_id,
+            secret: key.secret.expose(),
+        },
     };
-    let outcome = exchange.as_ref().map_or(Outcome::Refused, |e| e.outcome);
-    let summary = summarise(outcome, exchange.as_ref());
-    let headers = request
-        .as_ref()
-        .map(|r| serde_json::to_string(&r.headers))
-        .transpose()?
-        .unwrap_or_else(|| "[]".to_owned());
-    let error = match &exchange {
-        Some(exchange) => exchange.error.clone(),
-        None => Some(refusals.join(" ")),
-    };
-    let stored_body = exchange
-        .as_ref()
-        .map(|e| first_chars(&e.response_body, 4096));
-    let delivery = NewDelivery {
+    let report = attempt(settings, notification).await;
+    let error = report.error();
+    let delivery = TestDelivery {
         merchant_id,
         section: target.section.code,
         channel: target.channel.code,
         environment,
         url: &url,
-        request_headers: &headers,
-        request_body: request.as_ref().map_or("", |r| r.body.as_str()),
-        response_status: exchange.as_ref().and_then(|e| e.status).map(i64::from),
-        response_body: stored_body,
-        latency_ms: exchange.as_ref().map(|e| millis(e.latency)),
-        outcome: outcome.as_str(),
-        error: error.as_deref(),
+        request_id: &request_id,
+        request_body: &body,
+        attempt: report.record(error.as_deref()),
     };
-    let delivery_id = db.record_test_delivery(&delivery, &summary, actor).await?;
+    let delivery_id = db
+        .record_test_delivery(&delivery, &report.summary(), actor)
+        .await?;
     tracing::info!(
         %environment,
-        outcome = outcome.as_str(),
+        outcome = report.outcome.as_str(),
         delivery = delivery_id,
         "test notification"
     );
     Ok(TestOutcome::Sent(Box::new(TestReport {
         environment,
         url,
-        outcome,
-        request,
-        exchange,
-        refusals,
+        report,
         delivery_id,
     })))
-}
-
-const DNS_UNANSWERED: &str = "DNS did not answer within 2 seconds, so the address could not be \
-     checked and nothing was sent; try again in a moment.";
-
-/// One line for the audit log: outcome, status and latency.
-fn summarise(outcome: Outcome, exchange: Option<&Exchange>) -> String {
-    match exchange {
-        Some(e) => match e.status {
-            Some(status) => format!(
-                "{}: HTTP {status} in {} ms",
-                outcome.as_str(),
-                millis(e.latency)
-            ),
-            None => format!("{} after {} ms", outcome.as_str(), millis(e.latency)),
-        },
-        None => format!("{}: not sent", outcome.as_str()),
-    }
 }

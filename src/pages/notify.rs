@@ -62,13 +62,14 @@ pub struct TestResult {
 const SHOWN_RESPONSE_CHARS: usize = 2000;
 
 impl TestResult {
-    pub fn from_report(report: &TestReport) -> Self {
+    pub fn from_report(test: &TestReport) -> Self {
+        let report = &test.report;
         let exchange = report.exchange.as_ref();
         let response = exchange.map_or("", |e| e.response_body.as_str());
         let response_start = crate::notify::first_chars(response, SHOWN_RESPONSE_CHARS);
         Self {
-            environment: report.environment.as_str(),
-            url: report.url.clone(),
+            environment: test.environment.as_str(),
+            url: test.url.clone(),
             outcome_label: match report.outcome {
                 Outcome::Delivered => t("test.outcome_delivered"),
                 Outcome::Failed => t("test.outcome_failed"),
@@ -135,7 +136,7 @@ impl TestResultPage {
     ) -> HttpResponse {
         let (status, result, problem) = match outcome {
             TestOutcome::Sent(report) => {
-                let status = if report.outcome == Outcome::Refused {
+                let status = if report.report.outcome == Outcome::Refused {
                     StatusCode::UNPROCESSABLE_ENTITY
                 } else {
                     StatusCode::OK

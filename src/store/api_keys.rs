@@ -41,6 +41,23 @@ impl Db {
         })
     }
 
+    /// The key with this Client-Id: its merchant, environment and sealed secret.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn api_key_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> sqlx::Result<Option<(i64, String, String)>> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT merchant_id, environment, secret_sealed FROM api_keys \
+                 WHERE client_id = $1",
+            )
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
     /// Stores a first key unless one exists already (two first views racing keep one);
     /// returns whether this one was stored.
     #[tracing::instrument(level = "debug", skip_all)]

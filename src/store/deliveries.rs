@@ -1,66 +1,135 @@
-//! Notification deliveries: what was sent where, and what came back.
+//! Notification deliveries: a durable queue of (notification, URL) pairs with their state and
+//! schedule, and every attempt with exactly what was sent and what came back.
 
 use super::audit::{AuditAction, AuditRecord, append_events};
 use super::{Actor, Db, now_ms, on_pool};
 use crate::url_policy::Environment;
 
-/// One delivery attempt to record.
+/// One attempt, as it is recorded.
 #[derive(Debug, Clone)]
-pub struct NewDelivery<'a> {
+pub struct NewAttempt<'a> {
+    pub at: i64,
+    /// JSON array of `[name, value]` pairs, as sent.
+    pub request_headers: &'a str,
+    /// `delivered`, `failed`, `timeout` or `refused`.
+    pub outcome: &'static str,
+    pub http_status: Option<i64>,
+    pub latency_ms: Option<i64>,
+    /// The start of the answer.
+    pub response_body: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// A test notification: a delivery of exactly one attempt, sent while the merchant waited.
+#[derive(Debug, Clone)]
+pub struct TestDelivery<'a> {
     pub merchant_id: i64,
     pub section: &'a str,
     pub channel: &'a str,
     pub environment: Environment,
     pub url: &'a str,
-    /// JSON array of `[name, value]` pairs.
-    pub request_headers: &'a str,
+    pub request_id: &'a str,
     pub request_body: &'a str,
-    pub response_status: Option<i64>,
-    pub response_body: Option<&'a str>,
-    pub latency_ms: Option<i64>,
-    /// `delivered`, `failed`, `timeout` or `refused`.
-    pub outcome: &'static str,
-    pub error: Option<&'a str>,
+    pub attempt: NewAttempt<'a>,
 }
 
-/// A stored delivery, for the delivery log.
+/// A delivery a worker claimed: it may send one attempt until its lease runs out.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Delivery {
+pub struct ClaimedDelivery {
     pub id: i64,
     pub merchant_id: i64,
     pub section: String,
     pub channel: String,
     pub environment: String,
-    pub kind: String,
     pub url: String,
-    pub request_headers: String,
+    pub request_id: String,
     pub request_body: String,
-    pub response_status: Option<i64>,
-    pub response_body: Option<String>,
-    pub latency_ms: Option<i64>,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub first_attempt_at: Option<i64>,
+    pub lease_token: String,
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterAttempt {
+    Delivered,
+    /// Try again at this time (ms).
+    RetryAt(i64),
+    /// No attempt is left.
+    Failed,
+}
+
+/// A delivery as the payment API shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryState {
+    pub id: i64,
+    pub url: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// An attempt as the payment API shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptSummary {
+    pub delivery_id: i64,
+    pub at: i64,
     pub outcome: String,
+    pub http_status: Option<i64>,
+    pub latency_ms: Option<i64>,
     pub error: Option<String>,
-    pub created_at: i64,
-    pub created_by: Option<i64>,
+}
+
+/// Inserts one attempt of delivery `$id` in the open transaction `$tx`.
+macro_rules! insert_attempt {
+    ($tx:ident, $id:expr, $attempt:expr, $manual_by:expr) => {
+        async {
+            let a: &NewAttempt = $attempt;
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, at, request_headers, outcome, \
+                 http_status, latency_ms, response_body, error, manual_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind($id)
+            .bind(a.at)
+            .bind(a.request_headers)
+            .bind(a.outcome)
+            .bind(a.http_status)
+            .bind(a.latency_ms)
+            .bind(a.response_body)
+            .bind(a.error)
+            .bind($manual_by)
+            .execute(&mut *$tx)
+            .await
+            .map(drop)
+        }
+    };
 }
 
 impl Db {
-    /// Records a test notification and its audit event (outcome and latency, never a secret)
-    /// in one transaction; returns the delivery's id.
+    /// Records a test notification, its one attempt and its audit event (outcome and latency,
+    /// never a secret) in one transaction; returns the delivery's id.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_test_delivery(
         &self,
-        delivery: &NewDelivery<'_>,
+        delivery: &TestDelivery<'_>,
         summary: &str,
         actor: &Actor,
     ) -> sqlx::Result<i64> {
+        let attempt = &delivery.attempt;
+        let status = if attempt.outcome == "delivered" {
+            "delivered"
+        } else {
+            "failed"
+        };
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            let (id,): (i64,) = sqlx::query_as(
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO deliveries (merchant_id, section, channel, environment, kind, url, \
-                 request_headers, request_body, response_status, response_body, latency_ms, \
-                 outcome, error, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, 'test', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 request_id, request_body, status, attempts, first_attempt_at, last_attempt_at, \
+                 last_http_status, last_error, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, 'test', $5, $6, $7, $8, 1, $9, $9, $10, $11, $9, $12) \
                  RETURNING id",
             )
             .bind(delivery.merchant_id)
@@ -68,25 +137,24 @@ impl Db {
             .bind(delivery.channel)
             .bind(delivery.environment.as_str())
             .bind(delivery.url)
-            .bind(delivery.request_headers)
+            .bind(delivery.request_id)
             .bind(delivery.request_body)
-            .bind(delivery.response_status)
-            .bind(delivery.response_body)
-            .bind(delivery.latency_ms)
-            .bind(delivery.outcome)
-            .bind(delivery.error)
-            .bind(now_ms())
+            .bind(status)
+            .bind(attempt.at)
+            .bind(attempt.http_status)
+            .bind(attempt.error)
             .bind(actor.user_id)
             .fetch_one(&mut *tx)
             .await?;
+            insert_attempt!(tx, id, attempt, None::<i64>).await?;
             let record = AuditRecord {
-                action: AuditAction::TestNotification,
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
                 channel: Some(delivery.channel),
                 field: Some(url_field(delivery.environment)),
                 old_value: Some(delivery.url),
                 new_value: Some(summary),
+                ..AuditRecord::of(AuditAction::TestNotification)
             };
             append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
             tx.commit().await?;
@@ -112,6 +180,116 @@ impl Db {
             .bind(merchant_id)
             .bind(since)
             .bind(window)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
+    /// Claims up to `limit` due deliveries for one attempt each: their next attempt moves to
+    /// `lease_until`, so if this process dies they are due again then, and only a claim holding
+    /// `token` may record the outcome. Two processes never claim the same delivery at once:
+    /// Postgres skips rows another claim has locked, SQLite runs one writer at a time.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn claim_due_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        token: &str,
+        limit: i64,
+    ) -> sqlx::Result<Vec<ClaimedDelivery>> {
+        on_pool!(self, |pool, dialect| {
+            let sql = format!(
+                "UPDATE deliveries SET next_attempt_at = $1, lease_token = $2 \
+                 WHERE id IN (SELECT id FROM deliveries WHERE next_attempt_at <= $3 \
+                 ORDER BY next_attempt_at LIMIT $4{}) \
+                 RETURNING id, merchant_id, section, channel, environment, url, request_id, \
+                 request_body, attempts, first_attempt_at, lease_token",
+                dialect.skip_locked
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(lease_until)
+                .bind(token)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })
+    }
+
+    /// Records the attempt of a claimed delivery and what follows it, in one transaction.
+    /// Returns false when the claim had run out and another took the delivery: the attempt is
+    /// kept (it was sent) but the delivery's state is the new claim's to set.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn record_attempt(
+        &self,
+        claimed: &ClaimedDelivery,
+        attempt: &NewAttempt<'_>,
+        after: AfterAttempt,
+    ) -> sqlx::Result<bool> {
+        let (status, next) = match after {
+            AfterAttempt::Delivered => ("delivered", None),
+            AfterAttempt::RetryAt(at) => ("retrying", Some(at)),
+            AfterAttempt::Failed => ("failed", None),
+        };
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            insert_attempt!(tx, claimed.id, attempt, None::<i64>).await?;
+            let updated = sqlx::query(
+                "UPDATE deliveries SET status = $1, attempts = attempts + 1, \
+                 next_attempt_at = $2, lease_token = NULL, \
+                 first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3, \
+                 last_http_status = $4, last_error = $5 \
+                 WHERE id = $6 AND lease_token = $7",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(attempt.at)
+            .bind(attempt.http_status)
+            .bind(attempt.error)
+            .bind(claimed.id)
+            .bind(&claimed.lease_token)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(updated.rows_affected() == 1)
+        })
+    }
+
+    /// The deliveries of one payment, oldest first, and all their attempts.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn payment_deliveries(
+        &self,
+        payment_id: &str,
+    ) -> sqlx::Result<(Vec<DeliveryState>, Vec<AttemptSummary>)> {
+        on_pool!(self, |pool| {
+            let deliveries = sqlx::query_as(
+                "SELECT id, url, status, attempts, next_attempt_at FROM deliveries \
+                 WHERE payment_id = $1 ORDER BY id",
+            )
+            .bind(payment_id)
+            .fetch_all(pool)
+            .await?;
+            let attempts = sqlx::query_as(
+                "SELECT a.delivery_id, a.at, a.outcome, a.http_status, a.latency_ms, a.error \
+                 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id \
+                 WHERE d.payment_id = $1 ORDER BY a.id",
+            )
+            .bind(payment_id)
+            .fetch_all(pool)
+            .await?;
+            Ok((deliveries, attempts))
+        })
+    }
+
+    /// How many deliveries wait for an attempt, and since when the oldest is due (ms).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn queue_depth(&self, now: i64) -> sqlx::Result<(i64, Option<i64>)> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries \
+                 WHERE next_attempt_at <= $1",
+            )
+            .bind(now)
             .fetch_one(pool)
             .await
         })

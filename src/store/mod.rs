@@ -14,6 +14,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod deliveries;
+pub mod payments;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -22,7 +23,9 @@ pub use api_keys::StoredApiKey;
 pub use audit::{
     Actor, AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainReport, ChainedEvent,
 };
-pub use deliveries::{Delivery, NewDelivery};
+pub use deliveries::{
+    AfterAttempt, AttemptSummary, ClaimedDelivery, DeliveryState, NewAttempt, TestDelivery,
+};
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
 pub use users::{LoginUser, SessionUser};
 
@@ -42,15 +45,20 @@ pub(crate) struct Dialect {
     /// Serialises appends to the audit chain until the transaction ends, across processes.
     /// SQLite's `BEGIN IMMEDIATE` already holds the database's single write lock.
     pub lock_audit_chain: &'static str,
+    /// Appended to a claim's row selection so concurrent claims pass over each other's rows;
+    /// SQLite needs none, its writes never run concurrently.
+    pub skip_locked: &'static str,
 }
 
 pub(crate) const SQLITE: Dialect = Dialect {
     begin: "BEGIN IMMEDIATE",
     lock_audit_chain: "SELECT 1",
+    skip_locked: "",
 };
 pub(crate) const POSTGRES: Dialect = Dialect {
     begin: "BEGIN",
     lock_audit_chain: "SELECT pg_advisory_xact_lock(7366212511)",
+    skip_locked: " FOR UPDATE SKIP LOCKED",
 };
 
 /// Runs the same code on whichever pool `$db` holds, with that backend's `Dialect`.

@@ -78,6 +78,8 @@ pub async fn spawn_with_dns(backend: Backend, dns: &StaticResolver, options: Opt
 /// One request as the receiver got it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// When it arrived.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -103,11 +105,21 @@ pub enum Reply {
     Silent,
     /// Answers 200 and streams `x` without end, counting what it managed to write.
     Endless(Arc<std::sync::atomic::AtomicUsize>),
+    /// Answers each request with the next status of the script (empty body), then `then`.
+    Script(Arc<Mutex<std::collections::VecDeque<u16>>>, u16),
 }
 
 impl Reply {
     pub fn ok(body: &str) -> Self {
         Reply::Status(200, Vec::new(), body.to_owned())
+    }
+
+    /// `statuses` in turn, then `then` for every request after them.
+    pub fn script(statuses: &[u16], then: u16) -> Self {
+        Reply::Script(
+            Arc::new(Mutex::new(statuses.iter().copied().collect())),
+            then,
+        )
     }
 }
 
@@ -194,12 +206,21 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
         }
     }
     requests.lock().unwrap().push(Recorded {
+        at: std::time::Instant::now(),
         method: request_line.first().copied().unwrap_or_default().to_owned(),
         path: request_line.get(1).copied().unwrap_or_default().to_owned(),
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     });
+    let reply = match reply {
+        Reply::Script(statuses, then) => {
+            let status = statuses.lock().unwrap().pop_front().unwrap_or(then);
+            Reply::Status(status, Vec::new(), String::new())
+        }
+        other => other,
+    };
     match reply {
+        Reply::Script(..) => unreachable!("a script answers with a status"),
         Reply::Silent => {
             // Keep the connection open without a word until the test is long over.
             tokio::time::sleep(Duration::from_secs(60)).await;

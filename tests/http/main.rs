@@ -11,4 +11,5 @@ mod auth;
 mod language;
 mod notify;
 mod observability;
+mod payments;
 mod settings;

@@ -70,7 +70,10 @@ async fn a_non_snap_test_notification_reaches_the_receiver_signed_as_documented(
             .unwrap()
             .starts_with("INV-")
     );
-    assert_eq!(body["transaction"]["date"], timestamp);
+    // The body is made once per delivery, the signature at each attempt: the same second or
+    // the one after.
+    let date = body["transaction"]["date"].as_str().unwrap();
+    assert!(date.len() == 20 && date <= timestamp, "{date} {timestamp}");
 
     let secret = reveal_secret(&app, "sandbox").await;
     assert_eq!(
@@ -134,6 +137,13 @@ async fn a_non_snap_test_notification_reaches_the_receiver_signed_as_documented(
     assert_eq!(delivery.request_body, got.body);
     assert!(delivery.request_headers.contains(got.header("Signature")));
     assert!(delivery.latency_ms.is_some());
+    assert_eq!(delivery.request_id, got.header("Request-Id"));
+    assert_eq!(
+        (delivery.kind.as_str(), delivery.status.as_str(), delivery.attempts),
+        ("test", "delivered", 1),
+        "a test is a delivery of one attempt"
+    );
+    assert_eq!(delivery.url, url);
     let events = app
         .db
         .audit_events_by_action("test_notification")

@@ -7,7 +7,7 @@ use actix_web::dev::ServerHandle;
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::startup::Application;
-use payhook::store::{ChainedEvent, Db, Delivery};
+use payhook::store::{ChainedEvent, Db};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, redirect};
 
@@ -432,6 +432,26 @@ pub fn email(email: &str) -> payhook::domain::EmailAddress {
     payhook::domain::EmailAddress::parse(email).expect("a valid email address")
 }
 
+/// A delivery with its latest attempt, as the tests read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Delivery {
+    pub section: String,
+    pub channel: String,
+    pub environment: String,
+    pub kind: String,
+    pub url: String,
+    pub request_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub request_headers: String,
+    pub request_body: String,
+    pub response_status: Option<i64>,
+    pub response_body: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
 /// Reads the tests need and the product does not: every event of one action, a merchant's
 /// deliveries.
 #[allow(async_fn_in_trait)]
@@ -454,10 +474,12 @@ impl Probe for Db {
     }
 
     async fn deliveries(&self, merchant_id: i64, limit: i64) -> sqlx::Result<Vec<Delivery>> {
-        const SQL: &str = "SELECT id, merchant_id, section, channel, environment, kind, url, \
-             request_headers, request_body, response_status, response_body, latency_ms, \
-             outcome, error, created_at, created_by \
-             FROM deliveries WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2";
+        const SQL: &str = "SELECT d.section, d.channel, d.environment, d.kind, d.url, d.request_id, d.status, d.attempts, a.request_headers, \
+             d.request_body, a.http_status AS response_status, a.response_body, a.latency_ms, \
+             a.outcome, a.error \
+             FROM deliveries d JOIN delivery_attempts a ON a.id = \
+             (SELECT MAX(id) FROM delivery_attempts WHERE delivery_id = d.id) \
+             WHERE d.merchant_id = $1 ORDER BY d.id DESC LIMIT $2";
         match self {
             Db::Sqlite(pool) => {
                 sqlx::query_as(SQL)

@@ -9,6 +9,10 @@ use crate::dns::Resolver;
 use crate::secrets::{KEY_LEN, SecretBox};
 use crate::url_policy::UrlPolicy;
 
+mod schedule;
+
+pub use schedule::{RetrySchedule, parse_duration};
+
 /// Everything the server needs to start, validated.
 #[derive(Clone)]
 pub struct Settings {
@@ -36,6 +40,15 @@ pub struct Settings {
     pub notification_timeout: Duration,
     /// Seals merchants' signing secrets at rest (`PAYHOOK_SECRET_KEY` or a key file).
     pub secret_box: SecretBox,
+    /// Delivery attempts in flight at once (`PAYHOOK_DELIVERY_CONCURRENCY`, default 32).
+    pub delivery_concurrency: usize,
+    /// When failed deliveries are tried again (`PAYHOOK_RETRY_SCHEDULE`, default `30m,6h,12h`).
+    pub retry_schedule: RetrySchedule,
+    /// How long a claimed delivery is a worker's before another may take it
+    /// (`PAYHOOK_DELIVERY_LEASE`, default 60s): longer than one attempt can take.
+    pub delivery_lease: Duration,
+    /// How often idle workers look for due deliveries (1 s; queued ones wake them at once).
+    pub delivery_poll: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -49,6 +62,9 @@ impl std::fmt::Debug for Settings {
             .field("url_policy", &self.url_policy)
             .field("dns_check", &self.dns_check)
             .field("notification_timeout", &self.notification_timeout)
+            .field("delivery_concurrency", &self.delivery_concurrency)
+            .field("retry_schedule", &self.retry_schedule.to_string())
+            .field("delivery_lease", &self.delivery_lease)
             .finish_non_exhaustive()
     }
 }
@@ -65,8 +81,42 @@ pub fn database_url_from_env() -> String {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://payhook.db";
 const SESSION_KEY_FILE: &str = "payhook.session-key";
 const SECRET_KEY_FILE: &str = "payhook.secret-key";
-/// SPEC 6: a test notification waits at most this long for the merchant's server.
+/// SPEC 6: a notification waits at most this long for the merchant's server.
 pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
+const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
+const DELIVERY_POLL: Duration = Duration::from_secs(1);
+
+/// `PAYHOOK_DELIVERY_CONCURRENCY`: 1 to 1024 attempts in flight.
+fn parse_concurrency(value: Option<String>) -> anyhow::Result<usize> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_DELIVERY_CONCURRENCY);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .with_context(|| format!("PAYHOOK_DELIVERY_CONCURRENCY: {value:?} is not 1 to 1024"))
+}
+
+/// `PAYHOOK_DELIVERY_LEASE`: must outlast an attempt (DNS, connection and the answer), or a
+/// slow attempt would be taken over and sent twice.
+fn delivery_lease(value: Option<String>) -> anyhow::Result<Duration> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_DELIVERY_LEASE);
+    };
+    let lease =
+        parse_duration(value.trim()).map_err(|e| anyhow::anyhow!("PAYHOOK_DELIVERY_LEASE: {e}"))?;
+    let attempt = NOTIFICATION_TIMEOUT + crate::dns::LOOKUP_TIMEOUT;
+    if lease <= attempt {
+        bail!(
+            "PAYHOOK_DELIVERY_LEASE: {value} is too short; an attempt may take up to {}s",
+            attempt.as_secs()
+        );
+    }
+    Ok(lease)
+}
 
 impl Settings {
     /// Reads the environment. With the embedded SQLite database, missing keys are generated
@@ -107,6 +157,14 @@ impl Settings {
             resolver: Resolver::system(),
             notification_timeout: NOTIFICATION_TIMEOUT,
             secret_box: SecretBox::new(secret_key),
+            delivery_concurrency: parse_concurrency(var("PAYHOOK_DELIVERY_CONCURRENCY"))?,
+            retry_schedule: var("PAYHOOK_RETRY_SCHEDULE")
+                .map(|text| RetrySchedule::parse(&text))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("PAYHOOK_RETRY_SCHEDULE: {e}"))?
+                .unwrap_or_default(),
+            delivery_lease: delivery_lease(var("PAYHOOK_DELIVERY_LEASE"))?,
+            delivery_poll: DELIVERY_POLL,
         })
     }
 
@@ -127,6 +185,10 @@ impl Settings {
             resolver: Resolver::offline(),
             notification_timeout: NOTIFICATION_TIMEOUT,
             secret_box: SecretBox::random(),
+            delivery_concurrency: DEFAULT_DELIVERY_CONCURRENCY,
+            retry_schedule: RetrySchedule::default(),
+            delivery_lease: DEFAULT_DELIVERY_LEASE,
+            delivery_poll: DELIVERY_POLL,
         }
     }
 }

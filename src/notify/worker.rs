@@ -1,0 +1,191 @@
+//! The delivery workers inside `payhook serve`: claim due deliveries with a lease, make one
+//! attempt each (at most `PAYHOOK_DELIVERY_CONCURRENCY` at once), record it, and schedule the
+//! next one. Deliveries live in the database, so a process that dies loses nothing: its leases
+//! run out and any process takes the deliveries again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::attempt::{Notification, attempt};
+use super::message::Signer;
+use super::{Outcome, millis};
+use crate::api_keys::{self, ApiKey};
+use crate::catalog::Section;
+use crate::config::Settings;
+use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
+use crate::url_policy::Environment;
+
+/// Wakes the workers when deliveries are queued, so they need not wait for the next poll.
+#[derive(Clone, Default)]
+pub struct DeliveryQueue {
+    wake: Arc<Notify>,
+}
+
+impl DeliveryQueue {
+    /// New deliveries are due: look now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// The running workers.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Workers {
+    /// Starts the workers on `db`; `queue` wakes them.
+    pub fn start(db: Db, settings: Arc<Settings>, queue: &DeliveryQueue) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let wake = queue.wake.clone();
+        let task = tokio::spawn(run(db, settings, wake, stopped));
+        Self { stop, task }
+    }
+
+    /// Claims nothing more and waits up to `within` for the attempts in flight; attempts still
+    /// running then are abandoned, and their leases let another process take them.
+    pub async fn stop(self, within: Duration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(within, self.task).await.is_err() {
+            tracing::warn!("delivery attempts still in flight at shutdown were abandoned");
+        }
+    }
+}
+
+async fn run(
+    db: Db,
+    settings: Arc<Settings>,
+    wake: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(settings.delivery_concurrency));
+    let mut in_flight = JoinSet::new();
+    let lease = millis(settings.delivery_lease);
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        while in_flight.try_join_next().is_some() {}
+        let free = permits.available_permits();
+        if free == 0 {
+            tokio::select! {
+                _ = in_flight.join_next() => {}
+                _ = stopped.changed() => {}
+            }
+            continue;
+        }
+        let now = now_ms();
+        let token = crate::random::random_token();
+        let claimed = db
+            .claim_due_deliveries(now, now + lease, &token, free as i64)
+            .await;
+        match claimed {
+            Ok(batch) if !batch.is_empty() => {
+                let keys = signing_keys(&db, &settings, &batch).await;
+                for delivery in batch {
+                    let Ok(permit) = permits.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    let key = keys.get(&(delivery.merchant_id, delivery.environment.clone()));
+                    let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
+                    in_flight.spawn(async move {
+                        deliver(&db, &settings, &delivery, key.as_ref()).await;
+                        drop(permit);
+                    });
+                }
+            }
+            Ok(_) => {
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(settings.delivery_poll) => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "claiming deliveries");
+                tokio::select! {
+                    () = tokio::time::sleep(settings.delivery_poll) => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// The signing key of every (merchant, environment) in `batch`, read once per batch so a
+/// rotated secret signs the next attempt.
+async fn signing_keys(
+    db: &Db,
+    settings: &Settings,
+    batch: &[ClaimedDelivery],
+) -> HashMap<(i64, String), ApiKey> {
+    let mut keys = HashMap::new();
+    for delivery in batch {
+        let id = (delivery.merchant_id, delivery.environment.clone());
+        if keys.contains_key(&id) {
+            continue;
+        }
+        let Ok(environment) = delivery.environment.parse::<Environment>() else {
+            continue;
+        };
+        match api_keys::ensure(db, &settings.secret_box, delivery.merchant_id, environment).await {
+            Ok(key) => {
+                keys.insert(id, key);
+            }
+            Err(error) => tracing::warn!(%error, merchant = delivery.merchant_id, "signing key"),
+        }
+    }
+    keys
+}
+
+/// Makes one attempt of a claimed delivery and records it with what follows.
+#[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempts + 1))]
+async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: Option<&ApiKey>) {
+    let (Some(section), Some(key), Ok(environment)) = (
+        Section::find(&delivery.section),
+        key,
+        delivery.environment.parse::<Environment>(),
+    ) else {
+        // Left claimed: the lease runs out and a later claim tries again.
+        tracing::warn!("delivery has no known channel or signing key yet");
+        return;
+    };
+    let notification = Notification {
+        environment,
+        format: section.format(),
+        url: &delivery.url,
+        request_id: &delivery.request_id,
+        body: &delivery.request_body,
+        signer: Signer {
+            client_id: &key.client_id,
+            secret: key.secret.expose(),
+        },
+    };
+    let report = attempt(settings, notification).await;
+    let after = if report.outcome == Outcome::Delivered {
+        AfterAttempt::Delivered
+    } else {
+        let first = delivery.first_attempt_at.unwrap_or(report.at);
+        settings
+            .retry_schedule
+            .after_failure(delivery.attempts + 1, first)
+    };
+    let error = report.error();
+    let record = report.record(error.as_deref());
+    let error = error.as_deref();
+    match db.record_attempt(delivery, &record, after).await {
+        Ok(true) if after == AfterAttempt::Delivered => tracing::debug!("delivered"),
+        Ok(true) => {
+            let outcome = report.outcome.as_str();
+            tracing::info!(outcome, next = ?after, error, "delivery attempt failed");
+        }
+        Ok(false) => tracing::warn!("delivery lease ran out before its attempt was recorded"),
+        Err(error) => tracing::error!(%error, "recording a delivery attempt"),
+    }
+}
