@@ -2,8 +2,9 @@
 //! bounded time and reads a bounded answer.
 
 use crate::i18n::tf;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::dns::{Name, Resolve, Resolving};
@@ -65,6 +66,41 @@ impl Resolve for NoLookups {
     }
 }
 
+/// Clients kept per host and set of vetted addresses, so attempts to the same receiver reuse
+/// its open connections; each still connects only to its own vetted addresses.
+static CLIENTS: LazyLock<Mutex<HashMap<(String, Vec<IpAddr>), reqwest::Client>>> =
+    LazyLock::new(Mutex::default);
+/// Beyond this many, the kept clients are let go and made again on need.
+const MAX_CLIENTS: usize = 256;
+
+/// A client that resolves `url`'s host to exactly `addresses` and looks up nothing else.
+fn pinned_client(
+    url: &NotificationUrl,
+    addresses: &[IpAddr],
+) -> Result<reqwest::Client, reqwest::Error> {
+    let key = (url.host().to_owned(), addresses.to_vec());
+    let mut clients = CLIENTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(client) = clients.get(&key) {
+        return Ok(client.clone());
+    }
+    // The port of a pinned address is ignored: the URL's own port is used.
+    let pinned: Vec<SocketAddr> = addresses.iter().map(|&ip| SocketAddr::new(ip, 0)).collect();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(Policy::none())
+        .user_agent(concat!("payhook-notifier/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(NoLookups))
+        .resolve_to_addrs(url.host(), &pinned)
+        .build()?;
+    if clients.len() >= MAX_CLIENTS {
+        clients.clear();
+    }
+    clients.insert(key, client.clone());
+    Ok(client)
+}
+
 /// POSTs `request` to `url`, connecting only to `addresses` (all vetted by the policy).
 #[tracing::instrument(skip_all, fields(url = %url, status, latency_ms))]
 pub async fn post(
@@ -83,21 +119,14 @@ pub async fn post(
         latency: started.elapsed(),
         error: Some(error),
     };
-    // The port of a pinned address is ignored: the URL's own port is used.
-    let pinned: Vec<SocketAddr> = addresses.iter().map(|&ip| SocketAddr::new(ip, 0)).collect();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(Policy::none())
-        .timeout(timeout)
-        .user_agent(concat!("payhook-notifier/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(NoLookups))
-        .resolve_to_addrs(url.host(), &pinned)
-        .build();
-    let client = match client {
+    let client = match pinned_client(url, addresses) {
         Ok(client) => client,
         Err(error) => return failed(Outcome::Failed, describe(&error)),
     };
-    let mut builder = client.post(url.as_str()).body(request.body.clone());
+    let mut builder = client
+        .post(url.as_str())
+        .timeout(timeout)
+        .body(request.body.clone());
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }

@@ -155,13 +155,14 @@ impl Db {
                     StatusChange::NotFound
                 });
             };
-            if !notifications.is_empty() {
+            // 13 columns x 1000 rows stays under SQLite's 32766 bound parameters.
+            for chunk in notifications.chunks(1000) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO deliveries (merchant_id, section, channel, environment, kind, \
                      payment_id, url, request_id, request_body, status, attempts, \
                      next_attempt_at, created_at) ",
                 );
-                insert.push_values(notifications, |mut row, n| {
+                insert.push_values(chunk, |mut row, n| {
                     row.push_bind(merchant_id)
                         .push_bind(&section)
                         .push_bind(&channel)

@@ -105,6 +105,8 @@ pub enum Reply {
     Silent,
     /// Answers 200 and streams `x` without end, counting what it managed to write.
     Endless(Arc<std::sync::atomic::AtomicUsize>),
+    /// Answers 200 after this long.
+    Slow(Duration),
     /// Answers each request with the next status of the script (empty body), then `then`.
     Script(Arc<Mutex<std::collections::VecDeque<u16>>>, u16),
 }
@@ -213,6 +215,10 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let reply = match reply {
+        Reply::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            Reply::ok("OK")
+        }
         Reply::Script(statuses, then) => {
             let status = statuses.lock().unwrap().pop_front().unwrap_or(then);
             Reply::Status(status, Vec::new(), String::new())
@@ -220,7 +226,7 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
         other => other,
     };
     match reply {
-        Reply::Script(..) => unreachable!("a script answers with a status"),
+        Reply::Script(..) | Reply::Slow(_) => unreachable!("answered with a status above"),
         Reply::Silent => {
             // Keep the connection open without a word until the test is long over.
             tokio::time::sleep(Duration::from_secs(60)).await;

@@ -139,7 +139,11 @@ async fn a_non_snap_test_notification_reaches_the_receiver_signed_as_documented(
     assert!(delivery.latency_ms.is_some());
     assert_eq!(delivery.request_id, got.header("Request-Id"));
     assert_eq!(
-        (delivery.kind.as_str(), delivery.status.as_str(), delivery.attempts),
+        (
+            delivery.kind.as_str(),
+            delivery.status.as_str(),
+            delivery.attempts
+        ),
         ("test", "delivered", 1),
         "a test is a delivery of one attempt"
     );

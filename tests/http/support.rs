@@ -43,8 +43,50 @@ pub struct TestApp {
     pub backend: Backend,
     pub settings: Settings,
     handle: ServerHandle,
+    _database: ScratchDatabase,
+}
+
+/// A fresh, empty database of its own, gone when this is dropped.
+pub struct ScratchDatabase {
+    pub url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
     postgres_database: Option<String>,
+}
+
+impl ScratchDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("payhook.db").display());
+                Self {
+                    url,
+                    _sqlite_dir: Some(dir),
+                    postgres_database: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = unique_name();
+                let admin = format!("{}/postgres", postgres_server());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect(
+                        "Postgres must be running on 127.0.0.1:5432 (the test script starts it)",
+                    );
+                sqlx::Executor::execute(
+                    &mut conn,
+                    sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+                )
+                .await
+                .expect("create test database");
+                Self {
+                    url: format!("{}/{name}", postgres_server()),
+                    _sqlite_dir: None,
+                    postgres_database: Some(name),
+                }
+            }
+        }
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -72,28 +114,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like `spawn_app`, letting the test adjust the settings first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let (database_url, sqlite_dir, postgres_database) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("payhook.db").display());
-            (url, Some(dir), None)
-        }
-        Backend::Postgres => {
-            let name = unique_name();
-            let admin = format!("{}/postgres", postgres_server());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("Postgres must be running on 127.0.0.1:5432 (the test script starts it)");
-            sqlx::Executor::execute(
-                &mut conn,
-                sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
-            )
-            .await
-            .expect("create test database");
-            (format!("{}/{name}", postgres_server()), None, Some(name))
-        }
-    };
-    let mut settings = Settings::for_database(&database_url);
+    let database = ScratchDatabase::new(backend).await;
+    let mut settings = Settings::for_database(&database.url);
     adjust(&mut settings);
     let app = Application::build(settings.clone())
         .await
@@ -108,8 +130,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         backend,
         settings,
         handle,
-        _sqlite_dir: sqlite_dir,
-        postgres_database,
+        _database: database,
     }
 }
 
@@ -300,7 +321,7 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let Some(name) = self.postgres_database.take() else {
             return;

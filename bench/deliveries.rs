@@ -1,0 +1,139 @@
+//! Deliveries per second from one instance to a receiver on 127.0.0.1, on SQLite and Postgres.
+//!
+//! Run with `bench/run.sh deliveries` (a release build). The receiver is a bare actix server
+//! in this process answering 200 at once, so the figure is payhook's: claim, sign, send over a
+//! kept-alive connection, record the attempt.
+
+#[allow(dead_code)]
+#[path = "common.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use payhook::catalog::ChannelTarget;
+use payhook::config::Settings;
+use payhook::domain::MerchantCode;
+use payhook::notify::message::{self, PaymentFacts};
+use payhook::startup::Application;
+use payhook::store::payments::{QueuedNotification, StoredPayment};
+use payhook::url_policy::Environment;
+
+/// Notifications per payment and payments per run.
+const PER_PAYMENT: usize = 500;
+const PAYMENTS: usize = 40;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let receiver = HttpServer::new(move || {
+        let counter = counter.clone();
+        App::new().default_service(web::to(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async { HttpResponse::Ok().body("OK") }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")?;
+    let port = receiver.addrs()[0].port();
+    tokio::spawn(receiver.run());
+
+    let dir = tempfile::tempdir()?;
+    let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
+    run("sqlite", &sqlite, port, &received).await?;
+    let received = &received;
+    common::on_scratch_postgres("payhook_bench_deliveries", |url| async move {
+        run("postgres", &url, port, received).await
+    })
+    .await
+}
+
+async fn run(
+    backend: &str,
+    database_url: &str,
+    port: u16,
+    received: &AtomicUsize,
+) -> anyhow::Result<()> {
+    let mut settings = Settings::for_database(database_url);
+    settings.url_policy.allow_private_targets = true;
+    settings.delivery_poll = Duration::from_millis(20);
+    let secrets = settings.secret_box.clone();
+    let concurrency = settings.delivery_concurrency;
+    let app = Application::build(settings).await?;
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    let merchant = db
+        .create_merchant(&MerchantCode::parse("bench")?, "Bench Merchant", None)
+        .await?;
+    payhook::api_keys::ensure(&db, &secrets, merchant, Environment::Sandbox).await?;
+
+    let target = ChannelTarget::find("va", "bca").expect("in the catalog");
+    let total = PER_PAYMENT * PAYMENTS;
+    let start_count = received.load(Ordering::Relaxed);
+    let started = Instant::now();
+    for p in 0..PAYMENTS {
+        let payment = stored_payment(merchant, p);
+        db.insert_payment(&payment).await?;
+        let body = message::body(&PaymentFacts {
+            target,
+            invoice_number: &payment.invoice_number,
+            amount: payment.amount,
+            status: "SUCCESS",
+            reference: &payment.id,
+            at: time::OffsetDateTime::now_utc(),
+            test: false,
+        });
+        let notifications: Vec<QueuedNotification> = (0..PER_PAYMENT)
+            .map(|n| QueuedNotification {
+                url: format!("http://127.0.0.1:{port}/notify/{p}/{n}"),
+                request_id: message::new_request_id(target.section.format()),
+                request_body: body.clone(),
+            })
+            .collect();
+        db.change_payment_status(merchant, &payment.id, "SUCCESS", "sandbox", &notifications)
+            .await?;
+    }
+    let queued = started.elapsed();
+    while received.load(Ordering::Relaxed) - start_count < total {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "too slow");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let sent = started.elapsed();
+    // The last attempts are recorded just after their answers arrive.
+    let mut undone = total;
+    while undone > 0 {
+        let (waiting, _) = db.queue_depth(i64::MAX).await?;
+        undone = usize::try_from(waiting).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let done = started.elapsed();
+    println!(
+        "{backend:<8} {total} deliveries (queued in {:.2} s) sent in {:.2} s, recorded in {:.2} s: \
+         {:.0} deliveries/s, concurrency {concurrency}",
+        queued.as_secs_f64(),
+        sent.as_secs_f64(),
+        done.as_secs_f64(),
+        total as f64 / done.as_secs_f64(),
+    );
+    Ok(())
+}
+
+fn stored_payment(merchant_id: i64, n: usize) -> StoredPayment {
+    let now = payhook::store::now_ms();
+    StoredPayment {
+        id: format!("pay_bench{n:05}"),
+        merchant_id,
+        section: "va".into(),
+        channel: "bca".into(),
+        invoice_number: format!("INV-{n}"),
+        amount: 150_000,
+        status: "PENDING".into(),
+        notification_urls: "[]".into(),
+        request_hash: String::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}

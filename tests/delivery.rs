@@ -1,0 +1,296 @@
+//! Deliveries survive their server: real `payhook serve` processes, killed with SIGKILL and
+//! restarted, or two of them on one database, against a receiver on 127.0.0.1.
+
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "http/support.rs"]
+mod support;
+
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "http/harness.rs"]
+mod harness;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{Receiver, Reply};
+use payhook::catalog::ChannelTarget;
+use payhook::domain::MerchantCode;
+use payhook::notify::message::{self, PaymentFacts};
+use payhook::secrets::SecretBox;
+use payhook::store::Db;
+use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
+use payhook::url_policy::Environment;
+use support::{Backend, ScratchDatabase};
+
+/// Keys every server of one test shares, as instances of one site must.
+struct Keys {
+    secret: [u8; 32],
+    session: String,
+}
+
+impl Keys {
+    fn new() -> Self {
+        Self {
+            secret: payhook::random::random_bytes::<32>(),
+            session: hex::encode(payhook::random::random_bytes::<64>()),
+        }
+    }
+}
+
+/// A `payhook serve` process, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    async fn start(database: &ScratchDatabase, keys: &Keys, dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_payhook"))
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &database.url)
+            .env("PAYHOOK_BIND", format!("127.0.0.1:{port}"))
+            .env("PAYHOOK_SECRET_KEY", hex::encode(keys.secret))
+            .env("PAYHOOK_SESSION_KEY", &keys.session)
+            .env("PAYHOOK_ALLOW_PRIVATE_TARGETS", "1")
+            .env("PAYHOOK_DNS_CHECK", "off")
+            .env("PAYHOOK_RETRY_SCHEDULE", "1s,2s")
+            .env("PAYHOOK_DELIVERY_LEASE", "13s")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start payhook serve");
+        let server = Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{}/healthz", server.address))
+            .await
+            .map_or(true, |r| !r.status().is_success())
+        {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        server
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A merchant with a pending payment on `database`, as the test process sees it.
+struct Shop {
+    db: Db,
+    payment: StoredPayment,
+}
+
+impl Shop {
+    async fn open(database: &ScratchDatabase, keys: &Keys) -> Self {
+        let db = Db::connect(&database.url).await.unwrap();
+        db.migrate().await.unwrap();
+        let code = MerchantCode::parse("acme").unwrap();
+        let merchant_id = db.create_merchant(&code, "Acme", None).await.unwrap();
+        // The sandbox key the servers sign with, sealed with the key they share.
+        let secrets = SecretBox::new(keys.secret);
+        payhook::api_keys::ensure(&db, &secrets, merchant_id, Environment::Sandbox)
+            .await
+            .unwrap();
+        let now = payhook::store::now_ms();
+        let payment = StoredPayment {
+            id: format!("pay_{}", &payhook::random::random_token()[..24]),
+            merchant_id,
+            section: "va".into(),
+            channel: "bca".into(),
+            invoice_number: "INV-1".into(),
+            amount: 150_000,
+            status: "PENDING".into(),
+            notification_urls: "[]".into(),
+            request_hash: String::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let payment = db.insert_payment(&payment).await.unwrap();
+        Self { db, payment }
+    }
+
+    /// Pays the payment and queues `count` notifications to `receiver`, one URL each.
+    async fn queue(&self, receiver: &Receiver, count: usize) {
+        let target = ChannelTarget::find("va", "bca").unwrap();
+        let body = message::body(&PaymentFacts {
+            target,
+            invoice_number: "INV-1",
+            amount: 150_000,
+            status: "SUCCESS",
+            reference: &self.payment.id,
+            at: time::OffsetDateTime::now_utc(),
+            test: false,
+        });
+        let notifications: Vec<QueuedNotification> = (0..count)
+            .map(|n| QueuedNotification {
+                url: format!("http://127.0.0.1:{}/notify?n={n}", receiver.port()),
+                request_id: message::new_request_id(target.section.format()),
+                request_body: body.clone(),
+            })
+            .collect();
+        let change = self
+            .db
+            .change_payment_status(
+                self.payment.merchant_id,
+                &self.payment.id,
+                "SUCCESS",
+                "sandbox",
+                &notifications,
+            )
+            .await
+            .unwrap();
+        assert_eq!(change, StatusChange::Changed);
+    }
+
+    /// Waits (at most `limit`) until every delivery is delivered; returns their request ids.
+    async fn all_delivered(&self, count: usize, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (deliveries, _) = self.db.payment_deliveries(&self.payment.id).await.unwrap();
+            assert_eq!(deliveries.len(), count);
+            let delivered = deliveries
+                .iter()
+                .filter(|d| d.status == "delivered")
+                .count();
+            if delivered == count {
+                return self.request_ids().await;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{delivered} of {count} delivered in time"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn request_ids(&self) -> Vec<String> {
+        const SQL: &str = "SELECT request_id FROM deliveries WHERE payment_id = $1";
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::query_scalar(SQL)
+                .bind(&self.payment.id)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+            Db::Postgres(pool) => sqlx::query_scalar(SQL)
+                .bind(&self.payment.id)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+/// How many times the receiver got each request id.
+fn arrivals(receiver: &Receiver) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for request in receiver.requests() {
+        *counts
+            .entry(request.header("Request-Id").to_owned())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+async fn a_killed_server_loses_no_delivery(backend: Backend) {
+    let database = ScratchDatabase::new(backend).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let shop = Shop::open(&database, &keys).await;
+    // Slow enough that the kill finds attempts in flight and others still due.
+    let receiver = Receiver::start(Reply::Slow(Duration::from_millis(300))).await;
+    let first = Server::start(&database, &keys, dir.path()).await;
+    const COUNT: usize = 120;
+    shop.queue(&receiver, COUNT).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.requests().len() < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "the first server started delivering"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+    let before_restart = receiver.requests().len();
+    assert!(
+        before_restart < COUNT,
+        "killed mid-load: {before_restart} sent"
+    );
+
+    let _second = Server::start(&database, &keys, dir.path()).await;
+    let ids = shop.all_delivered(COUNT, Duration::from_secs(60)).await;
+    let arrived = arrivals(&receiver);
+    for id in &ids {
+        assert!(arrived.get(id).is_some_and(|n| *n >= 1), "{id} arrived");
+    }
+    let twice: Vec<_> = arrived.iter().filter(|(_, n)| **n > 1).collect();
+    // Only an attempt in flight at the kill may arrive again (at most one per worker slot),
+    // and it carries the same request id, which the receiver saw before.
+    assert!(
+        twice.len() <= 32,
+        "duplicates beyond the attempts in flight: {twice:?}"
+    );
+    assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
+    assert_eq!(arrived.len(), COUNT, "no request id the queue did not hold");
+}
+
+async fn two_servers_on_one_database_send_each_notification_once(backend: Backend) {
+    let database = ScratchDatabase::new(backend).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let shop = Shop::open(&database, &keys).await;
+    let receiver = Receiver::start(Reply::ok("OK")).await;
+    let _a = Server::start(&database, &keys, dir.path()).await;
+    let _b = Server::start(&database, &keys, dir.path()).await;
+    const COUNT: usize = 1000;
+    shop.queue(&receiver, COUNT).await;
+    let ids = shop.all_delivered(COUNT, Duration::from_secs(120)).await;
+    let arrived = arrivals(&receiver);
+    assert_eq!(arrived.len(), COUNT, "every notification arrived");
+    for id in &ids {
+        assert_eq!(arrived.get(id), Some(&1), "{id} arrived exactly once");
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::Backend;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_killed_server_loses_no_delivery,
+    two_servers_on_one_database_send_each_notification_once,
+);
