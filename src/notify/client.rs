@@ -68,8 +68,11 @@ impl Resolve for NoLookups {
 
 /// Clients kept per host and set of vetted addresses, so attempts to the same receiver reuse
 /// its open connections; each still connects only to its own vetted addresses.
-static CLIENTS: LazyLock<Mutex<HashMap<(String, Vec<IpAddr>), reqwest::Client>>> =
+static CLIENTS: LazyLock<Mutex<HashMap<PinnedHost, reqwest::Client>>> =
     LazyLock::new(Mutex::default);
+
+/// A host and the addresses it was vetted to.
+type PinnedHost = (String, Vec<IpAddr>);
 /// Beyond this many, the kept clients are let go and made again on need.
 const MAX_CLIENTS: usize = 256;
 
