@@ -32,17 +32,19 @@ fn owner(merchant_id: i64, environment: Environment, client_id: &str) -> String 
     format!("api_key:{merchant_id}:{environment}:{client_id}")
 }
 
-/// The merchant's key for `environment`, generated and stored on first need.
+/// The merchant's key for `environment`, generated on first need and stored in the same
+/// transaction as its audit event (done by `actor`, who first needed it).
 pub async fn ensure(
     db: &Db,
     secrets: &SecretBox,
     merchant_id: i64,
     environment: Environment,
+    actor: &Actor,
 ) -> anyhow::Result<ApiKey> {
     if db.api_key(merchant_id, environment).await?.is_none() {
         let client_id = new_client_id();
         let sealed = secrets.seal(&new_secret(), &owner(merchant_id, environment, &client_id))?;
-        db.insert_api_key(merchant_id, environment, &client_id, &sealed)
+        db.insert_api_key(merchant_id, environment, &client_id, &sealed, actor)
             .await?;
     }
     // Read back: a concurrent first view may have stored its key instead of ours.
@@ -72,7 +74,7 @@ pub async fn rotate(
     environment: Environment,
     actor: &Actor,
 ) -> anyhow::Result<ApiKey> {
-    let current = ensure(db, secrets, merchant_id, environment).await?;
+    let current = ensure(db, secrets, merchant_id, environment, actor).await?;
     let secret = new_secret();
     let sealed = secrets.seal(
         &secret,

@@ -1,12 +1,18 @@
-//! What every handler can reach: the database and the validated settings.
+//! What every handler can reach: the database, the validated settings and the shared guards.
 
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::password::Hasher;
 use crate::store::Db;
+use crate::throttle::Throttle;
 
 /// Shared by every worker of the server, read-only.
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// Failed-password counters: sign-in, password re-checks, the API's Basic authentication.
+    pub throttle: Throttle,
+    /// Slots for argon2 work, about one per core.
+    pub hasher: Hasher,
 }

@@ -181,11 +181,9 @@ fn merchants_and_users_are_created_from_the_command_line() {
             .await
             .unwrap()
             .expect("user stored lower-cased");
-        let ok = payhook::auth::password::verify(
-            "a long enough password".into(),
-            Some(user.password_hash),
-        )
-        .await;
+        let ok =
+            payhook::password::verify("a long enough password".into(), Some(user.password_hash))
+                .await;
         assert!(ok.unwrap());
     });
 }
@@ -557,7 +555,7 @@ fn first_start_seeds_demo_accounts_and_prints_their_passwords_once() {
             assert_eq!(user.role, role);
             assert!(!user.disabled);
             let signs_in =
-                payhook::auth::password::verify(password.clone(), Some(user.password_hash)).await;
+                payhook::password::verify(password.clone(), Some(user.password_hash)).await;
             assert!(
                 signs_in.unwrap(),
                 "{email} signs in with the printed password"

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod curl;
+pub mod in_flight;
 pub mod sample;
 pub mod sign;
 pub mod test;

@@ -11,4 +11,6 @@ mod auth;
 mod language;
 mod notify;
 mod observability;
+mod sessions;
 mod settings;
+mod throttle;

@@ -1,0 +1,154 @@
+//! argon2id password hashing, always off the async threads, and a bound on how much of it runs
+//! at once: every hash holds 19 MiB and a core for tens of milliseconds.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Every slot for password work is taken: the caller answers "try again" instead of queueing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// Slots for argon2 work, about one per core. Requests anyone can send (sign-in) take a free
+/// slot or are turned away; signed-in users' password changes wait for one.
+#[derive(Clone)]
+pub struct Hasher {
+    slots: Arc<Semaphore>,
+}
+
+impl Hasher {
+    /// One slot per core this process may use.
+    pub fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::with_slots(cores)
+    }
+
+    pub fn with_slots(slots: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+        }
+    }
+
+    /// Like [`verify`], when a slot is free right now.
+    pub async fn try_verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> anyhow::Result<Result<bool, Busy>> {
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            return Ok(Err(Busy));
+        };
+        Ok(Ok(verify_holding(permit, password, stored).await?))
+    }
+
+    /// Like [`hash`], once a slot is free.
+    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        let permit = self.slots.clone().acquire_owned().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&password)
+        })
+        .await?
+    }
+}
+
+/// Hashes a password into a PHC string (unbounded: the command line and admin tools).
+pub async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+}
+
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    hasher()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+/// True when `password` matches `stored`. With no stored hash (unknown account) a dummy hash is
+/// verified instead, so both cases cost the same time.
+pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || verify_blocking(&password, stored))
+        .await
+        .map_err(Into::into)
+}
+
+/// The permit moves into the blocking task, so a request given up half-way still holds its
+/// slot until the hash is done.
+async fn verify_holding(
+    permit: OwnedSemaphorePermit,
+    password: String,
+    stored: Option<String>,
+) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_blocking(&password, stored)
+    })
+    .await
+    .map_err(Into::into)
+}
+
+fn verify_blocking(password: &str, stored: Option<String>) -> bool {
+    let known = stored.is_some();
+    let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
+    let matches = hasher()
+        .verify_password(password.as_bytes(), hash.as_str())
+        .is_ok();
+    known && matches
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_blocking(&crate::random::random_token()).expect("hashing the dummy password")
+    })
+}
+
+/// A random password for generated accounts: 20 characters from an unambiguous alphabet.
+pub fn generate() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    crate::random::random_code(ALPHABET, 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_own_password_only() {
+        let hash = hash("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify("wrong".into(), Some(hash)).await.unwrap());
+        assert!(!verify("x".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_hasher_turns_verifications_away_until_a_slot_frees() {
+        let hasher = Hasher::with_slots(1);
+        let held = hasher.slots.clone().try_acquire_owned().unwrap();
+        let stored = Some(hash("pw".into()).await.unwrap());
+        assert_eq!(
+            hasher
+                .try_verify("pw".into(), stored.clone())
+                .await
+                .unwrap(),
+            Err(Busy)
+        );
+        drop(held);
+        assert_eq!(
+            hasher.try_verify("pw".into(), stored).await.unwrap(),
+            Ok(true)
+        );
+    }
+}
