@@ -10,7 +10,6 @@ use crate::domain::Role;
 use crate::password;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
-use crate::throttle::Throttle;
 use crate::url_policy::{Environment, UrlPolicy};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -191,20 +190,23 @@ async fn serve() -> anyhow::Result<ExitCode> {
         .rsplit_once(':')
         .map_or("127.0.0.1", |(host, _)| host);
     println!("payhook listening on http://{host}:{}", app.port());
-    tokio::spawn(prune_expired(db, app.throttle()));
+    tokio::spawn(prune_expired(db));
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Forgets expired sessions and sign-in failures no window counts any more, once an hour.
-async fn prune_expired(db: Db, throttle: Throttle) {
+/// Forgets expired sessions and sign-in failures no window counts any more, once an hour
+/// (in Redis they expire by themselves).
+async fn prune_expired(db: Db) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let window = i64::try_from(crate::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);
     loop {
         every_hour.tick().await;
-        if let Err(error) = db.purge_expired_sessions(crate::store::now_ms()).await {
+        let now = crate::store::now_ms();
+        if let Err(error) = db.purge_expired_sessions(now).await {
             tracing::warn!(%error, "pruning sessions");
         }
-        if let Err(error) = throttle.prune().await {
+        if let Err(error) = db.prune_auth_failures(now - window).await {
             tracing::warn!(%error, "pruning sign-in failures");
         }
     }

@@ -37,7 +37,6 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
-    throttle: Throttle,
 }
 
 impl Application {
@@ -62,7 +61,6 @@ impl Application {
             throttle,
             hasher: Hasher::per_core(),
         });
-        let throttle = state.throttle.clone();
         let cookie_secure = state.settings.cookie_secure;
         let idle = Duration::try_from(state.settings.session_idle_timeout)?;
         let server = HttpServer::new(move || {
@@ -76,6 +74,7 @@ impl Application {
                 .cookie_secure(cookie_secure)
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
+                // What a `__Host-` cookie must have: the whole site, this host only.
                 .cookie_path("/".to_owned())
                 .cookie_domain(None)
                 .cookie_content_security(CookieContentSecurity::Private)
@@ -99,12 +98,7 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        Ok(Self {
-            port,
-            server,
-            db,
-            throttle,
-        })
+        Ok(Self { port, server, db })
     }
 
     pub fn port(&self) -> u16 {
@@ -118,11 +112,6 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// The failure counters this server uses (pruned by `serve`).
-    pub fn throttle(&self) -> Throttle {
-        self.throttle.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

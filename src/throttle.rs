@@ -124,7 +124,7 @@ impl Throttle {
                     .await?;
                 FailureCounts {
                     account_ip,
-                    ip: if ip.is_empty() { 0 } else { by_ip },
+                    ip: by_ip,
                     account: by_account,
                 }
             }
@@ -215,14 +215,6 @@ impl Throttle {
                 set.is_some()
             }
         })
-    }
-
-    /// Forgets what no window counts any more (Redis keys expire by themselves).
-    pub async fn prune(&self) -> anyhow::Result<()> {
-        if let Counters::Database(db) = &self.counters {
-            db.prune_auth_failures(now_ms() - window_ms()).await?;
-        }
-        Ok(())
     }
 }
 

@@ -204,7 +204,7 @@ impl RequestMeta {
     /// The peer address; with `trust_proxy`, the rightmost `X-Forwarded-For` entry when it is an
     /// IP address. A proxy appends the address it saw to whatever the client sent, so entries
     /// to the left of it are the client's own word.
-    pub fn of(req: &HttpRequest, trust_proxy: bool) -> Self {
+    fn of(req: &HttpRequest, trust_proxy: bool) -> Self {
         let peer = req.peer_addr().map(|addr| addr.ip());
         let forwarded = || {
             let last = req.headers().get_all("x-forwarded-for").last()?;

@@ -17,6 +17,7 @@ pub mod auth_failures;
 pub mod deliveries;
 pub mod sessions;
 pub mod settings;
+pub mod test_slots;
 pub mod users;
 
 pub use api_keys::StoredApiKey;

@@ -8,6 +8,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod bounded;
 mod dns;
 mod language;
 mod notify;
