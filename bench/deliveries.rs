@@ -68,7 +68,8 @@ async fn run(
     let merchant = db
         .create_merchant(&MerchantCode::parse("bench")?, "Bench Merchant", None)
         .await?;
-    payhook::api_keys::ensure(&db, &secrets, merchant, Environment::Sandbox).await?;
+    let actor = payhook::store::Actor::default();
+    payhook::api_keys::ensure(&db, &secrets, merchant, Environment::Sandbox, &actor).await?;
 
     let target = ChannelTarget::find("va", "bca").expect("in the catalog");
     let total = PER_PAYMENT * PAYMENTS;

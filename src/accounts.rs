@@ -1,8 +1,8 @@
 //! Creating merchants and users: the rules shared by the command line and the admin pages.
 
-use crate::auth::password;
 use crate::domain::{EmailAddress, InvalidEmail, InvalidMerchantCode, MerchantCode, Role};
 use crate::error::AppError;
+use crate::password;
 use crate::store::{Actor, Db};
 
 /// Why an account could not be created.
@@ -118,13 +118,15 @@ pub async fn create_merchant(
 }
 
 /// Creates a user after checking the email, the password and the role's merchant (audited as
-/// done `by` that actor, when given); returns its id and normalised email.
+/// done `by` that actor, when given); returns its id and normalised email. A `one_time`
+/// password (issued by an admin, or printed on first start) must be replaced at first sign-in.
 pub async fn create_user(
     db: &Db,
     email: &str,
     role: Role,
     merchant_code: Option<&str>,
     password: String,
+    one_time: bool,
     by: Option<&Actor>,
 ) -> Result<(i64, EmailAddress), AccountError> {
     let email = EmailAddress::parse(email)?;
@@ -140,8 +142,6 @@ pub async fn create_user(
         (Role::Admin, None) => None,
     };
     let hash = password::hash(password).await?;
-    // A password an admin hands out is a one-time password: its holder must replace it.
-    let one_time = by.is_some();
     match db
         .create_user(&email, &hash, role, merchant_id, one_time, by)
         .await

@@ -32,35 +32,48 @@ fn owner(merchant_id: i64, environment: Environment, client_id: &str) -> String 
     format!("api_key:{merchant_id}:{environment}:{client_id}")
 }
 
-/// The merchant's key for `environment`, generated and stored on first need.
+/// The merchant's key for `environment`, generated on first need and stored in the same
+/// transaction as its audit event (done by `actor`, who first needed it).
 pub async fn ensure(
     db: &Db,
     secrets: &SecretBox,
     merchant_id: i64,
     environment: Environment,
+    actor: &Actor,
 ) -> anyhow::Result<ApiKey> {
     if db.api_key(merchant_id, environment).await?.is_none() {
         let client_id = new_client_id();
         let sealed = secrets.seal(&new_secret(), &owner(merchant_id, environment, &client_id))?;
-        db.insert_api_key(merchant_id, environment, &client_id, &sealed)
+        db.insert_api_key(merchant_id, environment, &client_id, &sealed, actor)
             .await?;
     }
     // Read back: a concurrent first view may have stored its key instead of ours.
-    let stored = db
-        .api_key(merchant_id, environment)
+    find(db, secrets, merchant_id, environment)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("the API key vanished after being stored"))?;
+        .ok_or_else(|| anyhow::anyhow!("the API key vanished after being stored"))
+}
+
+/// The merchant's key for `environment`, opened, if it was generated.
+pub async fn find(
+    db: &Db,
+    secrets: &SecretBox,
+    merchant_id: i64,
+    environment: Environment,
+) -> anyhow::Result<Option<ApiKey>> {
+    let Some(stored) = db.api_key(merchant_id, environment).await? else {
+        return Ok(None);
+    };
     let secret = secrets.open(
         &stored.secret_sealed,
         &owner(merchant_id, environment, &stored.client_id),
     )?;
-    Ok(ApiKey {
+    Ok(Some(ApiKey {
         environment,
         client_id: stored.client_id,
         secret,
         created_at: stored.created_at,
         rotated_at: stored.rotated_at,
-    })
+    }))
 }
 
 /// The merchant and environment whose Client-Id and secret these are, when they match.
@@ -89,7 +102,7 @@ pub async fn rotate(
     environment: Environment,
     actor: &Actor,
 ) -> anyhow::Result<ApiKey> {
-    let current = ensure(db, secrets, merchant_id, environment).await?;
+    let current = ensure(db, secrets, merchant_id, environment, actor).await?;
     let secret = new_secret();
     let sealed = secrets.seal(
         &secret,

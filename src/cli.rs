@@ -4,10 +4,10 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use crate::accounts;
-use crate::auth::password;
 use crate::config::Settings;
 use crate::dns::Resolver;
 use crate::domain::Role;
+use crate::password;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
 use crate::url_policy::{Environment, UrlPolicy};
@@ -158,7 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_dns,
         } => {
             let policy = crate::config::url_policy_from_env()?;
-            let resolver = Resolver::system();
+            let resolver = Resolver::system()?;
             let dns = (!no_dns && crate::config::dns_check_from_env()?).then_some(&resolver);
             let (code, report) = check_url(&url, environment.into(), &policy, dns).await;
             print!("{report}");
@@ -184,60 +184,78 @@ async fn serve() -> anyhow::Result<ExitCode> {
     db.migrate().await?;
     seed_demo(&db).await?;
     let app = Application::build_with_db(settings.clone(), db.clone()).await?;
-    println!("payhook listening on http://{}", settings.bind);
+    // The port bound, which differs from the one asked for when that was 0.
+    let host = settings
+        .bind
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(host, _)| host);
+    println!("payhook listening on http://{host}:{}", app.port());
     tokio::spawn(prune_expired(db));
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Forgets expired sessions and old sign-in failures once an hour.
+/// Forgets expired sessions and sign-in failures no window counts any more, once an hour
+/// (in Redis they expire by themselves).
 async fn prune_expired(db: Db) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let window = i64::try_from(crate::throttle::WINDOW.as_millis()).unwrap_or(i64::MAX);
     loop {
         every_hour.tick().await;
         let now = crate::store::now_ms();
         if let Err(error) = db.purge_expired_sessions(now).await {
             tracing::warn!(%error, "pruning sessions");
         }
-        let window = crate::auth::throttle::LOCKOUT_MS;
-        if let Err(error) = db.clear_login_failures(None, now - window).await {
+        if let Err(error) = db.prune_auth_failures(now - window).await {
             tracing::warn!(%error, "pruning sign-in failures");
         }
     }
 }
 
-/// On an empty database: a demo merchant, one merchant user and one admin, with passwords
-/// printed once.
+/// On an empty SQLite database, the one-command start: a demo merchant, one merchant user
+/// and one admin, with one-time passwords printed once (the first sign-in must replace them).
+/// A shared Postgres database gets no known accounts: its operator adds the first admin.
 async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     if db.count_users().await? > 0 {
+        return Ok(());
+    }
+    if let Db::Postgres(_) = db {
+        println!(
+            "No users yet. Create the first admin with:\n  \
+             payhook user add --email EMAIL --role admin --password-stdin"
+        );
         return Ok(());
     }
     let merchant_password = password::generate();
     let admin_password = password::generate();
     accounts::create_merchant(db, "demo", "Demo Merchant", None).await?;
-    add_user(
+    let merchant = Some("demo");
+    create_user(
         db,
         "merchant@demo.test",
         RoleArg::Merchant,
-        Some("demo"),
+        merchant,
         merchant_password.clone(),
+        true,
     )
     .await?;
-    add_user(
+    create_user(
         db,
         "admin@payhook.test",
         RoleArg::Admin,
         None,
         admin_password.clone(),
+        true,
     )
     .await?;
-    println!("Created demo accounts (these passwords are shown only once):");
+    println!("Created demo accounts with one-time passwords (shown only now; the first sign-in");
+    println!("must choose a new password):");
     println!("  merchant  merchant@demo.test  {merchant_password}");
     println!("  admin     admin@payhook.test  {admin_password}");
     Ok(())
 }
 
-/// Creates a user from the command line.
+/// Creates a user from the command line, with a password of its own.
 pub async fn add_user(
     db: &Db,
     email: &str,
@@ -245,11 +263,22 @@ pub async fn add_user(
     merchant: Option<&str>,
     password: String,
 ) -> anyhow::Result<i64> {
+    create_user(db, email, role, merchant, password, false).await
+}
+
+async fn create_user(
+    db: &Db,
+    email: &str,
+    role: RoleArg,
+    merchant: Option<&str>,
+    password: String,
+    one_time: bool,
+) -> anyhow::Result<i64> {
     let role = match role {
         RoleArg::Merchant => Role::Merchant,
         RoleArg::Admin => Role::Admin,
     };
-    let (id, _) = accounts::create_user(db, email, role, merchant, password, None)
+    let (id, _) = accounts::create_user(db, email, role, merchant, password, one_time, None)
         .await
         .with_context(|| format!("creating user {email}"))?;
     Ok(id)

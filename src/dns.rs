@@ -1,16 +1,24 @@
 //! Rule 9 of the URL policy: resolve the host and judge every address it resolves to.
 //!
-//! The resolver is injectable: the server uses the system's, tests a [`StaticResolver`] that
-//! answers from a map, so no test depends on a network.
+//! The resolver is injectable: the server uses hickory's async resolver (the system's name
+//! servers and `/etc/hosts`), tests a [`StaticResolver`] that answers from a map, so no test
+//! depends on a network. Every lookup has a time limit that really ends it (dropping an async
+//! lookup stops it; a blocking `getaddrinfo` would keep its thread), and a merchant has at most
+//! [`LOOKUPS_PER_MERCHANT`] lookups in flight.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use anyhow::Context;
 use futures_util::future::BoxFuture;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use tokio::sync::Semaphore;
 
 use crate::url_policy::{
     Environment, NotificationUrl, Resolution, UrlPolicy, Violation, Warning, judge_resolution,
@@ -19,17 +27,41 @@ use crate::url_policy::{
 /// How long a lookup may take before the URL is accepted with a warning (SPEC 3.1 rule 9).
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Lookups one merchant may have in flight; more wait for a free one (within the time limit),
+/// so names that never answer cannot pile up lookups.
+pub const LOOKUPS_PER_MERCHANT: usize = 4;
+
 /// Something that turns a host name into addresses.
 pub trait Resolve: Send + Sync + 'static {
     /// Resolves `host` (an ASCII domain name, maybe with a trailing dot).
     fn lookup<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Resolution>;
 }
 
-/// The resolver in use, with the time limit applied to every lookup.
+/// The resolver in use, with the time limit applied to every lookup and, once bound to a
+/// merchant with [`Resolver::for_merchant`], that merchant's cap on lookups in flight.
 #[derive(Clone)]
 pub struct Resolver {
     inner: Arc<dyn Resolve>,
     timeout: Duration,
+    slots: Arc<MerchantSlots>,
+    merchant: Option<i64>,
+}
+
+/// One semaphore per merchant that has looked something up (a few bytes each).
+#[derive(Default)]
+struct MerchantSlots(Mutex<HashMap<i64, Arc<Semaphore>>>);
+
+impl MerchantSlots {
+    fn of(&self, merchant_id: i64) -> Arc<Semaphore> {
+        let mut slots = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots
+            .entry(merchant_id)
+            .or_insert_with(|| Arc::new(Semaphore::new(LOOKUPS_PER_MERCHANT)))
+            .clone()
+    }
 }
 
 impl fmt::Debug for Resolver {
@@ -41,9 +73,43 @@ impl fmt::Debug for Resolver {
 }
 
 impl Resolver {
-    /// The operating system's resolver (`getaddrinfo`, so `/etc/hosts` counts too).
-    pub fn system() -> Self {
-        Self::new(SystemResolver)
+    /// hickory's async resolver with the system's configuration (`/etc/resolv.conf`,
+    /// `/etc/hosts`).
+    pub fn system() -> anyhow::Result<Self> {
+        let builder = TokioResolver::builder_tokio()
+            .context("reading the system's DNS configuration (/etc/resolv.conf)")?;
+        Self::hickory(builder)
+    }
+
+    /// hickory's async resolver asking only `servers` over UDP and TCP (a site's own resolver,
+    /// or a test's).
+    pub fn with_name_servers(servers: &[SocketAddr]) -> anyhow::Result<Self> {
+        let servers = servers
+            .iter()
+            .map(|server| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = server.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = server.port();
+                NameServerConfig::new(server.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        let config = ResolverConfig::from_name_servers(servers);
+        Self::hickory(TokioResolver::builder_with_config(
+            config,
+            TokioRuntimeProvider::default(),
+        ))
+    }
+
+    fn hickory(
+        mut builder: hickory_resolver::ResolverBuilder<TokioRuntimeProvider>,
+    ) -> anyhow::Result<Self> {
+        // hickory's own deadline matches ours, so nothing keeps asking after we gave up.
+        let options = builder.options_mut();
+        options.timeout = LOOKUP_TIMEOUT;
+        options.attempts = 1;
+        let resolver = builder.build().context("building the DNS resolver")?;
+        Ok(Self::new(HickoryResolver(resolver)))
     }
 
     /// A resolver for machines without DNS (tests, tools): it never knows an answer, so a
@@ -58,6 +124,8 @@ impl Resolver {
         Self {
             inner: Arc::new(resolver),
             timeout: LOOKUP_TIMEOUT,
+            slots: Arc::default(),
+            merchant: None,
         }
     }
 
@@ -72,42 +140,45 @@ impl Resolver {
         Self { timeout, ..self }
     }
 
-    /// Resolves `host`; a lookup slower than the time limit is [`Resolution::Unanswered`].
+    /// The same resolver, counting lookups against `merchant_id`'s cap.
+    pub fn for_merchant(&self, merchant_id: i64) -> Self {
+        Self {
+            merchant: Some(merchant_id),
+            ..self.clone()
+        }
+    }
+
+    /// Resolves `host`; a lookup slower than the time limit (waiting for a merchant's free
+    /// slot included) is [`Resolution::Unanswered`], and is stopped.
     pub async fn lookup(&self, host: &str) -> Resolution {
-        tokio::time::timeout(self.timeout, self.inner.lookup(host))
+        let lookup = async {
+            let _slot = match self.merchant {
+                Some(id) => Some(self.slots.of(id).acquire_owned().await),
+                None => None,
+            };
+            self.inner.lookup(host).await
+        };
+        tokio::time::timeout(self.timeout, lookup)
             .await
             .unwrap_or(Resolution::Unanswered)
     }
 }
 
-struct SystemResolver;
+struct HickoryResolver(TokioResolver);
 
-impl Resolve for SystemResolver {
+impl Resolve for HickoryResolver {
     fn lookup<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Resolution> {
         Box::pin(async move {
-            match tokio::net::lookup_host((host, 0)).await {
-                Ok(addresses) => Resolution::Addresses(addresses.map(|a| a.ip()).collect()),
-                Err(error) => classify_lookup_error(&error),
+            match self.0.lookup_ip(host).await {
+                Ok(found) => Resolution::Addresses(found.iter().collect()),
+                // NXDOMAIN, or a name without addresses: nothing to deliver to.
+                Err(error) if error.is_no_records_found() => Resolution::NoSuchName,
+                Err(error) => {
+                    tracing::warn!(%error, "DNS lookup failed");
+                    Resolution::Unanswered
+                }
             }
         })
-    }
-}
-
-/// `getaddrinfo` reports "no such name" and "could not ask" only through its message, which
-/// std passes on as text; anything we cannot tell apart counts as unanswered (a warning), so
-/// a resolver outage never refuses a URL.
-fn classify_lookup_error(error: &std::io::Error) -> Resolution {
-    const NO_SUCH_NAME: [&str; 3] = [
-        "Name or service not known",           // glibc EAI_NONAME
-        "No address associated with hostname", // glibc EAI_NODATA
-        "nodename nor servname provided",      // BSD and macOS EAI_NONAME
-    ];
-    let message = error.to_string();
-    if NO_SUCH_NAME.iter().any(|m| message.contains(m)) {
-        Resolution::NoSuchName
-    } else {
-        tracing::warn!(%error, "DNS lookup failed");
-        Resolution::Unanswered
     }
 }
 
@@ -128,11 +199,22 @@ enum Answer {
 }
 
 /// A resolver answering from a map that can change while the server runs (to play DNS
-/// rebinding in tests); it counts its lookups.
+/// rebinding in tests); it counts its lookups, and the most it had in flight at once.
 #[derive(Clone, Default)]
 pub struct StaticResolver {
     answers: Arc<RwLock<HashMap<String, Answer>>>,
     lookups: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+/// Counts one lookup in flight until dropped (answered, or given up on).
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl StaticResolver {
@@ -179,6 +261,11 @@ impl StaticResolver {
     pub fn lookups(&self) -> usize {
         self.lookups.load(Ordering::SeqCst)
     }
+
+    /// The most lookups that were in flight at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
 }
 
 impl Resolve for StaticResolver {
@@ -190,7 +277,11 @@ impl Resolve for StaticResolver {
             .expect("resolver map")
             .get(&normalise(host))
             .cloned();
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let in_flight = InFlight(self.in_flight.clone());
         Box::pin(async move {
+            let _in_flight = in_flight;
             match answer {
                 Some(Answer::Addresses(ips)) => Resolution::Addresses(ips),
                 Some(Answer::Silent) => std::future::pending().await,
@@ -283,20 +374,6 @@ pub async fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glibc_and_bsd_no_such_name_errors_are_told_apart_from_outages() {
-        let error =
-            |m: &str| std::io::Error::other(format!("failed to lookup address information: {m}"));
-        assert_eq!(
-            classify_lookup_error(&error("Name or service not known")),
-            Resolution::NoSuchName
-        );
-        assert_eq!(
-            classify_lookup_error(&error("Temporary failure in name resolution")),
-            Resolution::Unanswered
-        );
-    }
 
     #[tokio::test]
     async fn a_static_resolver_answers_from_its_map_case_and_dot_insensitively() {

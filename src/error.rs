@@ -58,6 +58,8 @@ pub struct ApiError {
     pub message: String,
     /// More fields beside `code` and `message` (the header, item and rules of a refused URL).
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// `Retry-After`, in seconds, when trying again later may succeed.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -71,7 +73,14 @@ impl ApiError {
             code,
             message: message.into(),
             details: serde_json::Map::new(),
+            retry_after: None,
         }
+    }
+
+    /// Tells the caller when trying again may succeed.
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after.as_secs());
+        self
     }
 
     /// Adds a field beside `code` and `message`.
@@ -132,6 +141,9 @@ impl actix_web::ResponseError for ApiError {
                 actix_web::http::header::WWW_AUTHENTICATE,
                 "Basic realm=\"payhook sandbox\", charset=\"UTF-8\"",
             ));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(serde_json::json!({ "error": error }))
     }

@@ -4,24 +4,27 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
-use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite, time::Duration};
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use anyhow::Context;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::auth::SessionBackend;
+use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::notify::worker::{DeliveryQueue, Workers};
+use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{account, api, assets, health, integration, language, login, notify, settings};
 use crate::state::AppState;
 use crate::store::Db;
+use crate::throttle::Throttle;
 
 /// Request bodies above this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -55,7 +58,7 @@ impl Application {
         settings.secret_box.check_against(&db).await?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
-        let sessions = SessionBackend::new(&db, settings.redis_url.as_deref()).await?;
+        let (sessions, throttle) = shared_stores(&settings, &db).await?;
         let key = Key::from(&settings.session_key);
         let settings = Arc::new(settings);
         let deliveries = DeliveryQueue::default();
@@ -64,16 +67,27 @@ impl Application {
             db: db.clone(),
             settings,
             deliveries,
+            throttle,
+            hasher: Hasher::per_core(),
         });
         let cookie_secure = state.settings.cookie_secure;
+        let idle = Duration::try_from(state.settings.session_idle_timeout)?;
         let server = HttpServer::new(move || {
+            // The idle timeout is the store's TTL, renewed only when the session changes (see
+            // `CurrentUser`), so a page view writes nothing.
+            let lifecycle = BrowserSession::default()
+                .state_ttl(idle)
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges);
             let session = SessionMiddleware::builder(sessions.clone(), key.clone())
-                .cookie_name("payhook_session".to_owned())
+                .cookie_name(session_cookie_name(cookie_secure).to_owned())
                 .cookie_secure(cookie_secure)
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
+                // What a `__Host-` cookie must have: the whole site, this host only.
+                .cookie_path("/".to_owned())
+                .cookie_domain(None)
                 .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(BrowserSession::default().state_ttl(Duration::hours(12)))
+                .session_lifecycle(lifecycle)
                 .build();
             App::new()
                 .app_data(state.clone())
@@ -120,6 +134,23 @@ impl Application {
         self.workers.stop(WORKER_SHUTDOWN).await;
         served
     }
+}
+
+/// Sessions and failure counters: in Redis when `REDIS_URL` is set (one connection for both,
+/// keys under this site's prefix), otherwise in the database.
+async fn shared_stores(settings: &Settings, db: &Db) -> anyhow::Result<(SessionBackend, Throttle)> {
+    let lifetime = settings.session_lifetime;
+    let Some(url) = settings.redis_url.as_deref() else {
+        let sessions = SessionBackend::database(db, lifetime);
+        return Ok((sessions, Throttle::database(db.clone())));
+    };
+    let conn = redis::Client::open(url)?
+        .get_connection_manager()
+        .await
+        .context("connecting to Redis")?;
+    let prefix = settings.redis_prefix();
+    let sessions = SessionBackend::redis(conn.clone(), &prefix, lifetime);
+    Ok((sessions, Throttle::redis(conn, &prefix)))
 }
 
 /// The one route table: every path is a constant of `paths`, so links and checks built from

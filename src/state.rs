@@ -1,10 +1,13 @@
-//! What every handler can reach: the database, the validated settings, and the delivery queue.
+//! What every handler can reach: the database, the validated settings, the delivery queue and
+//! the shared guards.
 
 use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::notify::worker::DeliveryQueue;
+use crate::password::Hasher;
 use crate::store::Db;
+use crate::throttle::Throttle;
 
 /// Shared by every worker of the server, read-only.
 pub struct AppState {
@@ -12,4 +15,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes the delivery workers when notifications are queued.
     pub deliveries: DeliveryQueue,
+    /// Failed-password counters: sign-in, password re-checks, the API's Basic authentication.
+    pub throttle: Throttle,
+    /// Slots for argon2 work, about one per core.
+    pub hasher: Hasher,
 }

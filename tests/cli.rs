@@ -1,6 +1,6 @@
 //! The `payhook` binary's commands, run as a user would run them.
 
-use payhook::domain::{EmailAddress, Role};
+use payhook::domain::EmailAddress;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -181,11 +181,9 @@ fn merchants_and_users_are_created_from_the_command_line() {
             .await
             .unwrap()
             .expect("user stored lower-cased");
-        let ok = payhook::auth::password::verify(
-            "a long enough password".into(),
-            Some(user.password_hash),
-        )
-        .await;
+        let ok =
+            payhook::password::verify("a long enough password".into(), Some(user.password_hash))
+                .await;
         assert!(ok.unwrap());
     });
 }
@@ -395,173 +393,4 @@ fn serving_on_postgres_needs_keys_shared_by_every_instance() {
         stderr.contains("PAYHOOK_SECRET_KEY must be set"),
         "{stderr}"
     );
-}
-
-/// How long `payhook serve` may take to say it is listening (first start hashes two passwords).
-const STARTUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// A running `payhook serve`, killed when dropped, even when an assertion fails first.
-struct Server {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    stderr: std::path::PathBuf,
-}
-
-impl Server {
-    /// Starts `payhook serve` on the SQLite `database_url`, in `dir`, with its stderr in
-    /// `dir/{name}.stderr`.
-    fn start(dir: &std::path::Path, database_url: &str, name: &str) -> Self {
-        let stderr = dir.join(format!("{name}.stderr"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_payhook"))
-            .arg("serve")
-            .env_remove("REDIS_URL")
-            .env_remove("PAYHOOK_SESSION_KEY")
-            .env_remove("PAYHOOK_SECRET_KEY")
-            .env_remove("PAYHOOK_ALLOWED_PORTS")
-            .env_remove("PAYHOOK_ALLOW_PRIVATE_TARGETS")
-            .env_remove("PAYHOOK_COOKIE_SECURE")
-            .env_remove("PAYHOOK_TRUST_PROXY")
-            .env("DATABASE_URL", database_url)
-            .env("PAYHOOK_BIND", "127.0.0.1:0")
-            .env("PAYHOOK_DNS_CHECK", "off")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("run payhook serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    /// The standard output lines up to and including "payhook listening …"; panics if that
-    /// line does not come within `limit` or the server stops first.
-    fn output_until_listening(&self, limit: std::time::Duration) -> Vec<String> {
-        use std::sync::mpsc::RecvTimeoutError;
-        let deadline = std::time::Instant::now() + limit;
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let listening = line.starts_with("payhook listening on ");
-                    lines.push(line);
-                    if listening {
-                        return lines;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "not listening within {limit:?}; stdout {lines:?}; stderr:\n{}",
-                    self.stderr()
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "payhook serve stopped before listening; stdout {lines:?}; stderr:\n{}",
-                    self.stderr()
-                ),
-            }
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The password printed on the `role  email  password` line of the seeding output.
-fn printed_password(lines: &[String], role: &str, email: &str) -> String {
-    let line = lines
-        .iter()
-        .find(|line| line.contains(email))
-        .unwrap_or_else(|| panic!("{email} printed: {lines:?}"));
-    match line.split_whitespace().collect::<Vec<_>>()[..] {
-        [r, e, password] if r == role && e == email => password.to_owned(),
-        _ => panic!("expected `{role}  {email}  <password>`: {line:?}"),
-    }
-}
-
-#[test]
-fn first_start_seeds_demo_accounts_and_prints_their_passwords_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("payhook.db").display());
-
-    let first = Server::start(dir.path(), &url, "first");
-    let printed = first.output_until_listening(STARTUP_LIMIT);
-    drop(first);
-    assert!(
-        printed
-            .iter()
-            .any(|line| line.starts_with("Created demo accounts")),
-        "{printed:?}"
-    );
-    let merchant_password = printed_password(&printed, "merchant", "merchant@demo.test");
-    let admin_password = printed_password(&printed, "admin", "admin@payhook.test");
-    for password in [&merchant_password, &admin_password] {
-        assert!(
-            password.len() >= 12 && password.bytes().all(|b| b.is_ascii_alphanumeric()),
-            "{password}"
-        );
-    }
-    assert_ne!(merchant_password, admin_password);
-
-    let second = Server::start(dir.path(), &url, "second");
-    let printed_again = second.output_until_listening(STARTUP_LIMIT);
-    drop(second);
-    for unwanted in [
-        "Created demo accounts",
-        "merchant@demo.test",
-        "admin@payhook.test",
-        &merchant_password,
-        &admin_password,
-    ] {
-        assert!(
-            printed_again.iter().all(|line| !line.contains(unwanted)),
-            "{unwanted:?} printed again: {printed_again:?}"
-        );
-    }
-
-    // The printed passwords are the accounts' real ones.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let db = payhook::store::Db::connect(&url).await.unwrap();
-        assert_eq!(db.count_users().await.unwrap(), 2, "seeded once");
-        for (email, role, password) in [
-            ("merchant@demo.test", Role::Merchant, &merchant_password),
-            ("admin@payhook.test", Role::Admin, &admin_password),
-        ] {
-            let user = db
-                .find_login_user(&EmailAddress::parse(email).unwrap())
-                .await
-                .unwrap()
-                .unwrap_or_else(|| panic!("{email} exists"));
-            assert_eq!(user.role, role);
-            assert!(!user.disabled);
-            let signs_in =
-                payhook::auth::password::verify(password.clone(), Some(user.password_hash)).await;
-            assert!(
-                signs_in.unwrap(),
-                "{email} signs in with the printed password"
-            );
-        }
-    });
 }

@@ -111,7 +111,8 @@ impl Shop {
         let merchant_id = db.create_merchant(&code, "Acme", None).await.unwrap();
         // The sandbox key the servers sign with, sealed with the key they share.
         let secrets = SecretBox::new(keys.secret);
-        payhook::api_keys::ensure(&db, &secrets, merchant_id, Environment::Sandbox)
+        let actor = payhook::store::Actor::default();
+        payhook::api_keys::ensure(&db, &secrets, merchant_id, Environment::Sandbox, &actor)
             .await
             .unwrap();
         let now = payhook::store::now_ms();

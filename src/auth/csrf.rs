@@ -71,7 +71,7 @@ where
 
 /// A browser that sends `Origin` must send ours; requests without it (older clients) pass on
 /// the token alone.
-fn origin_matches_host(req: &HttpRequest) -> bool {
+pub(super) fn origin_matches_host(req: &HttpRequest) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };

@@ -1,6 +1,8 @@
 //! Access rules as request extractors: a handler that names `MerchantUser` in its signature
 //! cannot run for anybody else.
 
+use std::net::IpAddr;
+
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
@@ -26,24 +28,81 @@ pub struct CurrentUser {
     pub role: Role,
     pub merchant: Option<MerchantRef>,
     pub session: Session,
+    /// The sign-in's random id, kept across key renewals ([`keys::SESSION_ID`]).
+    pub session_id: String,
     /// Signed in with a one-time password an admin issued: must choose a new one first.
     pub must_change_password: bool,
 }
 
+/// The session's own bookkeeping: who, which sign-in, and its clock.
+struct SignIn {
+    user_id: i64,
+    epoch: i64,
+    session_id: String,
+    signed_in_at: i64,
+    refreshed_at: i64,
+}
+
+impl SignIn {
+    fn read(session: &Session) -> Option<Self> {
+        let get = |key| session.get::<i64>(key).ok().flatten();
+        Some(Self {
+            user_id: get(keys::USER_ID)?,
+            epoch: get(keys::EPOCH)?,
+            session_id: session.get::<String>(keys::SESSION_ID).ok().flatten()?,
+            signed_in_at: get(keys::SIGNED_IN_AT)?,
+            refreshed_at: get(keys::REFRESHED_AT)?,
+        })
+    }
+}
+
+/// Starts a signed-in session for `user_id` under a new key: the sign-in's own id, clock and
+/// CSRF token, nothing left over from before.
+pub fn start_session(session: &Session, user_id: i64, epoch: i64) -> anyhow::Result<()> {
+    let now = crate::store::now_ms();
+    session.renew();
+    session.clear();
+    session.insert(keys::USER_ID, user_id)?;
+    session.insert(keys::EPOCH, epoch)?;
+    session.insert(keys::SESSION_ID, crate::random::random_token())?;
+    session.insert(keys::SIGNED_IN_AT, now)?;
+    session.insert(keys::REFRESHED_AT, now)?;
+    session.insert(keys::CSRF, crate::random::random_token())?;
+    Ok(())
+}
+
+fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 impl CurrentUser {
-    /// The signed-in user, or `None` (and the session cleared) when it is missing or revoked.
+    /// The signed-in user, or `None` (and the session ended) when it is missing, revoked, idle
+    /// too long or older than its absolute lifetime. The idle timeout is pushed back by a
+    /// session write only once a quarter of it has passed, not on every page view.
     async fn load(state: &AppState, session: Session) -> Result<Option<Self>, AppError> {
-        let (Ok(Some(user_id)), Ok(Some(epoch))) = (
-            session.get::<i64>(keys::USER_ID),
-            session.get::<i64>(keys::EPOCH),
-        ) else {
+        if !session.contains_key(keys::USER_ID) {
             return Ok(None);
-        };
-        let user = state.db.find_session_user(user_id).await?;
-        let Some(user) = user.filter(|u| !u.disabled && u.session_epoch == epoch) else {
+        }
+        let now = crate::store::now_ms();
+        let idle = millis(state.settings.session_idle_timeout);
+        let lifetime = millis(state.settings.session_lifetime);
+        // A session from before these keys existed has no clock: it ends like an expired one.
+        let sign_in = SignIn::read(&session)
+            .filter(|s| now - s.signed_in_at < lifetime && now - s.refreshed_at < idle);
+        let Some(sign_in) = sign_in else {
             session.purge();
             return Ok(None);
         };
+        let user = state.db.find_session_user(sign_in.user_id).await?;
+        let Some(user) = user.filter(|u| !u.disabled && u.session_epoch == sign_in.epoch) else {
+            session.purge();
+            return Ok(None);
+        };
+        if now - sign_in.refreshed_at >= idle / 4 {
+            session
+                .insert(keys::REFRESHED_AT, now)
+                .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+        }
         let merchant = match (user.merchant_id, user.merchant_code, user.merchant_name) {
             (Some(id), Some(code), Some(name)) => Some(MerchantRef { id, code, name }),
             _ => None,
@@ -54,6 +113,7 @@ impl CurrentUser {
             role: user.role,
             merchant,
             session,
+            session_id: sign_in.session_id,
             must_change_password: user.must_change_password,
         }))
     }
@@ -64,7 +124,7 @@ impl CurrentUser {
             user_id: Some(self.id),
             email: self.email.to_string(),
             role: Some(self.role),
-            client_ip: meta.client_ip.clone(),
+            client_ip: meta.client_ip.map(|ip| ip.to_string()),
         }
     }
 }
@@ -133,10 +193,31 @@ impl FromRequest for Admin {
     }
 }
 
-/// Facts about the request that the audit log records.
-#[derive(Debug, Clone)]
+/// Facts about the request that the audit log and the throttle use.
+#[derive(Debug, Clone, Copy)]
 pub struct RequestMeta {
-    pub client_ip: Option<String>,
+    /// The client's address: the peer's, or behind a trusted proxy the one it reported.
+    pub client_ip: Option<IpAddr>,
+}
+
+impl RequestMeta {
+    /// The peer address; with `trust_proxy`, the rightmost `X-Forwarded-For` entry when it is an
+    /// IP address. A proxy appends the address it saw to whatever the client sent, so entries
+    /// to the left of it are the client's own word.
+    pub fn of(req: &HttpRequest, trust_proxy: bool) -> Self {
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        let forwarded = || {
+            let last = req.headers().get_all("x-forwarded-for").last()?;
+            let entry = last.to_str().ok()?.rsplit(',').next()?;
+            entry.trim().parse::<IpAddr>().ok()
+        };
+        let client_ip = if trust_proxy {
+            forwarded().or(peer)
+        } else {
+            peer
+        };
+        Self { client_ip }
+    }
 }
 
 impl FromRequest for RequestMeta {
@@ -147,13 +228,6 @@ impl FromRequest for RequestMeta {
         let trust_proxy = req
             .app_data::<web::Data<AppState>>()
             .is_some_and(|state| state.settings.trust_proxy);
-        let client_ip = if trust_proxy {
-            req.connection_info()
-                .realip_remote_addr()
-                .map(str::to_owned)
-        } else {
-            req.peer_addr().map(|addr| addr.ip().to_string())
-        };
-        ready(Ok(RequestMeta { client_ip }))
+        ready(Ok(Self::of(req, trust_proxy)))
     }
 }

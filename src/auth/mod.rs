@@ -1,16 +1,17 @@
-//! Passwords, server-side sessions, CSRF tokens and the extractors that enforce access rules.
+//! Server-side sessions, CSRF tokens, password re-checks and the extractors that enforce access
+//! rules.
 
 mod api_client;
 mod csrf;
 mod extract;
-pub mod password;
+pub mod login_csrf;
+pub mod reauth;
 mod scope;
 mod session_store;
-pub mod throttle;
 
 pub use api_client::SandboxClient;
 pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
-pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta};
+pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, start_session};
 pub use scope::{MaybeScoped, Scope, Scoped};
 pub use session_store::SessionBackend;
 
@@ -20,6 +21,23 @@ pub(crate) mod keys {
     pub const EPOCH: &str = "epoch";
     pub const CSRF: &str = "csrf";
     pub const FLASH: &str = "flash";
+    /// A random id of the sign-in, kept when the key is renewed: password re-checks count
+    /// their failures under it.
+    pub const SESSION_ID: &str = "sid";
+    /// When the user signed in (ms): the session's absolute lifetime counts from here.
+    pub const SIGNED_IN_AT: &str = "since";
+    /// When the idle timeout was last pushed back (ms).
+    pub const REFRESHED_AT: &str = "seen";
+}
+
+/// The session cookie's name: with `Secure` on, the `__Host-` prefix makes browsers refuse it
+/// unless it is Secure, host-only and for the whole site (Path=/, no Domain).
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-payhook"
+    } else {
+        "payhook_session"
+    }
 }
 
 /// Leaves a one-time message for the next page this session shows.
@@ -29,8 +47,12 @@ pub fn set_flash(session: &actix_session::Session, message: &str) {
     }
 }
 
-/// Takes the pending one-time message, if any.
+/// Takes the pending one-time message, if any. Looking first keeps a page view without one
+/// from marking the session changed, which would write it back to the store.
 pub fn take_flash(session: &actix_session::Session) -> Option<String> {
+    if !session.contains_key(keys::FLASH) {
+        return None;
+    }
     session
         .remove_as::<String>(keys::FLASH)
         .and_then(Result::ok)

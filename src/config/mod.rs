@@ -26,8 +26,13 @@ pub struct Settings {
     pub session_key: Vec<u8>,
     /// `PAYHOOK_COOKIE_SECURE`: mark the session cookie `Secure` (set it when served over https).
     pub cookie_secure: bool,
-    /// `PAYHOOK_TRUST_PROXY`: take the client IP from `X-Forwarded-For` (only behind a proxy).
+    /// `PAYHOOK_TRUST_PROXY`: the client IP is the rightmost `X-Forwarded-For` entry, the one
+    /// the proxy in front of payhook added (only behind such a proxy).
     pub trust_proxy: bool,
+    /// `PAYHOOK_SESSION_IDLE_MINUTES` (default 30): a session unused this long ends.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after its sign-in, however busy ([`SESSION_LIFETIME`]).
+    pub session_lifetime: Duration,
     /// Extra ports a notification URL may use (`PAYHOOK_ALLOWED_PORTS`, comma separated) and
     /// the development escape hatch (`PAYHOOK_ALLOW_PRIVATE_TARGETS`).
     pub url_policy: UrlPolicy,
@@ -59,6 +64,8 @@ impl std::fmt::Debug for Settings {
             .field("redis", &self.redis_url.as_deref().map(redact_url))
             .field("cookie_secure", &self.cookie_secure)
             .field("trust_proxy", &self.trust_proxy)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_lifetime", &self.session_lifetime)
             .field("url_policy", &self.url_policy)
             .field("dns_check", &self.dns_check)
             .field("notification_timeout", &self.notification_timeout)
@@ -117,6 +124,10 @@ fn delivery_lease(value: Option<String>) -> anyhow::Result<Duration> {
     }
     Ok(lease)
 }
+/// A session ends this long after its sign-in, however busy.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+/// A session unused this long ends, unless `PAYHOOK_SESSION_IDLE_MINUTES` says otherwise.
+pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 impl Settings {
     /// Reads the environment. With the embedded SQLite database, missing keys are generated
@@ -152,9 +163,15 @@ impl Settings {
             session_key,
             cookie_secure: parse_bool("PAYHOOK_COOKIE_SECURE", var("PAYHOOK_COOKIE_SECURE"))?,
             trust_proxy: parse_bool("PAYHOOK_TRUST_PROXY", var("PAYHOOK_TRUST_PROXY"))?,
+            session_idle_timeout: parse_minutes(
+                "PAYHOOK_SESSION_IDLE_MINUTES",
+                var("PAYHOOK_SESSION_IDLE_MINUTES"),
+            )?
+            .unwrap_or(SESSION_IDLE_TIMEOUT),
+            session_lifetime: SESSION_LIFETIME,
             url_policy: url_policy_from_env()?,
             dns_check: dns_check_from_env()?,
-            resolver: Resolver::system(),
+            resolver: Resolver::system()?,
             notification_timeout: NOTIFICATION_TIMEOUT,
             secret_box: SecretBox::new(secret_key),
             delivery_concurrency: parse_concurrency(var("PAYHOOK_DELIVERY_CONCURRENCY"))?,
@@ -180,6 +197,8 @@ impl Settings {
             session_key: crate::random::random_bytes::<64>().to_vec(),
             cookie_secure: false,
             trust_proxy: false,
+            session_idle_timeout: SESSION_IDLE_TIMEOUT,
+            session_lifetime: SESSION_LIFETIME,
             url_policy: UrlPolicy::default(),
             dns_check: true,
             resolver: Resolver::offline(),
@@ -197,6 +216,17 @@ impl Settings {
     /// The resolver for rule 9 when URLs are saved, or `None` when `PAYHOOK_DNS_CHECK` is off.
     pub fn dns_resolver(&self) -> Option<&Resolver> {
         self.dns_check.then_some(&self.resolver)
+    }
+
+    /// Where this site's keys live in Redis: derived from the session key, which every
+    /// instance of one site shares, so instances meet and other sites on the server do not.
+    pub fn redis_prefix(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"payhook redis namespace\n")
+            .chain_update(&self.session_key)
+            .finalize();
+        format!("payhook:{}", &hex::encode(digest)[..16])
     }
 }
 
@@ -283,6 +313,17 @@ fn parse_bool(name: &str, value: Option<String>) -> anyhow::Result<bool> {
     }
 }
 
+/// A whole number of minutes, at least one.
+fn parse_minutes(name: &str, value: Option<String>) -> anyhow::Result<Option<Duration>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(minutes) if minutes > 0 => Ok(Some(Duration::from_secs(minutes * 60))),
+        _ => bail!("{name}: expected a number of minutes (1 or more), got {value:?}"),
+    }
+}
+
 fn parse_ports(list: &str) -> anyhow::Result<Vec<u16>> {
     list.split(',')
         .map(str::trim)
@@ -296,14 +337,27 @@ fn parse_ports(list: &str) -> anyhow::Result<Vec<u16>> {
         .collect()
 }
 
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+/// A connection URL fit for a log: its password, in the user part or in a `password` query
+/// parameter (both are read by sqlx), masked; a URL that does not parse is not shown at all.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "(unparsable URL)".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let secret = name.eq_ignore_ascii_case("password");
+                let value = if secret { "***".into() } else { value };
+                (name.into_owned(), value.into_owned())
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -347,5 +401,19 @@ mod tests {
             redact_url("postgres://u:secret@h/db"),
             "postgres://u:***@h/db"
         );
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&PASSWORD=secret"),
+            "postgres://u@h/db?sslmode=require&PASSWORD=***"
+        );
+        assert!(!redact_url("postgres://u:sec ret@[h/db").contains("sec"));
+        assert_eq!(redact_url("sqlite://payhook.db"), "sqlite://payhook.db");
+    }
+
+    #[test]
+    fn the_idle_timeout_is_whole_minutes() {
+        let minutes = |v: &str| parse_minutes("X", Some(v.into()));
+        assert_eq!(minutes("45").unwrap(), Some(Duration::from_secs(2700)));
+        assert!(minutes("0").is_err() && minutes("1.5").is_err());
+        assert_eq!(parse_minutes("X", None).unwrap(), None);
     }
 }

@@ -4,6 +4,7 @@
 pub mod attempt;
 pub mod client;
 pub mod curl;
+pub mod in_flight;
 pub mod message;
 pub mod sign;
 pub mod test;

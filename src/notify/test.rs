@@ -1,9 +1,11 @@
 //! Test notifications: the sample notification for a channel, sent to the merchant's saved
-//! URL and recorded (delivery row and audit event), at most a few a minute per merchant.
+//! URL and recorded (delivery row and audit event), at most a few a minute per merchant and
+//! two at a time.
 
 use time::OffsetDateTime;
 
 use super::attempt::{AttemptReport, Notification, attempt};
+use super::in_flight::TestSlot;
 use super::message::{self, PaymentFacts, Signer};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
@@ -24,6 +26,8 @@ pub enum TestOutcome {
     Sent(Box<TestReport>),
     /// The merchant already sent [`TESTS_PER_MINUTE`] in the last minute.
     TooMany,
+    /// The merchant's [`super::in_flight::TESTS_IN_FLIGHT`] tests are still on their way.
+    Busy,
     /// That environment has no saved URL.
     NoUrl,
 }
@@ -38,9 +42,11 @@ pub struct TestReport {
 }
 
 /// Sends the sample notification for `target` to the merchant's saved `environment` URL and
-/// records it (delivery row and audit event), unless the merchant is over the limit or has no
-/// URL there. The URL is vetted again first, DNS included whatever `PAYHOOK_DNS_CHECK` says,
-/// and the client connects only to the addresses vetted.
+/// records it (delivery row and audit event), unless the merchant is over a limit or has no
+/// URL there. The test holds one of the merchant's slots from before the limits are checked
+/// until it is recorded, so tests sent at once cannot all pass the check. The URL is vetted
+/// again first, DNS included whatever `PAYHOOK_DNS_CHECK` says, and the client connects only
+/// to the addresses vetted.
 #[tracing::instrument(skip(db, settings, actor), fields(section = target.section.code, channel = target.channel.code))]
 pub async fn run_test(
     db: &Db,
@@ -50,12 +56,34 @@ pub async fn run_test(
     environment: Environment,
     actor: &Actor,
 ) -> anyhow::Result<TestOutcome> {
-    let since = now_ms() - 60_000;
-    if db
-        .recent_tests(merchant_id, since, TESTS_PER_MINUTE)
-        .await?
-        >= TESTS_PER_MINUTE
-    {
+    let longest = crate::dns::LOOKUP_TIMEOUT + settings.notification_timeout;
+    let Some(slot) = TestSlot::take(db, merchant_id, longest).await? else {
+        return Ok(TestOutcome::Busy);
+    };
+    let outcome = send_and_record(db, settings, merchant_id, target, environment, actor).await;
+    // A slot that could not be given back frees itself when its time is up.
+    if let Err(error) = slot.release().await {
+        tracing::warn!(%error, "giving back a test notification slot");
+    }
+    outcome
+}
+
+/// The test itself, while its slot is held.
+async fn send_and_record(
+    db: &Db,
+    settings: &Settings,
+    merchant_id: i64,
+    target: ChannelTarget,
+    environment: Environment,
+    actor: &Actor,
+) -> anyhow::Result<TestOutcome> {
+    let now = now_ms();
+    let sent = db
+        .recent_tests(merchant_id, now - 60_000, TESTS_PER_MINUTE)
+        .await?;
+    // The other test in flight counts too: it is not recorded yet.
+    let others_in_flight = db.tests_in_flight(merchant_id, now).await? - 1;
+    if sent + others_in_flight >= TESTS_PER_MINUTE {
         return Ok(TestOutcome::TooMany);
     }
     let setting = db
@@ -68,7 +96,8 @@ pub async fn run_test(
     let Some(url) = saved else {
         return Ok(TestOutcome::NoUrl);
     };
-    let key = crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment).await?;
+    let key =
+        crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment, actor).await?;
     let format = target.section.format();
     let invoice = message::sample_invoice(OffsetDateTime::now_utc());
     let reference = message::uuid_v4();

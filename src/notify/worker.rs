@@ -134,10 +134,11 @@ async fn signing_keys(
         let Ok(environment) = delivery.environment.parse::<Environment>() else {
             continue;
         };
-        match api_keys::ensure(db, &settings.secret_box, delivery.merchant_id, environment).await {
-            Ok(key) => {
+        match api_keys::find(db, &settings.secret_box, delivery.merchant_id, environment).await {
+            Ok(Some(key)) => {
                 keys.insert(id, key);
             }
+            Ok(None) => tracing::warn!(merchant = delivery.merchant_id, "no signing key yet"),
             Err(error) => tracing::warn!(%error, merchant = delivery.merchant_id, "signing key"),
         }
     }

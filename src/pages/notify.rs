@@ -7,6 +7,7 @@ use askama::Template;
 use super::{Layout, render_page};
 use crate::catalog::{Channel, ChannelTarget, Section};
 use crate::i18n::{t, tf};
+use crate::notify::in_flight::TESTS_IN_FLIGHT;
 use crate::notify::test::TESTS_PER_MINUTE;
 use crate::notify::{Outcome, TestOutcome, TestReport};
 use crate::url_policy::Environment;
@@ -125,7 +126,7 @@ pub struct TestResultPage {
 
 impl TestResultPage {
     /// The page answering a test notification: 200 when it was sent (whatever the merchant's
-    /// server answered), 422 when nothing could be sent, 429 over the limit. `notice` is what
+    /// server answered), 422 when nothing could be sent, 429 over a limit. `notice` is what
     /// the save before it did ("Save & test").
     pub fn answer(
         layout: Layout,
@@ -147,6 +148,11 @@ impl TestResultPage {
                 StatusCode::TOO_MANY_REQUESTS,
                 None,
                 Some(tf("test.too_many", &[&TESTS_PER_MINUTE])),
+            ),
+            TestOutcome::Busy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(tf("test.busy", &[&TESTS_IN_FLIGHT])),
             ),
             TestOutcome::NoUrl => {
                 let environment = t(&format!("common.{}_lower", environment.as_str()));

@@ -4,15 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::accounts;
-use crate::auth::throttle::{Reauth, confirm_password};
-use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta, password};
+use crate::auth::reauth::{Reauth, confirm_password};
+use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta};
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::admin::{PasswordErrors, PasswordPage};
 use crate::pages::{Layout, render_page, see_other};
 use crate::paths;
 use crate::state::AppState;
-use crate::store::AuditAction;
+use crate::store::{AuditAction, AuditRecord};
 
 crate::csrf_form!(PasswordForm {
     current_password,
@@ -37,10 +37,19 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let mut errors = PasswordErrors::default();
     let current = form.current_password.clone();
-    match confirm_password(&state.db, &user.email, current).await? {
-        Ok(()) => {}
-        Err(Reauth::LockedOut) => errors.current.push(t("keys.locked_out")),
-        Err(Reauth::Wrong) => errors.current.push(t("password.current_wrong")),
+    if let Err(refused) = confirm_password(&state, &user, current).await? {
+        errors.current.push(match refused {
+            Reauth::Wrong => t("password.current_wrong"),
+            Reauth::LockedOut { .. } => t("keys.locked_out"),
+            Reauth::Busy => t("password.busy"),
+        });
+        if refused.audited() {
+            let record = AuditRecord {
+                merchant_id: user.merchant.as_ref().map(|m| m.id),
+                ..AuditRecord::of(AuditAction::PasswordChangeFailed)
+            };
+            state.db.record_audit(&user.actor(&meta), &record).await?;
+        }
     }
     if let Err(error) = accounts::check_password(&form.new_password) {
         errors.new.push(error.local_message().unwrap_or_default());
@@ -59,7 +68,7 @@ pub async fn change_password(
         };
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    let hash = password::hash(form.new_password).await?;
+    let hash = state.hasher.hash(form.new_password).await?;
     let by = Some((&user.actor(&meta), AuditAction::PasswordChange));
     let epoch = state
         .db

@@ -6,15 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::api_keys::{self, ApiKey};
-use crate::auth::throttle::{Reauth, confirm_password};
-use crate::auth::{CsrfForm, CurrentUser, MerchantUser, RequestMeta};
+use crate::auth::reauth::{Reauth, confirm_password};
+use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::notify::{ApiKeysPage, KeyRow, ShownSecret};
 use crate::pages::{Layout, format_time, render_page};
 use crate::state::AppState;
 use crate::store::api_keys::secret_field;
-use crate::store::{AuditAction, AuditRecord};
+use crate::store::{Actor, AuditAction, AuditRecord};
 use crate::url_policy::Environment;
 
 crate::csrf_form!(
@@ -25,8 +25,10 @@ crate::csrf_form!(
 pub async fn api_keys_page(
     state: web::Data<AppState>,
     merchant_user: MerchantUser,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, AppError> {
-    render(&state, &merchant_user, StatusCode::OK, None, None).await
+    let actor = merchant_user.user.actor(&meta);
+    render(&state, &merchant_user, &actor, StatusCode::OK, None, None).await
 }
 
 pub async fn reveal_secret(
@@ -38,37 +40,35 @@ pub async fn reveal_secret(
     let environment: Environment = input.environment.parse()?;
     let MerchantUser { user, merchant } = &merchant_user;
     let actor = user.actor(&meta);
-    let record = |action| AuditRecord {
+    let refused = AuditAction::ApiKeyRevealFailed;
+    if let Some((status, message)) = refuse_password(
+        &state,
+        &merchant_user,
+        &actor,
+        environment,
+        input.password,
+        refused,
+    )
+    .await?
+    {
+        return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+    }
+    let record = AuditRecord {
         merchant_id: Some(merchant.id),
         field: Some(secret_field(environment)),
-        ..AuditRecord::of(action)
+        ..AuditRecord::of(AuditAction::ApiKeyReveal)
     };
-    if let Some((status, message)) = refuse_password(&state, user, input.password).await? {
-        state
-            .db
-            .record_audit(&actor, &record(AuditAction::ApiKeyRevealFailed))
-            .await?;
-        return render(&state, &merchant_user, status, None, Some(message)).await;
-    }
-    state
-        .db
-        .record_audit(&actor, &record(AuditAction::ApiKeyReveal))
-        .await?;
+    state.db.record_audit(&actor, &record).await?;
     let key = api_keys::ensure(
         &state.db,
         &state.settings.secret_box,
         merchant.id,
         environment,
+        &actor,
     )
     .await?;
-    render(
-        &state,
-        &merchant_user,
-        StatusCode::OK,
-        Some(shown(&key, false)),
-        None,
-    )
-    .await
+    let shown = Some(shown(&key, false));
+    render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await
 }
 
 pub async fn rotate_secret(
@@ -79,44 +79,59 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, AppError> {
     let environment: Environment = input.environment.parse()?;
     let MerchantUser { user, merchant } = &merchant_user;
-    if let Some((status, message)) = refuse_password(&state, user, input.password).await? {
-        return render(&state, &merchant_user, status, None, Some(message)).await;
+    let actor = user.actor(&meta);
+    let refused = AuditAction::ApiKeyRotateFailed;
+    if let Some((status, message)) = refuse_password(
+        &state,
+        &merchant_user,
+        &actor,
+        environment,
+        input.password,
+        refused,
+    )
+    .await?
+    {
+        return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
     }
     let key = api_keys::rotate(
         &state.db,
         &state.settings.secret_box,
         merchant.id,
         environment,
-        &user.actor(&meta),
+        &actor,
     )
     .await?;
     tracing::info!(merchant = %merchant.code, %environment, "API secret key rotated");
-    render(
-        &state,
-        &merchant_user,
-        StatusCode::OK,
-        Some(shown(&key, true)),
-        None,
-    )
-    .await
+    let shown = Some(shown(&key, true));
+    render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await
 }
 
 /// Checks the password typed again before a secret is shown or replaced; `Some` is the
-/// refusal to show.
+/// refusal to show, audited as `refused` (a lockout once per window).
 async fn refuse_password(
     state: &AppState,
-    user: &CurrentUser,
+    MerchantUser { user, merchant }: &MerchantUser,
+    actor: &Actor,
+    environment: Environment,
     typed: String,
+    refused: AuditAction,
 ) -> Result<Option<(StatusCode, &'static str)>, AppError> {
-    Ok(
-        match confirm_password(&state.db, &user.email, typed).await? {
-            Ok(()) => None,
-            Err(Reauth::LockedOut) => Some((StatusCode::TOO_MANY_REQUESTS, t("keys.locked_out"))),
-            Err(Reauth::Wrong) => {
-                Some((StatusCode::UNPROCESSABLE_ENTITY, t("keys.wrong_password")))
-            }
-        },
-    )
+    let Err(reason) = confirm_password(state, user, typed).await? else {
+        return Ok(None);
+    };
+    if reason.audited() {
+        let record = AuditRecord {
+            merchant_id: Some(merchant.id),
+            field: Some(secret_field(environment)),
+            ..AuditRecord::of(refused)
+        };
+        state.db.record_audit(actor, &record).await?;
+    }
+    Ok(Some(match reason {
+        Reauth::Wrong => (StatusCode::UNPROCESSABLE_ENTITY, t("keys.wrong_password")),
+        Reauth::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, t("keys.locked_out")),
+        Reauth::Busy => (StatusCode::TOO_MANY_REQUESTS, t("password.busy")),
+    }))
 }
 
 fn title(environment: Environment) -> &'static str {
@@ -138,6 +153,7 @@ fn shown(key: &ApiKey, just_rotated: bool) -> ShownSecret {
 async fn render(
     state: &AppState,
     merchant_user: &MerchantUser,
+    actor: &Actor,
     status: StatusCode,
     shown: Option<ShownSecret>,
     error: Option<&'static str>,
@@ -149,6 +165,7 @@ async fn render(
             &state.settings.secret_box,
             merchant_user.merchant.id,
             environment,
+            actor,
         )
         .await?;
         keys.push(KeyRow {

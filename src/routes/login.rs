@@ -1,20 +1,23 @@
 //! Sign-in and sign-out.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::cookie::Cookie;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use validator::Validate;
 
-use crate::auth::throttle::{LOCKOUT_MS, is_locked_out};
-use crate::auth::{self, CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, password};
+use crate::auth::login_csrf::{self, SignInForm};
+use crate::auth::{CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, start_session};
 use crate::domain::EmailAddress;
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::{Layout, LoginPage, render_page, see_other};
+use crate::password::Busy;
 use crate::paths;
 use crate::state::AppState;
-use crate::store::{Actor, AuditAction, AuditRecord, now_ms};
+use crate::store::{Actor, AuditAction, AuditRecord};
+use crate::throttle::{self, Verdict};
 
 #[derive(Deserialize, Validate)]
 pub struct LoginForm {
@@ -37,28 +40,31 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
+/// The sign-in form. Its CSRF token travels in a signed cookie: showing it stores nothing.
 pub async fn login_form(
-    session: Session,
+    state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<LoginQuery>,
-) -> Result<HttpResponse, AppError> {
+) -> HttpResponse {
+    let (token, cookie) = login_csrf::token_for(&req, &state.settings);
     let page = LoginPage {
-        layout: login_layout(&session),
+        layout: login_layout(token),
         email: String::new(),
         error: None,
         notice: query.signed_out.as_ref().map(|_| t("login.signed_out")),
     };
-    Ok(render_page(StatusCode::OK, &page))
+    with_cookie(render_page(StatusCode::OK, &page), cookie)
 }
 
 pub async fn login(
     state: web::Data<AppState>,
     session: Session,
     meta: RequestMeta,
-    CsrfForm(form): CsrfForm<LoginForm>,
+    SignInForm(form): SignInForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let refuse = |status: StatusCode, message: &str| {
         let page = LoginPage {
-            layout: login_layout(&session),
+            layout: login_layout(form.csrf_token.clone()),
             email: form.email.clone(),
             error: Some(message.to_owned()),
             notice: None,
@@ -68,31 +74,47 @@ pub async fn login(
     if form.validate().is_err() {
         return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
     }
+    // Counted as typed, so guesses at addresses that are no email count too.
+    let account = form.email.trim().to_lowercase();
+    let ip = meta.client_ip;
     let actor = Actor {
-        email: form.email.trim().to_lowercase(),
-        client_ip: meta.client_ip.clone(),
+        email: account.clone(),
+        client_ip: ip.map(|ip| ip.to_string()),
         ..Actor::default()
     };
-    let Ok(email) = EmailAddress::parse(&form.email) else {
-        // No account has such an address: refused like a wrong password, in the same time,
-        // and recorded as typed.
-        password::verify(form.password.clone(), None).await?;
-        audit(&state, &actor, AuditAction::SignInFailed).await;
-        return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
-    };
-    let now = now_ms();
-    if is_locked_out(&state.db, &email, now).await? {
-        audit(&state, &actor, AuditAction::SignInLocked).await;
-        return Ok(refuse(StatusCode::TOO_MANY_REQUESTS, t("login.locked_out")));
+    match state.throttle.check(&account, ip).await? {
+        Verdict::Refused => {
+            if state.throttle.first_refusal(&account, ip).await? {
+                audit(&state, &actor, AuditAction::SignInLocked).await;
+            }
+            let refused = refuse(StatusCode::TOO_MANY_REQUESTS, t("login.locked_out"));
+            return Ok(retry_after(refused, throttle::WINDOW.as_secs()));
+        }
+        Verdict::Slowed(delay) => tokio::time::sleep(delay).await,
+        Verdict::Allowed => {}
     }
 
-    let user = state.db.find_login_user(&email).await?;
+    let user = match EmailAddress::parse(&form.email) {
+        Ok(email) => state.db.find_login_user(&email).await?,
+        Err(_) => None,
+    };
+    // An unknown account is checked against a dummy hash: refused in the same time.
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = password::verify(form.password.clone(), stored_hash).await?;
+    let password_ok = match state
+        .hasher
+        .try_verify(form.password.clone(), stored_hash)
+        .await?
+    {
+        Ok(matches) => matches,
+        Err(Busy) => {
+            let busy = refuse(StatusCode::TOO_MANY_REQUESTS, t("login.busy"));
+            return Ok(retry_after(busy, 1));
+        }
+    };
     let user = match user {
         Some(user) if password_ok && !user.disabled => user,
         _ => {
-            state.db.record_login_failure(&email, now).await?;
+            state.throttle.record_failure(&account, ip).await?;
             audit(&state, &actor, AuditAction::SignInFailed).await;
             return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
         }
@@ -109,19 +131,14 @@ pub async fn login(
         ..AuditRecord::of(AuditAction::SignIn)
     };
     state.db.record_audit(&actor, &record).await?;
-
-    session.renew();
-    session.clear();
-    session
-        .insert(auth::keys::USER_ID, user.id)
-        .and_then(|()| session.insert(auth::keys::EPOCH, user.session_epoch))
-        .and_then(|()| session.insert(auth::keys::CSRF, crate::random::random_token()))
+    start_session(&session, user.id, user.session_epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    state
-        .db
-        .clear_login_failures(Some(&email), now - LOCKOUT_MS)
-        .await?;
-    Ok(see_other(paths::PAYMENT_SETTINGS))
+    state.throttle.clear(&account, ip).await?;
+    let signed_in = see_other(paths::PAYMENT_SETTINGS);
+    Ok(with_cookie(
+        signed_in,
+        Some(login_csrf::removal(&state.settings)),
+    ))
 }
 
 pub async fn logout(
@@ -143,9 +160,25 @@ async fn audit(state: &AppState, actor: &Actor, action: AuditAction) {
     }
 }
 
-fn login_layout(session: &Session) -> Layout {
+fn login_layout(csrf_token: String) -> Layout {
     Layout {
-        csrf_token: auth::csrf_token(session),
+        csrf_token,
         ..Layout::anonymous(t("login.title"))
     }
+}
+
+fn with_cookie(mut response: HttpResponse, cookie: Option<Cookie<'static>>) -> HttpResponse {
+    if let Some(cookie) = cookie
+        && let Err(error) = response.add_cookie(&cookie)
+    {
+        tracing::warn!(%error, "could not set the sign-in form's cookie");
+    }
+    response
+}
+
+fn retry_after(mut response: HttpResponse, seconds: u64) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    response
 }

@@ -105,7 +105,7 @@ pub async fn save_configuration(
     CsrfForm(input): CsrfForm<ConfigureInput>,
 ) -> Result<HttpResponse, AppError> {
     let and_test: Option<Environment> = input.and_test.as_deref().map(str::parse).transpose()?;
-    let judged = JudgedUrls::of(&input, &state.settings).await;
+    let judged = JudgedUrls::of(&input, &state.settings, merchant.id).await;
     let scope = Scope::own(&merchant);
     if judged.has_errors() {
         let page = ConfigurePage::new(
@@ -165,8 +165,9 @@ struct JudgedUrls {
 }
 
 impl JudgedUrls {
-    async fn of(input: &ConfigureInput, settings: &Settings) -> Self {
-        let (policy, resolver) = (&settings.url_policy, settings.dns_resolver());
+    async fn of(input: &ConfigureInput, settings: &Settings, merchant_id: i64) -> Self {
+        let resolver = settings.dns_resolver().map(|r| r.for_merchant(merchant_id));
+        let (policy, resolver) = (&settings.url_policy, resolver.as_ref());
         let (sandbox, production) = tokio::join!(
             judge(&input.sandbox_url, Environment::Sandbox, policy, resolver),
             judge(

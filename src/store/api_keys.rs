@@ -58,8 +58,9 @@ impl Db {
         })
     }
 
-    /// Stores a first key unless one exists already (two first views racing keep one);
-    /// returns whether this one was stored.
+    /// Stores a first key unless one exists already (two first views racing keep one), with
+    /// its audit event (the Client-Id, never the secret) in the same transaction; returns
+    /// whether this one was stored.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_api_key(
         &self,
@@ -67,9 +68,11 @@ impl Db {
         environment: Environment,
         client_id: &str,
         secret_sealed: &str,
+        actor: &Actor,
     ) -> sqlx::Result<bool> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let done = sqlx::query(
                 "INSERT INTO api_keys (merchant_id, environment, client_id, secret_sealed, \
                  created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             )
@@ -78,11 +81,21 @@ impl Db {
             .bind(client_id)
             .bind(secret_sealed)
             .bind(now_ms())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        })?;
-        Ok(done == 1)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let record = AuditRecord {
+                merchant_id: Some(merchant_id),
+                field: Some(secret_field(environment)),
+                new_value: Some(client_id),
+                ..AuditRecord::of(AuditAction::ApiKeyCreate)
+            };
+            append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Replaces the secret and records the rotation (without any secret) in one transaction.

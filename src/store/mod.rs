@@ -13,16 +13,19 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
+pub mod auth_failures;
 pub mod deliveries;
 pub mod payments;
 pub mod sessions;
 pub mod settings;
+pub mod test_slots;
 pub mod users;
 
 pub use api_keys::StoredApiKey;
 pub use audit::{
     Actor, AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainReport, ChainedEvent,
 };
+pub use auth_failures::FailureCounts;
 pub use deliveries::{
     AfterAttempt, AttemptSummary, ClaimedDelivery, DeliveryState, NewAttempt, TestDelivery,
 };
@@ -97,7 +100,13 @@ impl Db {
                 .context("connecting to Postgres")?;
             Ok(Db::Postgres(pool))
         } else if database_url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(database_url)?
+            let options = SqliteConnectOptions::from_str(database_url)?;
+            let in_memory =
+                database_url.contains(":memory:") || database_url.contains("mode=memory");
+            if !in_memory {
+                create_private_file(options.get_filename())?;
+            }
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
@@ -154,6 +163,21 @@ impl Db {
             Db::Sqlite(_) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
+    }
+}
+
+/// Creates the database file readable by its owner only (0600) when it is missing, before
+/// SQLite would create it with the usual 0644; SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions, so they are private too.
+fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("creating {}", path.display())),
     }
 }
 

@@ -15,9 +15,9 @@ impl Db {
         })
     }
 
-    /// Inserts or replaces a session.
+    /// Stores a new session.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn store_session(
+    pub async fn insert_session(
         &self,
         id: &str,
         user_id: Option<i64>,
@@ -26,9 +26,7 @@ impl Db {
     ) -> sqlx::Result<()> {
         on_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO sessions (id, user_id, state, expires_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
-                 state = excluded.state, expires_at = excluded.expires_at",
+                "INSERT INTO sessions (id, user_id, state, expires_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
             .bind(user_id)
@@ -38,6 +36,34 @@ impl Db {
             .await
             .map(drop)
         })
+    }
+
+    /// Replaces a session's state if it still exists and has not expired by `now`, in one
+    /// statement, so a session deleted meanwhile stays deleted; returns whether it did.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn update_session(
+        &self,
+        id: &str,
+        user_id: Option<i64>,
+        state: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE sessions SET user_id = $2, state = $3, expires_at = $4 \
+                 WHERE id = $1 AND expires_at > $5",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(state)
+            .bind(expires_at)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -1,4 +1,4 @@
-//! Merchants, users and failed sign-in attempts.
+//! Merchants and users.
 
 use super::audit::{Actor, AuditAction, AuditRecord, append_events};
 use super::{Db, now_ms, on_pool};
@@ -179,53 +179,6 @@ impl Db {
             sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(pool)
                 .await
-        })
-    }
-
-    /// Times (newest first) of the last `limit` failed sign-ins for this email.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn recent_login_failures(
-        &self,
-        email: &EmailAddress,
-        limit: i64,
-    ) -> sqlx::Result<Vec<i64>> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar(
-                "SELECT at FROM login_failures WHERE email = $1 ORDER BY at DESC LIMIT $2",
-            )
-            .bind(email)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-        })
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn record_login_failure(&self, email: &EmailAddress, at: i64) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
-                .bind(email)
-                .bind(at)
-                .execute(pool)
-                .await
-                .map(drop)
-        })
-    }
-
-    /// Forgets failures older than `before` and, when `email` is given, all of that account's.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn clear_login_failures(
-        &self,
-        email: Option<&EmailAddress>,
-        before: i64,
-    ) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM login_failures WHERE at < $1 OR email = $2")
-                .bind(before)
-                .bind(email)
-                .execute(pool)
-                .await
-                .map(drop)
         })
     }
 

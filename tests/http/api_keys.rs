@@ -19,6 +19,8 @@ on_both_backends!(
     another_merchant_cannot_see_your_keys_and_admins_have_none,
     key_forms_without_a_csrf_token_are_forbidden,
     secrets_are_sealed_at_rest_and_survive_a_restart,
+    the_first_view_creates_the_client_ids_with_their_audit_events_in_one_transaction,
+    failed_rotations_and_failed_password_changes_are_audited_like_failed_reveals,
 );
 
 const PAGE: &str = "/integration/api-keys";
@@ -405,4 +407,114 @@ async fn secrets_are_sealed_at_rest_and_survive_a_restart(backend: Backend) {
     app.restart().await;
     app.login(&email, PASSWORD).await;
     assert_eq!(reveal_secret(&app, "sandbox").await, secret);
+}
+
+async fn the_first_view_creates_the_client_ids_with_their_audit_events_in_one_transaction(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let email = app.sign_in_new_merchant("acme").await;
+    let ids = client_ids(&app.get_text(PAGE).await);
+    let created = app
+        .db
+        .audit_events_by_action("api_key_create")
+        .await
+        .unwrap();
+    let recorded: Vec<_> = created
+        .iter()
+        .map(|e| (e.field.as_deref(), e.new_value.clone()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (Some("sandbox_secret_key"), Some(ids[0].clone())),
+            (Some("production_secret_key"), Some(ids[1].clone())),
+        ],
+        "one event per key, naming its Client-Id"
+    );
+    assert!(
+        created
+            .iter()
+            .all(|e| e.actor_email.as_deref() == Some(email.as_str()))
+    );
+    app.get_text(PAGE).await;
+    assert_eq!(
+        app.db
+            .audit_events_by_action("api_key_create")
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "created once"
+    );
+
+    app.refuse_audit_events_where("NEW.action = 'api_key_create'")
+        .await;
+    app.sign_in_new_merchant("globex").await;
+    assert_eq!(
+        app.get(PAGE).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        app.count_rows("api_keys").await,
+        2,
+        "no key without its audit event"
+    );
+}
+
+async fn failed_rotations_and_failed_password_changes_are_audited_like_failed_reveals(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let email = app.sign_in_new_merchant("acme").await;
+    let refused = app
+        .submit(
+            PAGE,
+            "/integration/api-keys/rotate",
+            &[
+                ("environment", "production"),
+                ("password", "not my password"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let failed = app
+        .db
+        .audit_events_by_action("api_key_rotate_failed")
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].field.as_deref(), Some("production_secret_key"));
+    assert_eq!(failed[0].actor_email.as_deref(), Some(email.as_str()));
+    assert_eq!(failed[0].merchant_id, Some(1));
+
+    let wrong = app
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", "not my password"),
+                ("new_password", "a brand new passphrase"),
+                ("confirm_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let failed = app
+        .db
+        .audit_events_by_action("password_change_failed")
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].actor_email.as_deref(), Some(email.as_str()));
+    assert_eq!(failed[0].merchant_id, Some(1));
+    let audit_page_action = "Secret key rotation refused";
+    let admin = app.create_admin().await;
+    app.login(&admin, PASSWORD).await;
+    assert!(
+        app.get_text("/admin/audit")
+            .await
+            .contains(audit_page_action),
+        "the audit page names the action in words"
+    );
 }

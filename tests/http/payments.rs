@@ -22,6 +22,7 @@ on_both_backends!(
     a_receiver_failing_twice_gets_three_attempts_on_the_schedule_with_one_request_id,
     a_receiver_that_always_fails_ends_failed_after_the_last_attempt,
     notifications_are_signed_for_their_target_path_in_both_formats,
+    wrong_secrets_count_like_wrong_passwords_per_client_and_address,
 );
 
 const CONFIGURED: &str = "https://hooks.acme.co.id/notify";
@@ -531,14 +532,26 @@ async fn a_receiver_failing_twice_gets_three_attempts_on_the_schedule_with_one_r
         requests.iter().all(|r| r.body == requests[0].body),
         "the same body"
     );
+    // The schedule counts from the start of the first attempt, as the attempts record it.
+    let started: Vec<time::OffsetDateTime> = delivery["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let at = a["at"].as_str().unwrap();
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap()
+        })
+        .collect();
+    let after_first: Vec<time::Duration> = started[1..].iter().map(|t| *t - started[0]).collect();
+    assert!(
+        after_first[0] >= time::Duration::seconds(1)
+            && after_first[1] >= time::Duration::seconds(2),
+        "attempts 1 s and 2 s after the first: {after_first:?}"
+    );
     let gaps = spacing(&requests);
     assert!(
-        gaps[0] >= Duration::from_secs(1),
-        "second after 1 s: {gaps:?}"
-    );
-    assert!(
-        gaps[1] >= Duration::from_secs(2),
-        "third 2 s after the first: {gaps:?}"
+        gaps[1] > gaps[0] + Duration::from_millis(500),
+        "the receiver saw them spaced too: {gaps:?}"
     );
 }
 
@@ -626,4 +639,40 @@ async fn notifications_are_signed_for_their_target_path_in_both_formats(backend:
     );
     assert_eq!(body["transaction"]["status"], "SUCCESS");
     assert_eq!(body["channel"]["id"], "EMONEY_OVO");
+}
+
+async fn wrong_secrets_count_like_wrong_passwords_per_client_and_address(backend: Backend) {
+    let schedule = RetrySchedule::parse("1s").unwrap();
+    let app = spawn_app_with(backend, |settings| {
+        settings.trust_proxy = true;
+        settings.retry_schedule = schedule;
+    })
+    .await;
+    let api = Api::for_new_merchant(&app, "acme").await;
+    let from = |ip: &'static str, secret: &str| {
+        app.client
+            .get(app.url("/api/v1/payments/pay_none"))
+            .basic_auth(&api.client_id, Some(secret))
+            .header("X-Forwarded-For", ip)
+            .send()
+    };
+    for _ in 0..10 {
+        let guess = from("198.51.100.7", "SK-guess").await.unwrap();
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = from("198.51.100.7", &api.secret).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right secret too, from the guessing address"
+    );
+    assert_eq!(refused.headers()["retry-after"], "900");
+    let (_, answer) = json_answer(refused).await;
+    assert_eq!(answer["error"]["code"], "too_many_attempts");
+    let elsewhere = from("203.0.113.9", &api.secret).await.unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        StatusCode::NOT_FOUND,
+        "authenticated from another address: the payment just does not exist"
+    );
 }

@@ -211,6 +211,28 @@ impl Browser {
         .await
     }
 
+    /// Signs in through a proxy that reports the client as `forwarded_for`
+    /// (`X-Forwarded-For`, as sent).
+    pub async fn login_via_proxy(
+        &self,
+        forwarded_for: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let token = csrf_token(&self.get_text("/login").await);
+        self.client
+            .post(self.url("/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
     /// Saves a channel's URLs through the CONFIGURE form as a browser would.
     pub async fn save(
         &self,
@@ -305,6 +327,27 @@ impl TestApp {
             .await
             .unwrap();
         email
+    }
+
+    /// A browser on a second server process-alike: another server on the same database and
+    /// settings, as a second instance behind a load balancer would be.
+    pub async fn second_instance(&self) -> Browser {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("build a second instance");
+        let browser = Browser::new(format!("http://127.0.0.1:{}", app.port()));
+        tokio::spawn(app.run_until_stopped());
+        browser
+    }
+
+    /// How many rows `table` holds.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("counting {table}: {e}"))
     }
 
     /// Stops the server and starts a new one on the same database.

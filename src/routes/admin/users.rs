@@ -6,12 +6,13 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::accounts;
-use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta, password};
+use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::i18n::{t, tf};
 use crate::pages::admin::{IssuedPassword, UsersPage};
 use crate::pages::{Layout, render_page, see_other};
+use crate::password;
 use crate::paths;
 use crate::state::AppState;
 use crate::store::AuditAction;
@@ -68,8 +69,16 @@ pub async fn create_user(
     let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
     let one_time = password::generate();
     let by = Some(&user.actor(&meta));
-    match accounts::create_user(&state.db, &form.email, role, merchant, one_time.clone(), by).await
-    {
+    let created = accounts::create_user(
+        &state.db,
+        &form.email,
+        role,
+        merchant,
+        one_time.clone(),
+        true,
+        by,
+    );
+    match created.await {
         Ok((_, email)) => {
             let mut page = users_page(&state, &user, "").await?;
             page.issued = Some(IssuedPassword {

@@ -1,0 +1,2 @@
+-- Replaced by auth_failures, which also knows the client IP.
+DROP TABLE login_failures;

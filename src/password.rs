@@ -1,0 +1,230 @@
+//! argon2id password hashing, always off the async threads, and a bound on how much of it runs
+//! at once: every hash holds 19 MiB and a core for tens of milliseconds.
+
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
+use subtle::ConstantTimeEq;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// OWASP's argon2id minimum: 19 MiB (in 1 KiB blocks), 2 passes, 1 lane.
+const MEMORY_BLOCKS: u32 = 19 * 1024;
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(MEMORY_BLOCKS, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// argon2's working memory for verifications, allocated once and reused: at most one buffer
+/// per core in the whole process. Allocating 19 MiB per attempt instead leaves the allocator
+/// holding a freed copy in each thread's arena, hundreds of MiB under a flood of sign-ins.
+struct WorkingMemory {
+    pool: Mutex<Buffers>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct Buffers {
+    free: Vec<Vec<Block>>,
+    allocated: usize,
+}
+
+static WORKING_MEMORY: LazyLock<WorkingMemory> = LazyLock::new(|| WorkingMemory {
+    pool: Mutex::default(),
+    returned: Condvar::new(),
+});
+
+impl WorkingMemory {
+    fn lock(&self) -> MutexGuard<'_, Buffers> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `work` with a buffer, waiting (on this blocking thread) while all are in use.
+    fn with<R>(&self, work: impl FnOnce(&mut [Block]) -> R) -> R {
+        let most = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut buffer = {
+            let mut pool = self.lock();
+            loop {
+                if let Some(buffer) = pool.free.pop() {
+                    break buffer;
+                }
+                if pool.allocated < most {
+                    pool.allocated += 1;
+                    break vec![Block::default(); MEMORY_BLOCKS as usize];
+                }
+                pool = self
+                    .returned
+                    .wait(pool)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let result = work(&mut buffer);
+        self.lock().free.push(buffer);
+        self.returned.notify_one();
+        result
+    }
+}
+
+/// Every slot for password work is taken: the caller answers "try again" instead of queueing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// Slots for argon2 work, about one per core. Requests anyone can send (sign-in) take a free
+/// slot or are turned away; signed-in users' password changes wait for one.
+#[derive(Clone)]
+pub struct Hasher {
+    slots: Arc<Semaphore>,
+}
+
+impl Hasher {
+    /// One slot per core this process may use.
+    pub fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::with_slots(cores)
+    }
+
+    pub fn with_slots(slots: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+        }
+    }
+
+    /// Like [`verify`], when a slot is free right now.
+    pub async fn try_verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> anyhow::Result<Result<bool, Busy>> {
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            return Ok(Err(Busy));
+        };
+        Ok(Ok(verify_holding(permit, password, stored).await?))
+    }
+
+    /// Like [`hash`], once a slot is free.
+    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        let permit = self.slots.clone().acquire_owned().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&password)
+        })
+        .await?
+    }
+}
+
+/// Hashes a password into a PHC string (unbounded: the command line and admin tools).
+pub async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+}
+
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    hasher()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+/// True when `password` matches `stored`. With no stored hash (unknown account) a dummy hash is
+/// verified instead, so both cases cost the same time.
+pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || verify_blocking(&password, stored))
+        .await
+        .map_err(Into::into)
+}
+
+/// The permit moves into the blocking task, so a request given up half-way still holds its
+/// slot until the hash is done.
+async fn verify_holding(
+    permit: OwnedSemaphorePermit,
+    password: String,
+    stored: Option<String>,
+) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_blocking(&password, stored)
+    })
+    .await
+    .map_err(Into::into)
+}
+
+fn verify_blocking(password: &str, stored: Option<String>) -> bool {
+    let known = stored.is_some();
+    let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
+    let matches = matches_phc(password.as_bytes(), &hash).unwrap_or(false);
+    known && matches
+}
+
+/// Whether `password` hashes to the PHC string `phc` (`None` when it is no argon2 hash), in the
+/// shared working memory when its parameters fit there.
+fn matches_phc(password: &[u8], phc: &str) -> Option<bool> {
+    let parsed = PasswordHash::new(phc).ok()?;
+    let (salt, expected) = (parsed.salt.as_ref()?, parsed.hash.as_ref()?);
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+    let version = match parsed.version {
+        Some(version) => Version::try_from(version).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&parsed).ok()?;
+    let fits = params.block_count() <= MEMORY_BLOCKS as usize;
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    let done = if fits {
+        WORKING_MEMORY
+            .with(|memory| argon2.hash_password_into_with_memory(password, salt, &mut out, memory))
+    } else {
+        argon2.hash_password_into(password, salt, &mut out)
+    };
+    done.ok()?;
+    Some(bool::from(expected.as_bytes().ct_eq(&out)))
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_blocking(&crate::random::random_token()).expect("hashing the dummy password")
+    })
+}
+
+/// A random password for generated accounts: 20 characters from an unambiguous alphabet.
+pub fn generate() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    crate::random::random_code(ALPHABET, 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_own_password_only() {
+        let hash = hash("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify("wrong".into(), Some(hash)).await.unwrap());
+        assert!(!verify("x".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_hasher_turns_verifications_away_until_a_slot_frees() {
+        let hasher = Hasher::with_slots(1);
+        let held = hasher.slots.clone().try_acquire_owned().unwrap();
+        let stored = Some(hash("pw".into()).await.unwrap());
+        assert_eq!(
+            hasher
+                .try_verify("pw".into(), stored.clone())
+                .await
+                .unwrap(),
+            Err(Busy)
+        );
+        drop(held);
+        assert_eq!(
+            hasher.try_verify("pw".into(), stored).await.unwrap(),
+            Ok(true)
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! Guessing passwords costs, and nobody can turn that against a real user. Failures are counted
+//! over a sliding window per (account, client IP), per client IP and per account:
+//!
+//! - [`ACCOUNT_IP_LIMIT`] failures for one account from one address refuse that address for
+//!   that account; [`IP_LIMIT`] failures from one address, over any accounts, refuse it;
+//! - more than [`ACCOUNT_SLOW_ABOVE`] failures for one account from anywhere only slow its
+//!   attempts down ([`SLOW_DELAY`]), so the right password from elsewhere still gets in.
+//!
+//! The account is any string key: `user@shop.co.id` for sign-in, `session:…` for password
+//! re-checks inside a session (counted without an address, so they never block a sign-in),
+//! `api:<client_id>` for the API's Basic authentication. The counters live in the database,
+//! or in Redis when `REDIS_URL` is set, so every instance sees the same ones.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use crate::store::{Db, FailureCounts, now_ms};
+
+/// How far back failures count.
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failures for one account from one address that refuse that address for that account.
+pub const ACCOUNT_IP_LIMIT: i64 = 10;
+/// Failures from one address, over every account, that refuse that address.
+pub const IP_LIMIT: i64 = 50;
+/// Above this many failures for one account, from any addresses, each attempt is slowed.
+pub const ACCOUNT_SLOW_ABOVE: i64 = 100;
+/// How long a slowed attempt waits before it is answered.
+pub const SLOW_DELAY: Duration = Duration::from_secs(1);
+
+/// What an attempt may do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Allowed once the caller waited this long.
+    Slowed(Duration),
+    /// Refused without checking the password (answer 429, `Retry-After` [`WINDOW`]).
+    Refused,
+}
+
+/// The failure counters, in the database or in Redis.
+#[derive(Clone)]
+pub struct Throttle {
+    counters: Counters,
+}
+
+#[derive(Clone)]
+enum Counters {
+    Database(Db),
+    Redis {
+        conn: ConnectionManager,
+        prefix: String,
+    },
+}
+
+fn window_ms() -> i64 {
+    i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The address as counted: IPv4 as is (also when mapped into IPv6), IPv6 by its /64, which one
+/// client holds whole; `""` without an address.
+fn address_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        None => String::new(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+fn judge(counts: FailureCounts) -> Verdict {
+    if counts.account_ip >= ACCOUNT_IP_LIMIT || counts.ip >= IP_LIMIT {
+        Verdict::Refused
+    } else if counts.account > ACCOUNT_SLOW_ABOVE {
+        Verdict::Slowed(SLOW_DELAY)
+    } else {
+        Verdict::Allowed
+    }
+}
+
+/// The account key of password re-checks inside one session of one user.
+pub fn session_account(user_id: i64, session_id: &str) -> String {
+    format!("session:{user_id}:{session_id}")
+}
+
+impl Throttle {
+    /// Counters in the application database.
+    pub fn database(db: Db) -> Self {
+        Self {
+            counters: Counters::Database(db),
+        }
+    }
+
+    /// Counters in Redis, under `prefix` (shared by every instance of one site).
+    pub fn redis(conn: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            counters: Counters::Redis {
+                conn,
+                prefix: format!("{prefix}:throttle"),
+            },
+        }
+    }
+
+    /// Whether an attempt for `account` from `ip` may go ahead.
+    pub async fn check(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<Verdict> {
+        let ip = address_key(ip);
+        let since = now_ms() - window_ms();
+        let counts = match &self.counters {
+            Counters::Database(db) => {
+                let caps = [ACCOUNT_IP_LIMIT, IP_LIMIT, ACCOUNT_SLOW_ABOVE + 1];
+                db.auth_failure_counts(account, &ip, since, caps).await?
+            }
+            Counters::Redis { conn, prefix } => {
+                let keys = RedisKeys::new(prefix, account, &ip);
+                let min = format!("({since}");
+                let (account_ip, by_ip, by_account): (i64, i64, i64) = redis::pipe()
+                    .zcount(&keys.pair, &min, "+inf")
+                    .zcount(&keys.ip, &min, "+inf")
+                    .zcount(&keys.account, &min, "+inf")
+                    .query_async(&mut conn.clone())
+                    .await?;
+                FailureCounts {
+                    account_ip,
+                    ip: by_ip,
+                    account: by_account,
+                }
+            }
+        };
+        Ok(judge(counts))
+    }
+
+    /// Counts a wrong password for `account` from `ip`.
+    pub async fn record_failure(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
+        let ip = address_key(ip);
+        let now = now_ms();
+        match &self.counters {
+            Counters::Database(db) => db.record_auth_failure(account, &ip, now).await?,
+            Counters::Redis { conn, prefix } => {
+                let keys = RedisKeys::new(prefix, account, &ip);
+                // One member in all three sets, so `clear` can take it out of each.
+                let member = crate::random::random_token();
+                let stale = format!("({}", now - window_ms());
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                let sets = [&keys.pair, &keys.account];
+                let sets = sets.into_iter().chain((!ip.is_empty()).then_some(&keys.ip));
+                for key in sets {
+                    pipe.zadd(key, &member, now)
+                        .ignore()
+                        .zrembyscore(key, "-inf", &stale)
+                        .ignore()
+                        .pexpire(key, window_ms())
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut conn.clone()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the failures of `account` from `ip`: its owner just got in from there.
+    pub async fn clear(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
+        let ip = address_key(ip);
+        match &self.counters {
+            Counters::Database(db) => db.clear_auth_failures(account, &ip).await?,
+            Counters::Redis { conn, prefix } => {
+                let keys = RedisKeys::new(prefix, account, &ip);
+                let mut conn = conn.clone();
+                let members: Vec<String> = redis::cmd("ZRANGE")
+                    .arg(&keys.pair)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut conn)
+                    .await?;
+                if !members.is_empty() {
+                    redis::pipe()
+                        .atomic()
+                        .zrem(&keys.ip, &members)
+                        .ignore()
+                        .zrem(&keys.account, &members)
+                        .ignore()
+                        .del(&keys.pair)
+                        .ignore()
+                        .query_async::<()>(&mut conn)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True for the first refusal of `account` from `ip` in a window: only that one is
+    /// audited, so a locked-out attacker cannot flood the audit log.
+    pub async fn first_refusal(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<bool> {
+        let ip = address_key(ip);
+        let now = now_ms();
+        Ok(match &self.counters {
+            Counters::Database(db) => {
+                db.note_auth_refusal(account, &ip, now, now + window_ms())
+                    .await?
+            }
+            Counters::Redis { conn, prefix } => {
+                let key = format!("{prefix}:refused:{ip}|{account}");
+                let set: Option<String> = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(now)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(window_ms())
+                    .query_async(&mut conn.clone())
+                    .await?;
+                set.is_some()
+            }
+        })
+    }
+}
+
+/// The sorted sets (failure times) of one attempt. An address holds no `|`, so
+/// `address|account` names one pair whatever the account contains.
+struct RedisKeys {
+    pair: String,
+    ip: String,
+    account: String,
+}
+
+impl RedisKeys {
+    fn new(prefix: &str, account: &str, ip: &str) -> Self {
+        Self {
+            pair: format!("{prefix}:pair:{ip}|{account}"),
+            ip: format!("{prefix}:ip:{ip}"),
+            account: format!("{prefix}:account:{account}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| address_key(Some(s.parse().unwrap()));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(address_key(None), "");
+    }
+
+    #[test]
+    fn limits_refuse_a_pair_or_an_address_and_only_slow_an_account() {
+        let counts = |account_ip, ip, account| FailureCounts {
+            account_ip,
+            ip,
+            account,
+        };
+        assert_eq!(judge(counts(9, 49, 100)), Verdict::Allowed);
+        assert_eq!(judge(counts(10, 10, 10)), Verdict::Refused);
+        assert_eq!(judge(counts(0, 50, 50)), Verdict::Refused);
+        assert_eq!(judge(counts(0, 0, 101)), Verdict::Slowed(SLOW_DELAY));
+    }
+}
