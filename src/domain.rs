@@ -7,7 +7,8 @@ use std::str::FromStr;
 use validator::ValidateEmail;
 
 /// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Merchant,
     Admin,
@@ -56,8 +57,9 @@ impl fmt::Display for Role {
 
 /// A merchant's code: 2 to 32 of `a-z 0-9 _ -`, starting with a letter or digit, stored in
 /// lower case (codes typed in capitals match).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::Type, serde::Serialize, serde::Deserialize)]
 #[sqlx(transparent)]
+#[serde(transparent)]
 pub struct MerchantCode(String);
 
 /// A merchant code that breaks the rule above.
@@ -88,8 +90,9 @@ impl fmt::Display for MerchantCode {
 }
 
 /// A user's email address: trimmed, lower case, at most 254 characters, of valid form.
-#[derive(Clone, PartialEq, Eq, Hash, sqlx::Type)]
+#[derive(Clone, PartialEq, Eq, Hash, sqlx::Type, serde::Serialize, serde::Deserialize)]
 #[sqlx(transparent)]
+#[serde(transparent)]
 pub struct EmailAddress(String);
 
 /// Text that is not an email address.

@@ -22,6 +22,7 @@ use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{account, api, assets, health, integration, language, login, notify, settings};
+use crate::save_queue::SaveQueue;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::throttle::Throttle;
@@ -66,6 +67,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings,
+            saves: SaveQueue::start(db.clone()),
             deliveries,
             throttle,
             hasher: Hasher::per_core(),
@@ -99,6 +101,8 @@ impl Application {
                 .configure(routes)
                 .default_service(web::to(not_found))
                 .wrap(session)
+                .wrap(from_fn(crate::prefetch::look_ahead))
+                .wrap(from_fn(crate::flash::carry_flash))
                 .wrap(from_fn(limit_body_size))
                 .wrap(from_fn(crate::i18n::negotiate_language))
                 .wrap(security_headers())
@@ -157,9 +161,9 @@ async fn shared_stores(settings: &Settings, db: &Db) -> anyhow::Result<(SessionB
 /// the same constants follow a renamed route.
 fn routes(cfg: &mut web::ServiceConfig) {
     use web::{get, post};
-    cfg.route(paths::HEALTHZ, get().to(health::healthz))
-        .route(paths::STATIC_FILE, get().to(assets::static_file))
-        .route(paths::LANGUAGE, get().to(language::switch))
+    // Most used first: the router tries routes in this order.
+    cfg.route(paths::SECTION, get().to(settings::section_page))
+        .route(paths::HEALTHZ, get().to(health::healthz))
         .route(paths::HOME, get().to(home))
         // Sign-in and one's own account
         .route(paths::LOGIN, get().to(login::login_form))
@@ -172,7 +176,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
             paths::PAYMENT_SETTINGS,
             get().to(settings::payment_settings),
         )
-        .route(paths::SECTION, get().to(settings::section_page))
         .route(paths::CHANNEL, get().to(settings::configure_form))
         .route(paths::CHANNEL, post().to(settings::save_configuration))
         .route(paths::CHANNEL_HISTORY, get().to(settings::channel_history))
@@ -208,7 +211,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::API_PAYMENTS, post().to(api::create_payment))
         .route(paths::API_PAYMENT, get().to(api::get_payment))
         .route(paths::API_SIMULATE, post().to(api::simulate_payment))
-        .route(paths::API_OPENAPI, get().to(api::openapi));
+        .route(paths::API_OPENAPI, get().to(api::openapi))
+        .route(paths::STATIC_FILE, get().to(assets::static_file))
+        .route(paths::LANGUAGE, get().to(language::switch));
 }
 
 /// Development switches that weaken the URL policy are announced, so none stays on unnoticed.

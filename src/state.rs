@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::notify::worker::DeliveryQueue;
 use crate::password::Hasher;
+use crate::save_queue::SaveQueue;
 use crate::store::Db;
 use crate::throttle::Throttle;
 
@@ -13,6 +14,8 @@ use crate::throttle::Throttle;
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// Channel saves, applied in batches by one writer.
+    pub saves: SaveQueue,
     /// Wakes the delivery workers when notifications are queued.
     pub deliveries: DeliveryQueue,
     /// Failed-password counters: sign-in, password re-checks, the API's Basic authentication.

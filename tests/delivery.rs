@@ -190,9 +190,9 @@ impl Shop {
     async fn request_ids(&self) -> Vec<String> {
         const SQL: &str = "SELECT request_id FROM deliveries WHERE payment_id = $1";
         match &self.db {
-            Db::Sqlite(pool) => sqlx::query_scalar(SQL)
+            Db::Sqlite(pools) => sqlx::query_scalar(SQL)
                 .bind(&self.payment.id)
-                .fetch_all(pool)
+                .fetch_all(&pools.write)
                 .await
                 .unwrap(),
             Db::Postgres(pool) => sqlx::query_scalar(SQL)

@@ -93,7 +93,11 @@ impl CurrentUser {
             session.purge();
             return Ok(None);
         };
-        let user = state.db.find_session_user(sign_in.user_id).await?;
+        // Read with the session when the store could; otherwise (Redis) asked for now.
+        let user = match crate::prefetch::take_user(sign_in.user_id) {
+            Some(user) => Some(user),
+            None => state.db.find_session_user(sign_in.user_id).await?,
+        };
         let Some(user) = user.filter(|u| !u.disabled && u.session_epoch == sign_in.epoch) else {
             session.purge();
             return Ok(None);

@@ -20,7 +20,6 @@ pub(crate) mod keys {
     pub const USER_ID: &str = "uid";
     pub const EPOCH: &str = "epoch";
     pub const CSRF: &str = "csrf";
-    pub const FLASH: &str = "flash";
     /// A random id of the sign-in, kept when the key is renewed: password re-checks count
     /// their failures under it.
     pub const SESSION_ID: &str = "sid";
@@ -38,24 +37,6 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     } else {
         "payhook_session"
     }
-}
-
-/// Leaves a one-time message for the next page this session shows.
-pub fn set_flash(session: &actix_session::Session, message: &str) {
-    if let Err(error) = session.insert(keys::FLASH, message) {
-        tracing::warn!(%error, "could not store a flash message");
-    }
-}
-
-/// Takes the pending one-time message, if any. Looking first keeps a page view without one
-/// from marking the session changed, which would write it back to the store.
-pub fn take_flash(session: &actix_session::Session) -> Option<String> {
-    if !session.contains_key(keys::FLASH) {
-        return None;
-    }
-    session
-        .remove_as::<String>(keys::FLASH)
-        .and_then(Result::ok)
 }
 
 /// The session's CSRF token, created on first use.

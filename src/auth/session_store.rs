@@ -79,12 +79,31 @@ fn new_key() -> Result<SessionKey, SaveError> {
 }
 
 impl SessionStore for SessionBackend {
+    /// From the database, the session comes with its user (and on a section page its
+    /// merchant's settings) in the same query, left for this request in [`crate::prefetch`].
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let json: Option<String> = match &self.place {
-            Place::Database(db) => db
-                .load_session(key.as_ref(), now_ms())
-                .await
-                .map_err(|e| LoadError::Other(e.into()))?,
+            Place::Database(db) => {
+                let now = now_ms();
+                let found = match crate::prefetch::wanted_section() {
+                    Some(section) => {
+                        db.load_session_with_section(key.as_ref(), now, section)
+                            .await
+                    }
+                    None => db.load_session_with_user(key.as_ref(), now).await,
+                }
+                .map_err(|e| LoadError::Other(e.into()))?;
+                let Some(loaded) = found else {
+                    return Ok(None);
+                };
+                if let Some(user) = loaded.user {
+                    if let Some(merchant) = user.merchant_id {
+                        crate::prefetch::offer_settings(merchant, loaded.settings);
+                    }
+                    crate::prefetch::offer_user(user);
+                }
+                Some(loaded.state)
+            }
             Place::Redis { conn, prefix } => redis::cmd("GET")
                 .arg(format!("{prefix}{}", key.as_ref()))
                 .query_async(&mut conn.clone())

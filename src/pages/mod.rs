@@ -4,7 +4,6 @@ use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use askama::Template;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::auth::{CurrentUser, Scope};
 use crate::catalog::{Channel, Section};
@@ -81,7 +80,7 @@ impl Layout {
                 is_admin: user.role == Role::Admin,
             }),
             csrf_token: crate::auth::csrf_token(&user.session),
-            flash: crate::auth::take_flash(&user.session),
+            flash: crate::flash::current(),
         }
     }
 }
@@ -121,13 +120,20 @@ impl Layout {
     }
 }
 
-/// Formats stored milliseconds as `2026-11-22 07:40 UTC`.
+/// Formats stored milliseconds as `2026-11-22 07:40 UTC` (written out by hand: a table of
+/// channels formats one per row, and `time`'s generic formatter showed in the profile).
 pub fn format_time(ms: &i64) -> String {
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(*ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 #[derive(Template)]
@@ -326,4 +332,17 @@ pub struct HistoryPage {
 pub struct MerchantPickerPage {
     pub layout: Layout,
     pub merchants: Vec<crate::store::users::Merchant>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_shown_to_the_minute_in_utc() {
+        assert_eq!(
+            super::format_time(&1_795_855_212_345),
+            "2026-11-28 08:40 UTC"
+        );
+        assert_eq!(super::format_time(&-1), "1969-12-31 23:59 UTC");
+        assert_eq!(super::format_time(&0), "1970-01-01 00:00 UTC");
+    }
 }

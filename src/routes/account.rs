@@ -7,9 +7,10 @@ use crate::accounts;
 use crate::auth::reauth::{Reauth, confirm_password};
 use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta};
 use crate::error::AppError;
+use crate::flash::redirect_with;
 use crate::i18n::t;
 use crate::pages::admin::{PasswordErrors, PasswordPage};
-use crate::pages::{Layout, render_page, see_other};
+use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::{AuditAction, AuditRecord};
@@ -79,11 +80,10 @@ pub async fn change_password(
     user.session
         .insert(auth::keys::EPOCH, epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    auth::set_flash(&user.session, t("password.changed"));
     let next = if user.must_change_password {
         paths::PAYMENT_SETTINGS
     } else {
         paths::ACCOUNT_PASSWORD
     };
-    Ok(see_other(next))
+    Ok(redirect_with(next, t("password.changed")))
 }

@@ -9,16 +9,17 @@ use crate::catalog::{ChannelTarget, Section};
 use crate::config::Settings;
 use crate::dns::{FieldVerdict, judge};
 use crate::error::AppError;
+use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::notify::run_test;
 use crate::pages::notify::TestResultPage;
 use crate::pages::{
     ChannelRow, ConfigureForm, ConfigurePage, HistoryPage, Layout, MerchantPickerPage,
-    PaymentSettingsPage, SectionPage, SectionSummary, render_page, see_other,
+    PaymentSettingsPage, SectionPage, SectionSummary, render_page,
 };
 use crate::state::AppState;
 use crate::store::{ChannelUpdate, SaveOutcome};
-use crate::url_policy::{Environment, NotificationUrl};
+use crate::url_policy::Environment;
 
 pub async fn payment_settings(
     state: web::Data<AppState>,
@@ -45,10 +46,15 @@ pub async fn section_page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let section = Section::find(&path).ok_or(AppError::NotFound)?;
-    let stored = state
-        .db
-        .section_settings(scope.merchant_id, section.code)
-        .await?;
+    let stored = match crate::prefetch::take_settings(scope.merchant_id, section.code) {
+        Some(read_with_the_session) => read_with_the_session,
+        None => {
+            state
+                .db
+                .section_settings(scope.merchant_id, section.code)
+                .await?
+        }
+    };
     let rows = ChannelRow::for_section(section, stored);
     let card_form = section
         .single_box
@@ -120,13 +126,12 @@ pub async fn save_configuration(
     let update = judged.update(merchant.id, target, input.version);
     let actor = user.actor(&meta);
     let names: [&dyn std::fmt::Display; 2] = [&target.channel.name, &target.section.local_title()];
-    let saved = match state.db.save_channel(&update, &actor).await? {
+    let saved = match state.saves.save(update, actor.clone()).await? {
         SaveOutcome::Saved { .. } => tf("settings.saved", &names),
         SaveOutcome::Unchanged => tf("settings.unchanged", &names),
         SaveOutcome::Conflict => {
-            let current = state
-                .db
-                .channel_setting(merchant.id, update.section, update.channel);
+            let (section, channel) = (target.section.code, target.channel.code);
+            let current = state.db.channel_setting(merchant.id, section, channel);
             let current = current.await?;
             let form = judged.form(&input, current.version);
             let page = ConfigurePage::new(&user, scope, target, form, Some(current));
@@ -135,8 +140,8 @@ pub async fn save_configuration(
     };
     let message = judged.with_warnings(saved);
     let Some(environment) = and_test else {
-        crate::auth::set_flash(&user.session, &message);
-        return Ok(see_other(&crate::paths::section(target.section.code)));
+        let section = crate::paths::section(target.section.code);
+        return Ok(redirect_with(&section, &message));
     };
     let db = &state.db;
     let outcome = run_test(
@@ -198,14 +203,14 @@ impl JudgedUrls {
         }
     }
 
-    fn update(&self, merchant_id: i64, target: ChannelTarget, version: i64) -> ChannelUpdate<'_> {
+    fn update(&self, merchant_id: i64, target: ChannelTarget, version: i64) -> ChannelUpdate {
         ChannelUpdate {
             merchant_id,
             section: target.section.code,
             channel: target.channel.code,
             expected_version: version,
-            sandbox_url: self.sandbox.url.as_ref().map(NotificationUrl::as_str),
-            production_url: self.production.url.as_ref().map(NotificationUrl::as_str),
+            sandbox_url: self.sandbox.url.as_ref().map(|u| u.as_str().to_owned()),
+            production_url: self.production.url.as_ref().map(|u| u.as_str().to_owned()),
         }
     }
 

@@ -147,7 +147,7 @@ impl Db {
     /// The sealed key check, storing `sealed` first when there is none yet.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn secret_key_check(&self, sealed: &str) -> sqlx::Result<String> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query(
                 "INSERT INTO secret_key_check (singleton, sealed) VALUES (1, $1) \
                  ON CONFLICT (singleton) DO NOTHING",

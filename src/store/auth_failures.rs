@@ -54,7 +54,7 @@ impl Db {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_auth_failure(&self, account: &str, ip: &str, at: i64) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("INSERT INTO auth_failures (account, ip, at) VALUES ($1, $2, $3)")
                 .bind(account)
                 .bind(ip)
@@ -68,7 +68,7 @@ impl Db {
     /// Forgets the failures of one account from one address (its owner got in from there).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn clear_auth_failures(&self, account: &str, ip: &str) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM auth_failures WHERE account = $1 AND ip = $2")
                 .bind(account)
                 .bind(ip)
@@ -88,7 +88,7 @@ impl Db {
         now: i64,
         until: i64,
     ) -> sqlx::Result<bool> {
-        let done = on_pool!(self, |pool| {
+        let done = on_pool!(self, |pool, _dialect| {
             sqlx::query(
                 "INSERT INTO auth_refusals (account, ip, until) VALUES ($1, $2, $3) \
                  ON CONFLICT (account, ip) DO UPDATE SET until = excluded.until \
@@ -108,7 +108,7 @@ impl Db {
     /// Forgets failures and refusal notes that ended before `before`.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn prune_auth_failures(&self, before: i64) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM auth_failures WHERE at < $1")
                 .bind(before)
                 .execute(pool)

@@ -35,8 +35,23 @@ pub use users::{LoginUser, SessionUser};
 /// A connection pool on one of the two supported databases.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite's connections: readers, and the one writer.
+#[derive(Clone, Debug)]
+pub struct SqlitePools {
+    pub read: SqlitePool,
+    pub write: SqlitePool,
+}
+
+/// Readers: each SQLite connection runs its queries on a thread of its own, and a request that
+/// finds none free waits for one to be handed back, which costs more than a query; measured
+/// on 2 cores, 8 per core served the most pages (bench/README.md).
+fn sqlite_readers() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    u32::try_from(cores * 8).unwrap_or(16).clamp(8, 64)
 }
 
 /// The few statements that differ between the backends.
@@ -45,9 +60,12 @@ pub(crate) struct Dialect {
     /// Opens a write transaction. SQLite must take its write lock up front (`BEGIN IMMEDIATE`),
     /// or two concurrent read-then-write transactions fail with SQLITE_BUSY instead of queueing.
     pub begin: &'static str,
-    /// Serialises appends to the audit chain until the transaction ends, across processes.
-    /// SQLite's `BEGIN IMMEDIATE` already holds the database's single write lock.
-    pub lock_audit_chain: &'static str,
+    /// Appended to a read of a row that serialises writers on it until the transaction ends
+    /// (the audit chain's head); SQLite's `BEGIN IMMEDIATE` holds the only write lock already.
+    pub for_update: &'static str,
+    /// A data-modifying statement may stand in a `WITH` clause, so two writes take one round
+    /// trip (Postgres; SQLite does not allow it).
+    pub writes_in_with: bool,
     /// Appended to a claim's row selection so concurrent claims pass over each other's rows;
     /// SQLite needs none, its writes never run concurrently.
     pub skip_locked: &'static str,
@@ -55,26 +73,33 @@ pub(crate) struct Dialect {
 
 pub(crate) const SQLITE: Dialect = Dialect {
     begin: "BEGIN IMMEDIATE",
-    lock_audit_chain: "SELECT 1",
+    for_update: "",
+    writes_in_with: false,
     skip_locked: "",
 };
 pub(crate) const POSTGRES: Dialect = Dialect {
     begin: "BEGIN",
-    lock_audit_chain: "SELECT pg_advisory_xact_lock(7366212511)",
+    for_update: " FOR UPDATE",
+    writes_in_with: true,
     skip_locked: " FOR UPDATE SKIP LOCKED",
 };
 
-/// Runs the same code on whichever pool `$db` holds, with that backend's `Dialect`.
+/// Runs the same code on whichever pool `$db` holds. `|pool|` reads (SQLite's readers);
+/// `|pool, dialect|` writes (SQLite's single writer), with that backend's `Dialect`.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite(pools) => {
+                let $pool = &pools.read;
+                $body
+            }
             $crate::store::Db::Postgres($pool) => $body,
         }
     };
     ($db:expr, |$pool:ident, $dialect:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => {
+            $crate::store::Db::Sqlite(pools) => {
+                let $pool = &pools.write;
                 let $dialect = $crate::store::SQLITE;
                 $body
             }
@@ -92,8 +117,11 @@ impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
         if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+            // No ping before each use: it is one more round trip per query, and a connection
+            // that broke is dropped when a query on it fails.
             let pool = PgPoolOptions::new()
-                .max_connections(10)
+                .max_connections(16)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect(database_url)
                 .await
@@ -112,12 +140,24 @@ impl Db {
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+            // One connection writes: SQLite runs one writer at a time anyway, and queueing
+            // here is cheaper than on its lock. Readers never wait for it (WAL).
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await
+                .context("opening the SQLite database")?;
+            // Opened at start: opening one mid-load costs a request more than its query.
+            let read = SqlitePoolOptions::new()
+                .min_connections(sqlite_readers())
+                .max_connections(sqlite_readers())
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .context("opening the SQLite database")?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(SqlitePools { read, write }))
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
         }
@@ -127,7 +167,11 @@ impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Sqlite(pools) => {
+                sqlx::migrate!("migrations/sqlite")
+                    .run(&pools.write)
+                    .await?;
+            }
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -145,13 +189,19 @@ impl Db {
     /// Closes every connection (used before a restart in tests and at shutdown).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await);
+        match self {
+            Db::Sqlite(pools) => {
+                pools.read.close().await;
+                pools.write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// Refreshes the query planner's statistics, as after a bulk load.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
-        on_pool!(self, |pool| sqlx::query("ANALYZE")
+        on_pool!(self, |pool, _dialect| sqlx::query("ANALYZE")
             .execute(pool)
             .await
             .map(drop))

@@ -55,7 +55,7 @@ impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_payment(&self, payment: &StoredPayment) -> sqlx::Result<StoredPayment> {
         const SQL: &str = select_payment!("WHERE merchant_id = $1 AND invoice_number = $2");
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query(
                 "INSERT INTO payments (id, merchant_id, section, channel, invoice_number, \
                  amount, status, notification_urls, request_hash, created_at, updated_at) \

@@ -1,6 +1,75 @@
 //! Server-side session rows, so that signing out (or disabling a user) really ends a session.
 
+use super::settings::ChannelSetting;
+use super::users::SessionUser;
 use super::{Db, on_pool};
+use crate::domain::{EmailAddress, MerchantCode};
+
+/// A session as loaded: its state (JSON), its user, and the settings read with it.
+#[derive(Debug)]
+pub struct LoadedSession {
+    pub state: String,
+    pub user: Option<SessionUser>,
+    /// The user's merchant's settings of the section asked for (none when none was).
+    pub settings: Vec<ChannelSetting>,
+}
+
+/// A row of the session-and-section query, decoded by position (the page's hot path): the
+/// session with its user (state set), or one of the user's merchant's settings (channel set).
+type SessionOrSetting = (
+    Option<String>,
+    Option<i64>,
+    Option<EmailAddress>,
+    Option<String>,
+    Option<bool>,
+    Option<i64>,
+    Option<i64>,
+    Option<MerchantCode>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// A session row joined with its user, when it has one.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    state: Option<String>,
+    id: Option<i64>,
+    email: Option<EmailAddress>,
+    role: Option<String>,
+    disabled: Option<bool>,
+    session_epoch: Option<i64>,
+    merchant_id: Option<i64>,
+    merchant_code: Option<MerchantCode>,
+    merchant_name: Option<String>,
+    must_change_password: Option<bool>,
+}
+
+impl SessionRow {
+    /// The state and the user; `None` for a row that carries no session.
+    fn split(self) -> Option<(String, Option<SessionUser>)> {
+        let user = match (self.id, self.email, self.role.and_then(|r| r.parse().ok())) {
+            (Some(id), Some(email), Some(role)) => Some(SessionUser {
+                id,
+                email,
+                role,
+                disabled: self.disabled.unwrap_or(true),
+                session_epoch: self.session_epoch.unwrap_or(-1),
+                merchant_id: self.merchant_id,
+                merchant_code: self.merchant_code,
+                merchant_name: self.merchant_name,
+                must_change_password: self.must_change_password.unwrap_or(true),
+            }),
+            _ => None,
+        };
+        Some((self.state?, user))
+    }
+}
 
 impl Db {
     /// The session's state (JSON) when it exists and has not expired.
@@ -15,6 +84,111 @@ impl Db {
         })
     }
 
+    /// The session's state and, when it is signed in, its user: who is asking and what they
+    /// may see, in one query.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn load_session_with_user(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<LoadedSession>> {
+        let row: Option<SessionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
+                        u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
+                        u.must_change_password \
+                 FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN merchants m ON m.id = u.merchant_id \
+                 WHERE s.id = $1 AND s.expires_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row
+            .and_then(SessionRow::split)
+            .map(|(state, user)| LoadedSession {
+                state,
+                user,
+                settings: Vec::new(),
+            }))
+    }
+
+    /// Like [`Db::load_session_with_user`], with the settings of `section` of the user's
+    /// merchant (none for an admin) in the same query.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn load_session_with_section(
+        &self,
+        id: &str,
+        now: i64,
+        section: &str,
+    ) -> sqlx::Result<Option<LoadedSession>> {
+        // The session and its user once, then each setting: no column repeated per row.
+        let rows: Vec<SessionOrSetting> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
+                        u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
+                        u.must_change_password, NULL AS channel, NULL AS sandbox_url, \
+                        NULL AS production_url, NULL AS version, NULL AS updated_at, \
+                        NULL AS updated_by \
+                 FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN merchants m ON m.id = u.merchant_id \
+                 WHERE s.id = $1 AND s.expires_at > $2 \
+                 UNION ALL \
+                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                        c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, \
+                        b.email \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \
+                 LEFT JOIN users b ON b.id = c.updated_by \
+                 WHERE s.id = $1 AND s.expires_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(section)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut session = None;
+        let mut settings = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (state, id, email, role, disabled, session_epoch, merchant_id) =
+                (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
+            let (merchant_code, merchant_name, must_change_password) = (row.7, row.8, row.9);
+            match row.10 {
+                Some(channel) => settings.push(ChannelSetting {
+                    channel,
+                    sandbox_url: row.11,
+                    production_url: row.12,
+                    version: row.13.unwrap_or_default(),
+                    updated_at: row.14,
+                    updated_by: row.15,
+                }),
+                None => {
+                    session = SessionRow {
+                        state,
+                        id,
+                        email,
+                        role,
+                        disabled,
+                        session_epoch,
+                        merchant_id,
+                        merchant_code,
+                        merchant_name,
+                        must_change_password,
+                    }
+                    .split();
+                }
+            }
+        }
+        Ok(session.map(|(state, user)| LoadedSession {
+            state,
+            user,
+            settings,
+        }))
+    }
+
     /// Stores a new session.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_session(
@@ -24,7 +198,7 @@ impl Db {
         state: &str,
         expires_at: i64,
     ) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, state, expires_at) VALUES ($1, $2, $3, $4)",
             )
@@ -49,7 +223,7 @@ impl Db {
         expires_at: i64,
         now: i64,
     ) -> sqlx::Result<bool> {
-        let done = on_pool!(self, |pool| {
+        let done = on_pool!(self, |pool, _dialect| {
             sqlx::query(
                 "UPDATE sessions SET user_id = $2, state = $3, expires_at = $4 \
                  WHERE id = $1 AND expires_at > $5",
@@ -68,7 +242,7 @@ impl Db {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn touch_session(&self, id: &str, expires_at: i64) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
                 .bind(expires_at)
                 .bind(id)
@@ -80,7 +254,7 @@ impl Db {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_session(&self, id: &str) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(id)
                 .execute(pool)
@@ -92,7 +266,7 @@ impl Db {
     /// Ends every stored session of one user.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_user_sessions(&self, user_id: i64) -> sqlx::Result<u64> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(pool)
@@ -103,7 +277,7 @@ impl Db {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_expired_sessions(&self, now: i64) -> sqlx::Result<u64> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
                 .bind(now)
                 .execute(pool)

@@ -16,14 +16,14 @@ pub struct ChannelSetting {
 }
 
 /// A save of one channel's URLs, based on the `expected_version` the form was rendered with.
-#[derive(Debug)]
-pub struct ChannelUpdate<'a> {
+#[derive(Debug, Clone)]
+pub struct ChannelUpdate {
     pub merchant_id: i64,
-    pub section: &'a str,
-    pub channel: &'a str,
+    pub section: &'static str,
+    pub channel: &'static str,
     pub expected_version: i64,
-    pub sandbox_url: Option<&'a str>,
-    pub production_url: Option<&'a str>,
+    pub sandbox_url: Option<String>,
+    pub production_url: Option<String>,
 }
 
 /// What became of a save.
@@ -106,96 +106,125 @@ impl Db {
     }
 
     /// Saves both URLs and one audit event per changed field, in one transaction.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_channel(
         &self,
-        update: &ChannelUpdate<'_>,
+        update: &ChannelUpdate,
         actor: &Actor,
     ) -> sqlx::Result<SaveOutcome> {
+        let saves = [(update.clone(), actor.clone())];
+        let mut outcomes = self.save_channels(&saves).await?;
+        Ok(outcomes.pop().unwrap_or(SaveOutcome::Unchanged))
+    }
+
+    /// Applies several saves in order, in one transaction with all their audit events: one
+    /// commit and one turn at the audit chain for the lot. Each save is checked against the
+    /// version it expects as things stand after the ones before it, so two saves of one
+    /// channel on the same version give one success and one conflict.
+    #[tracing::instrument(level = "debug", skip_all, fields(saves = saves.len()))]
+    pub async fn save_channels(
+        &self,
+        saves: &[(ChannelUpdate, Actor)],
+    ) -> sqlx::Result<Vec<SaveOutcome>> {
         let at = now_ms();
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            let current: Option<(Option<String>, Option<String>, i64)> = sqlx::query_as(
-                "SELECT sandbox_url, production_url, version FROM channel_settings \
-                 WHERE merchant_id = $1 AND section = $2 AND channel = $3",
-            )
-            .bind(update.merchant_id)
-            .bind(update.section)
-            .bind(update.channel)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let exists = current.is_some();
-            let (old_sandbox, old_production, version) = current.unwrap_or_default();
-            if version != update.expected_version {
-                return Ok(SaveOutcome::Conflict);
-            }
-            let changes: Vec<(&'static str, Option<&str>, Option<&str>)> = [
-                ("sandbox_url", old_sandbox.as_deref(), update.sandbox_url),
-                (
-                    "production_url",
-                    old_production.as_deref(),
-                    update.production_url,
-                ),
-            ]
-            .into_iter()
-            .filter(|(_, old, new)| old != new)
-            .collect();
-            if changes.is_empty() {
-                return Ok(SaveOutcome::Unchanged);
-            }
-            let written = if exists {
-                sqlx::query(
-                    "UPDATE channel_settings SET sandbox_url = $1, production_url = $2, \
-                     version = version + 1, updated_at = $3, updated_by = $4 \
-                     WHERE merchant_id = $5 AND section = $6 AND channel = $7 AND version = $8",
-                )
-                .bind(update.sandbox_url)
-                .bind(update.production_url)
-                .bind(at)
-                .bind(actor.user_id)
-                .bind(update.merchant_id)
-                .bind(update.section)
-                .bind(update.channel)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?
-            } else {
-                sqlx::query(
-                    "INSERT INTO channel_settings (merchant_id, section, channel, sandbox_url, \
-                     production_url, version, updated_at, updated_by) \
-                     VALUES ($1, $2, $3, $4, $5, 1, $6, $7) ON CONFLICT DO NOTHING",
+            let mut outcomes = Vec::with_capacity(saves.len());
+            // (who, which save, field, old value, new value) of every change made.
+            let mut changed = Vec::new();
+            for (update, actor) in saves {
+                let current: Option<(Option<String>, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT sandbox_url, production_url, version FROM channel_settings \
+                     WHERE merchant_id = $1 AND section = $2 AND channel = $3",
                 )
                 .bind(update.merchant_id)
                 .bind(update.section)
                 .bind(update.channel)
-                .bind(update.sandbox_url)
-                .bind(update.production_url)
-                .bind(at)
-                .bind(actor.user_id)
-                .execute(&mut *tx)
-                .await?
-            };
-            if written.rows_affected() != 1 {
-                return Ok(SaveOutcome::Conflict);
-            }
-            let records: Vec<AuditRecord> = changes
+                .fetch_optional(&mut *tx)
+                .await?;
+                let exists = current.is_some();
+                let (old_sandbox, old_production, version) = current.unwrap_or_default();
+                if version != update.expected_version {
+                    outcomes.push(SaveOutcome::Conflict);
+                    continue;
+                }
+                let changes: Vec<(&'static str, Option<String>, Option<&str>)> = [
+                    ("sandbox_url", old_sandbox, update.sandbox_url.as_deref()),
+                    (
+                        "production_url",
+                        old_production,
+                        update.production_url.as_deref(),
+                    ),
+                ]
                 .into_iter()
-                .map(|(field, old_value, new_value)| AuditRecord {
-                    merchant_id: Some(update.merchant_id),
-                    section: Some(update.section),
-                    channel: Some(update.channel),
-                    field: Some(field),
-                    old_value,
-                    new_value,
-                    ..AuditRecord::of(AuditAction::SettingsChange)
+                .filter(|(_, old, new)| old.as_deref() != *new)
+                .collect();
+                if changes.is_empty() {
+                    outcomes.push(SaveOutcome::Unchanged);
+                    continue;
+                }
+                let written = if exists {
+                    sqlx::query(
+                        "UPDATE channel_settings SET sandbox_url = $1, production_url = $2, \
+                         version = version + 1, updated_at = $3, updated_by = $4 \
+                         WHERE merchant_id = $5 AND section = $6 AND channel = $7 \
+                         AND version = $8",
+                    )
+                    .bind(&update.sandbox_url)
+                    .bind(&update.production_url)
+                    .bind(at)
+                    .bind(actor.user_id)
+                    .bind(update.merchant_id)
+                    .bind(update.section)
+                    .bind(update.channel)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query(
+                        "INSERT INTO channel_settings (merchant_id, section, channel, \
+                         sandbox_url, production_url, version, updated_at, updated_by) \
+                         VALUES ($1, $2, $3, $4, $5, 1, $6, $7) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(update.merchant_id)
+                    .bind(update.section)
+                    .bind(update.channel)
+                    .bind(&update.sandbox_url)
+                    .bind(&update.production_url)
+                    .bind(at)
+                    .bind(actor.user_id)
+                    .execute(&mut *tx)
+                    .await?
+                };
+                if written.rows_affected() != 1 {
+                    outcomes.push(SaveOutcome::Conflict);
+                    continue;
+                }
+                for (field, old_value, new_value) in changes {
+                    changed.push((actor, update, field, old_value, new_value));
+                }
+                outcomes.push(SaveOutcome::Saved {
+                    version: version + 1,
+                });
+            }
+            let records: Vec<(&Actor, AuditRecord)> = changed
+                .iter()
+                .map(|(actor, update, field, old_value, new_value)| {
+                    let record = AuditRecord {
+                        merchant_id: Some(update.merchant_id),
+                        section: Some(update.section),
+                        channel: Some(update.channel),
+                        field: Some(field),
+                        old_value: old_value.as_deref(),
+                        new_value: *new_value,
+                        ..AuditRecord::of(AuditAction::SettingsChange)
+                    };
+                    (*actor, record)
                 })
                 .collect();
-            let events = records.iter().map(|record| (at, actor, record));
+            let events = records.iter().map(|(actor, record)| (at, *actor, record));
             append_events!(tx, dialect, events).await?;
             tx.commit().await?;
-            Ok(SaveOutcome::Saved {
-                version: version + 1,
-            })
+            Ok(outcomes)
         })
     }
 }

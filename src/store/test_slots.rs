@@ -16,7 +16,7 @@ impl Db {
         until: i64,
     ) -> sqlx::Result<Option<i64>> {
         for slot in 0..slots {
-            let taken = on_pool!(self, |pool| {
+            let taken = on_pool!(self, |pool, _dialect| {
                 sqlx::query(
                     "INSERT INTO test_notification_slots (merchant_id, slot, holder, held_until) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, slot) DO UPDATE \
@@ -47,7 +47,7 @@ impl Db {
         slot: i64,
         holder: &str,
     ) -> sqlx::Result<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |pool, _dialect| {
             sqlx::query(
                 "DELETE FROM test_notification_slots \
                  WHERE merchant_id = $1 AND slot = $2 AND holder = $3",

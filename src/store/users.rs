@@ -33,7 +33,7 @@ impl std::fmt::Debug for LoginUser {
 }
 
 /// The signed-in user as every request sees it, with its merchant when it has one.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct SessionUser {
     pub id: i64,
     pub email: EmailAddress,

@@ -268,7 +268,7 @@ async fn spawn_app_with_redis_sessions(backend: Backend) -> TestApp {
 async fn sessions_in_the_database(app: &TestApp) -> i64 {
     let sql = "SELECT COUNT(*) FROM sessions";
     match &app.db {
-        payhook::store::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        payhook::store::Db::Sqlite(pools) => sqlx::query_scalar(sql).fetch_one(&pools.write).await,
         payhook::store::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
     }
     .expect("count sessions")

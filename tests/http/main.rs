@@ -14,6 +14,7 @@ mod language;
 mod notify;
 mod observability;
 mod payments;
+mod reads;
 mod sessions;
 mod settings;
 mod throttle;

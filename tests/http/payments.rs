@@ -156,8 +156,8 @@ fn urls(payment: &Value) -> Vec<&str> {
 
 async fn payments_stored(app: &TestApp) -> i64 {
     match &app.db {
-        payhook::store::Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM payments")
-            .fetch_one(pool)
+        payhook::store::Db::Sqlite(pools) => sqlx::query_scalar("SELECT COUNT(*) FROM payments")
+            .fetch_one(&pools.write)
             .await
             .unwrap(),
         payhook::store::Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM payments")

@@ -34,7 +34,7 @@ async fn assert_signed_out(browser: &Browser, why: &str) {
 async fn session_rows(app: &TestApp) -> Vec<(String, i64)> {
     let sql = "SELECT state, expires_at FROM sessions ORDER BY id";
     match &app.db {
-        payhook::store::Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        payhook::store::Db::Sqlite(pools) => sqlx::query_as(sql).fetch_all(&pools.write).await,
         payhook::store::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
     }
     .expect("read sessions")

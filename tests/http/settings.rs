@@ -13,6 +13,7 @@ on_both_databases!(
     two_saves_on_the_same_version_give_one_success_and_one_conflict,
     an_empty_field_clears_that_url_and_an_unchanged_save_writes_nothing,
     a_database_error_during_a_save_leaves_neither_change_nor_audit_event,
+    saves_batched_together_each_get_their_own_outcome_and_a_bad_one_spoils_none,
     the_cards_section_shows_its_single_url_box_on_the_page,
     the_overview_counts_configured_channels_per_section,
     unknown_sections_and_channels_are_not_found,
@@ -365,4 +366,84 @@ async fn unknown_sections_and_channels_are_not_found(app: TestApp) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+async fn saves_batched_together_each_get_their_own_outcome_and_a_bad_one_spoils_none(app: TestApp) {
+    use payhook::save_queue::SaveQueue;
+    use payhook::store::{Actor, ChannelUpdate, SaveOutcome};
+
+    crate::harness::capture_logs();
+    app.sign_in_new_merchant("acme").await;
+    app.refuse_audit_events_containing("refused").await;
+    let queue = SaveQueue::start(app.db.clone());
+    let actor = Actor {
+        email: "batch@acme.co.id".into(),
+        ..Actor::default()
+    };
+    let update = |channel: &'static str, version: i64, url: &str| ChannelUpdate {
+        merchant_id: 1,
+        section: "va",
+        channel,
+        expected_version: version,
+        sandbox_url: Some(url.to_owned()),
+        production_url: None,
+    };
+    // Queued before the writer runs (one thread), so they form one batch.
+    let (first, refused, same_version, other) = tokio::join!(
+        queue.save(update("bca", 0, "https://one.acme.co.id/n"), actor.clone()),
+        queue.save(
+            update("bni", 0, "https://refused.acme.co.id/n"),
+            actor.clone()
+        ),
+        queue.save(update("bca", 0, "https://two.acme.co.id/n"), actor.clone()),
+        queue.save(
+            update("bri", 0, "https://three.acme.co.id/n"),
+            actor.clone()
+        ),
+    );
+    assert!(
+        crate::harness::logs().contains("saves=4"),
+        "the four were one batch, which failed and was retried one by one"
+    );
+    assert_eq!(first.unwrap(), SaveOutcome::Saved { version: 1 });
+    assert!(
+        refused.is_err(),
+        "the refused audit event fails its own save"
+    );
+    assert_eq!(
+        same_version.unwrap(),
+        SaveOutcome::Conflict,
+        "after the first"
+    );
+    assert_eq!(other.unwrap(), SaveOutcome::Saved { version: 1 });
+    let stored = |channel| app.db.channel_setting(1, "va", channel);
+    assert_eq!(
+        stored("bca").await.unwrap().sandbox_url.as_deref(),
+        Some("https://one.acme.co.id/n")
+    );
+    assert_eq!(
+        stored("bni").await.unwrap().version,
+        0,
+        "nothing of it stored"
+    );
+    assert_eq!(
+        stored("bri").await.unwrap().sandbox_url.as_deref(),
+        Some("https://three.acme.co.id/n")
+    );
+    let events = app
+        .db
+        .audit_events_by_action("settings_change")
+        .await
+        .unwrap();
+    let urls: Vec<_> = events
+        .iter()
+        .map(|e| e.new_value.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        ["https://one.acme.co.id/n", "https://three.acme.co.id/n"],
+        "exactly the saved changes, in order"
+    );
+    let (code, verified) = app.run_cli(&["audit", "verify"]);
+    assert_eq!(code, 0, "{verified}");
 }

@@ -344,7 +344,7 @@ impl TestApp {
     pub async fn count_rows(&self, table: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
         match &self.db {
-            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Db::Sqlite(pools) => sqlx::query_scalar(sql).fetch_one(&pools.write).await,
             Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
         }
         .unwrap_or_else(|e| panic!("counting {table}: {e}"))
@@ -416,7 +416,7 @@ impl TestApp {
     pub async fn execute_sql(&self, sql: &str) -> Result<u64, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match &self.db {
-            Db::Sqlite(pool) => sqlx::Executor::execute(pool, sql)
+            Db::Sqlite(pools) => sqlx::Executor::execute(&pools.write, sql)
                 .await
                 .map(|r| r.rows_affected()),
             Db::Postgres(pool) => sqlx::Executor::execute(pool, sql)
@@ -532,7 +532,12 @@ impl Probe for Db {
              merchant_id, section, channel, field, old_value, new_value, client_ip, prev_hash, \
              hash FROM audit_events WHERE action = $1 ORDER BY id LIMIT 10000";
         match self {
-            Db::Sqlite(pool) => sqlx::query_as(SQL).bind(action).fetch_all(pool).await,
+            Db::Sqlite(pools) => {
+                sqlx::query_as(SQL)
+                    .bind(action)
+                    .fetch_all(&pools.write)
+                    .await
+            }
             Db::Postgres(pool) => sqlx::query_as(SQL).bind(action).fetch_all(pool).await,
         }
     }
@@ -545,11 +550,11 @@ impl Probe for Db {
              (SELECT MAX(id) FROM delivery_attempts WHERE delivery_id = d.id) \
              WHERE d.merchant_id = $1 ORDER BY d.id DESC LIMIT $2";
         match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pools) => {
                 sqlx::query_as(SQL)
                     .bind(merchant_id)
                     .bind(limit)
-                    .fetch_all(pool)
+                    .fetch_all(&pools.write)
                     .await
             }
             Db::Postgres(pool) => {

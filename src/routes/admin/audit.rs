@@ -10,9 +10,10 @@ use crate::auth::{Admin, CsrfForm, EmptyForm, RequestMeta};
 use crate::catalog::{SECTIONS, Section};
 use crate::domain::MerchantCode;
 use crate::error::AppError;
+use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::admin::{AuditPage, AuditQuery};
-use crate::pages::{Layout, render_page, see_other};
+use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::{AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainReport};
@@ -122,12 +123,11 @@ pub async fn audit(
 /// Walks the whole chain now and reports the outcome on the audit page.
 pub async fn verify_chain(
     state: web::Data<AppState>,
-    Admin(user): Admin,
+    _admin: Admin,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     let report = state.db.verify_audit_chain().await?;
-    crate::auth::set_flash(&user.session, &chain_message(&report));
-    Ok(see_other(paths::ADMIN_AUDIT))
+    Ok(redirect_with(paths::ADMIN_AUDIT, &chain_message(&report)))
 }
 
 /// The chain report in the reader's language.

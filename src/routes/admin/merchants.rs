@@ -10,9 +10,10 @@ use crate::auth::{Admin, CsrfForm, CurrentUser, RequestMeta};
 use crate::catalog::SECTIONS;
 use crate::domain::MerchantCode;
 use crate::error::AppError;
+use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::admin::{MerchantPage, MerchantsPage};
-use crate::pages::{ChannelRow, Layout, render_page, see_other};
+use crate::pages::{ChannelRow, Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 
@@ -46,8 +47,11 @@ pub async fn create_merchant(
     let actor = user.actor(&meta);
     match accounts::create_merchant(&state.db, &form.code, &form.name, Some(&actor)).await {
         Ok((_, code)) => {
-            crate::auth::set_flash(&user.session, &tf("users.merchant_created", &[&code]));
-            Ok(see_other(&paths::admin_merchant(code.as_str())))
+            let message = tf("users.merchant_created", &[&code]);
+            Ok(redirect_with(
+                &paths::admin_merchant(code.as_str()),
+                &message,
+            ))
         }
         Err(error) => {
             let mut page = merchants_page(&state, &user, String::new(), "").await?;

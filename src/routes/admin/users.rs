@@ -9,9 +9,10 @@ use crate::accounts;
 use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta};
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::admin::{IssuedPassword, UsersPage};
-use crate::pages::{Layout, render_page, see_other};
+use crate::pages::{Layout, render_page};
 use crate::password;
 use crate::paths;
 use crate::state::AppState;
@@ -139,8 +140,10 @@ pub async fn change_user(
             } else {
                 "users.enabled_flash"
             };
-            crate::auth::set_flash(&user.session, &tf(key, &[&target.email]));
-            Ok(see_other(paths::ADMIN_USERS))
+            Ok(redirect_with(
+                paths::ADMIN_USERS,
+                &tf(key, &[&target.email]),
+            ))
         }
         UserChange::ResetPassword => {
             let one_time = password::generate();

@@ -3,14 +3,19 @@
 use super::{Actor, AuditRecord};
 use crate::store::{Db, now_ms, on_pool};
 
-/// The newest event, where the next one attaches.
-pub(crate) const CHAIN_HEAD: &str =
-    "SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1";
+/// Where the next event attaches: the recorded head, read under the dialect's lock.
+pub(crate) const CHAIN_HEAD: &str = "SELECT last_id AS id, last_at AS at, last_hash AS hash \
+     FROM audit_chain_head WHERE singleton = 1";
 
 /// Records the newest event as the chain's end, in the transaction that appends it.
-pub(crate) const MOVE_CHAIN_HEAD: &str = "INSERT INTO audit_chain_head (singleton, last_id, last_hash) \
-     VALUES (1, $1, $2) ON CONFLICT (singleton) \
-     DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash";
+macro_rules! move_chain_head {
+    () => {
+        "INSERT INTO audit_chain_head (singleton, last_id, last_hash, last_at) \
+         VALUES (1, $1, $2, $3) ON CONFLICT (singleton) DO UPDATE SET \
+         last_id = excluded.last_id, last_hash = excluded.last_hash, last_at = excluded.last_at"
+    };
+}
+pub(crate) use move_chain_head;
 
 /// 15 columns x 1000 rows stays under SQLite's 32766 bound parameters.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
@@ -23,21 +28,33 @@ macro_rules! append_events {
     ($tx:ident, $dialect:expr, $events:expr) => {
         async {
             use $crate::store::audit::chain::{ChainHead, ChainedEvent};
-            sqlx::query($dialect.lock_audit_chain)
-                .execute(&mut *$tx)
+            // Serialises appenders until the transaction ends: the head row's lock on Postgres,
+            // the write lock `BEGIN IMMEDIATE` took on SQLite.
+            let head_sql = format!(
+                "{}{}",
+                $crate::store::audit::append::CHAIN_HEAD,
+                $dialect.for_update
+            );
+            let mut head: Option<ChainHead> = sqlx::query_as(sqlx::AssertSqlSafe(head_sql))
+                .fetch_optional(&mut *$tx)
                 .await?;
-            let mut head: Option<ChainHead> =
-                sqlx::query_as($crate::store::audit::append::CHAIN_HEAD)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
             let mut chained: Vec<ChainedEvent> = Vec::new();
             for (at, actor, record) in $events {
                 let event = ChainedEvent::next(head.take(), at, actor, record);
                 head = Some(ChainHead::of(&event));
                 chained.push(event);
             }
-            for chunk in chained.chunks($crate::store::audit::append::ROWS_PER_INSERT) {
-                let mut insert = sqlx::QueryBuilder::new(concat!(
+            let chunks = chained.chunks($crate::store::audit::append::ROWS_PER_INSERT);
+            let last_chunk = chunks.len().saturating_sub(1);
+            for (n, chunk) in chunks.enumerate() {
+                // On Postgres the last insert moves the head in the same statement.
+                let with_head = n == last_chunk && $dialect.writes_in_with;
+                let mut insert = sqlx::QueryBuilder::new(if with_head {
+                    "WITH inserted AS ("
+                } else {
+                    ""
+                });
+                insert.push(concat!(
                     "INSERT INTO audit_events (",
                     $crate::store::audit::chain::event_columns!(),
                     ") "
@@ -59,12 +76,25 @@ macro_rules! append_events {
                         .push_bind(&e.prev_hash)
                         .push_bind(&e.hash);
                 });
+                if with_head {
+                    let last = chunk.last().expect("chunks are never empty");
+                    insert
+                        .push(") INSERT INTO audit_chain_head (singleton, last_id, last_hash, last_at) VALUES (1, ")
+                        .push_bind(last.id)
+                        .push(", ")
+                        .push_bind(&last.hash)
+                        .push(", ")
+                        .push_bind(last.at)
+                        .push(") ON CONFLICT (singleton) DO UPDATE SET last_id = excluded.last_id, \
+                               last_hash = excluded.last_hash, last_at = excluded.last_at");
+                }
                 insert.build().execute(&mut *$tx).await?;
             }
-            if let Some(last) = chained.last() {
-                sqlx::query($crate::store::audit::append::MOVE_CHAIN_HEAD)
+            if let Some(last) = chained.last().filter(|_| !$dialect.writes_in_with) {
+                sqlx::query($crate::store::audit::append::move_chain_head!())
                     .bind(last.id)
                     .bind(&last.hash)
+                    .bind(last.at)
                     .execute(&mut *$tx)
                     .await?;
             }
