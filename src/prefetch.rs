@@ -5,8 +5,8 @@
 //! own user's and own merchant's data.
 //!
 //! [`look_ahead`] opens the slot for a request (noting a section page's section); the store
-//! asks [`wanted_section`] and [`offer_user`] / [`offer_settings`] what it read; the extractor
-//! and the page [`take_user`] / [`take_settings`] it.
+//! asks [`wanted_section`] and [`offer_user`] / [`offer_settings`] what it read (or [`fail`]s);
+//! the extractor and the page [`take_user`] / [`take_settings`] it.
 
 use std::cell::RefCell;
 
@@ -22,6 +22,8 @@ struct Slot {
     section: Option<&'static str>,
     user: Option<SessionUser>,
     settings: Option<(i64, Vec<ChannelSetting>)>,
+    /// Why the session could not be read, for the extractor to answer with.
+    failure: Option<sqlx::Error>,
 }
 
 tokio::task_local! {
@@ -41,6 +43,22 @@ pub fn offer_user(user: SessionUser) {
 /// Leaves the settings read for `merchant_id`'s wanted section.
 pub fn offer_settings(merchant_id: i64, settings: Vec<ChannelSetting>) {
     let _ = SLOT.try_with(|slot| slot.borrow_mut().settings = Some((merchant_id, settings)));
+}
+
+/// Keeps why the session could not be read, so the page that needs it can answer with its own
+/// error page (an error from the session middleware itself would be a bare 500). Returns the
+/// error back when there is no slot to keep it in.
+pub fn fail(error: sqlx::Error) -> Result<(), sqlx::Error> {
+    let mut error = Some(error);
+    let _ = SLOT.try_with(|slot| slot.borrow_mut().failure = error.take());
+    error.map_or(Ok(()), Err)
+}
+
+/// Why the session could not be read, if it could not.
+pub fn take_failure() -> Option<sqlx::Error> {
+    SLOT.try_with(|slot| slot.borrow_mut().failure.take())
+        .ok()
+        .flatten()
 }
 
 /// The user read with the session, when it is `user_id`.

@@ -80,6 +80,9 @@ impl CurrentUser {
     /// too long or older than its absolute lifetime. The idle timeout is pushed back by a
     /// session write only once a quarter of it has passed, not on every page view.
     async fn load(state: &AppState, session: Session) -> Result<Option<Self>, AppError> {
+        if let Some(error) = crate::prefetch::take_failure() {
+            return Err(error.into());
+        }
         if !session.contains_key(keys::USER_ID) {
             return Ok(None);
         }

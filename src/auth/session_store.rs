@@ -91,10 +91,16 @@ impl SessionStore for SessionBackend {
                             .await
                     }
                     None => db.load_session_with_user(key.as_ref(), now).await,
-                }
-                .map_err(|e| LoadError::Other(e.into()))?;
-                let Some(loaded) = found else {
-                    return Ok(None);
+                };
+                let loaded = match found {
+                    Ok(Some(loaded)) => loaded,
+                    Ok(None) => return Ok(None),
+                    Err(error) => {
+                        // Read as no session; a page that needs one answers with the error.
+                        tracing::error!(%error, "loading the session");
+                        crate::prefetch::fail(error).map_err(|e| LoadError::Other(e.into()))?;
+                        return Ok(None);
+                    }
                 };
                 if let Some(user) = loaded.user {
                     if let Some(merchant) = user.merchant_id {

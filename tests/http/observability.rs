@@ -12,7 +12,12 @@ fn request_id(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("x-request-id")
-        .expect("every answer carries X-Request-Id")
+        .unwrap_or_else(|| {
+            panic!(
+                "every answer carries X-Request-Id: {:?}",
+                response.headers()
+            )
+        })
         .to_str()
         .unwrap()
         .to_owned()
