@@ -125,6 +125,17 @@ impl fmt::Debug for EmailAddress {
     }
 }
 
+/// A day in milliseconds, the unit of stored times.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Midnight UTC of a `YYYY-MM-DD` date, in ms (the date filters of the logs).
+pub fn day_start_ms(date: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(date, format).ok()?;
+    let seconds = date.midnight().assume_utc().unix_timestamp();
+    seconds.checked_mul(1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,10 @@
 //! argon2id password hashing, always off the async threads, and a bound on how much of it runs
 //! at once: every hash holds 19 MiB and a core for tens of milliseconds.
 
-use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -14,56 +14,6 @@ const MEMORY_BLOCKS: u32 = 19 * 1024;
 fn hasher() -> Argon2<'static> {
     let params = Params::new(MEMORY_BLOCKS, 2, 1, None).expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// argon2's working memory for verifications, allocated once and reused: at most one buffer
-/// per core in the whole process. Allocating 19 MiB per attempt instead leaves the allocator
-/// holding a freed copy in each thread's arena, hundreds of MiB under a flood of sign-ins.
-struct WorkingMemory {
-    pool: Mutex<Buffers>,
-    returned: Condvar,
-}
-
-#[derive(Default)]
-struct Buffers {
-    free: Vec<Vec<Block>>,
-    allocated: usize,
-}
-
-static WORKING_MEMORY: LazyLock<WorkingMemory> = LazyLock::new(|| WorkingMemory {
-    pool: Mutex::default(),
-    returned: Condvar::new(),
-});
-
-impl WorkingMemory {
-    fn lock(&self) -> MutexGuard<'_, Buffers> {
-        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs `work` with a buffer, waiting (on this blocking thread) while all are in use.
-    fn with<R>(&self, work: impl FnOnce(&mut [Block]) -> R) -> R {
-        let most = std::thread::available_parallelism().map_or(1, usize::from);
-        let mut buffer = {
-            let mut pool = self.lock();
-            loop {
-                if let Some(buffer) = pool.free.pop() {
-                    break buffer;
-                }
-                if pool.allocated < most {
-                    pool.allocated += 1;
-                    break vec![Block::default(); MEMORY_BLOCKS as usize];
-                }
-                pool = self
-                    .returned
-                    .wait(pool)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        let result = work(&mut buffer);
-        self.lock().free.push(buffer);
-        self.returned.notify_one();
-        result
-    }
 }
 
 /// Every slot for password work is taken: the caller answers "try again" instead of queueing.
@@ -155,8 +105,10 @@ fn verify_blocking(password: &str, stored: Option<String>) -> bool {
     known && matches
 }
 
-/// Whether `password` hashes to the PHC string `phc` (`None` when it is no argon2 hash), in the
-/// shared working memory when its parameters fit there.
+/// Whether `password` hashes to the PHC string `phc` (`None` when it is no argon2 hash). The
+/// 19 MiB of working memory are the allocator's to give back once the hash is done: mimalloc
+/// returns blocks that large to the system at once, so a flood of sign-ins (which the slots
+/// above bound) does not leave a copy behind per thread.
 fn matches_phc(password: &[u8], phc: &str) -> Option<bool> {
     let parsed = PasswordHash::new(phc).ok()?;
     let (salt, expected) = (parsed.salt.as_ref()?, parsed.hash.as_ref()?);
@@ -166,16 +118,9 @@ fn matches_phc(password: &[u8], phc: &str) -> Option<bool> {
         None => Version::default(),
     };
     let params = Params::try_from(&parsed).ok()?;
-    let fits = params.block_count() <= MEMORY_BLOCKS as usize;
     let argon2 = Argon2::new(algorithm, version, params);
     let mut out = vec![0u8; expected.len()];
-    let done = if fits {
-        WORKING_MEMORY
-            .with(|memory| argon2.hash_password_into_with_memory(password, salt, &mut out, memory))
-    } else {
-        argon2.hash_password_into(password, salt, &mut out)
-    };
-    done.ok()?;
+    argon2.hash_password_into(password, salt, &mut out).ok()?;
     Some(bool::from(expected.as_bytes().ct_eq(&out)))
 }
 

@@ -21,6 +21,9 @@ pub const CHANNEL_HISTORY: &str = "/settings/payment/{section}/{channel}/history
 
 pub const API_KEYS: &str = "/integration/api-keys";
 pub const API_KEYS_ROTATE: &str = "/integration/api-keys/rotate";
+pub const NOTIFICATIONS: &str = "/integration/notifications";
+pub const NOTIFICATION: &str = "/integration/notifications/{id}";
+pub const NOTIFICATION_RESEND: &str = "/integration/notifications/{id}/resend";
 
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_MERCHANTS: &str = "/admin/merchants";
@@ -44,6 +47,11 @@ pub const OPEN_TO_ONE_TIME_PASSWORD: [&str; 2] = [ACCOUNT_PASSWORD, LOGOUT];
 /// A section's channel table.
 pub fn section(section: &str) -> String {
     format!("{PAYMENT_SETTINGS}/{section}")
+}
+
+/// One delivery of the notification log.
+pub fn notification(id: i64) -> String {
+    format!("{NOTIFICATIONS}/{id}")
 }
 
 /// One merchant's read-only settings in the admin area.

@@ -21,7 +21,9 @@ use crate::notify::worker::{DeliveryQueue, Workers};
 use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
-use crate::routes::{account, api, assets, health, integration, language, login, notify, settings};
+use crate::routes::{
+    account, api, assets, health, integration, language, login, notifications, notify, settings,
+};
 use crate::save_queue::SaveQueue;
 use crate::state::AppState;
 use crate::store::Db;
@@ -190,6 +192,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
             paths::API_KEYS_ROTATE,
             post().to(integration::rotate_secret),
         )
+        .route(
+            paths::NOTIFICATIONS,
+            get().to(notifications::notification_log),
+        )
+        .route(
+            paths::NOTIFICATION,
+            get().to(notifications::notification_detail),
+        )
+        .route(paths::NOTIFICATION_RESEND, post().to(notifications::resend))
         // Admin area
         .route(paths::ADMIN, get().to(overview::overview))
         .route(paths::ADMIN_MERCHANTS, get().to(merchants::merchant_list))

@@ -81,9 +81,7 @@ async fn run(
         }
         let now = now_ms();
         let token = crate::random::random_token();
-        let claimed = db
-            .claim_due_deliveries(now, now + lease, &token, free as i64)
-            .await;
+        let claimed = claim(&db, now, now + lease, &token, free as i64).await;
         match claimed {
             Ok(batch) if !batch.is_empty() => {
                 let keys = signing_keys(&db, &settings, &batch).await;
@@ -116,6 +114,25 @@ async fn run(
         }
     }
     while in_flight.join_next().await.is_some() {}
+}
+
+/// Resends first (a user is waiting for them), then due deliveries, `limit` in all.
+async fn claim(
+    db: &Db,
+    now: i64,
+    lease_until: i64,
+    token: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<ClaimedDelivery>> {
+    let mut claimed = db.claim_resends(now, lease_until, token, limit).await?;
+    let left = limit - claimed.len() as i64;
+    if left > 0 {
+        claimed.extend(
+            db.claim_due_deliveries(now, lease_until, token, left)
+                .await?,
+        );
+    }
+    Ok(claimed)
 }
 
 /// The signing key of every (merchant, environment) in `batch`, read once per batch so a
@@ -169,17 +186,25 @@ async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: 
         },
     };
     let report = attempt(settings, notification).await;
+    let error = report.error();
+    let record = report.record(error.as_deref());
+    let error = error.as_deref();
+    if delivery.manual_by.is_some() {
+        match db.record_resend(delivery, &record).await {
+            Ok(true) => tracing::info!(outcome = report.outcome.as_str(), error, "resent"),
+            Ok(false) => tracing::warn!("resend lease ran out before its attempt was recorded"),
+            Err(error) => tracing::error!(%error, "recording a resend"),
+        }
+        return;
+    }
     let after = if report.outcome == Outcome::Delivered {
         AfterAttempt::Delivered
     } else {
         let first = delivery.first_attempt_at.unwrap_or(report.at);
         settings
             .retry_schedule
-            .after_failure(delivery.attempts + 1, first)
+            .after_failure(delivery.scheduled_attempts() + 1, first)
     };
-    let error = report.error();
-    let record = report.record(error.as_deref());
-    let error = error.as_deref();
     match db.record_attempt(delivery, &record, after).await {
         Ok(true) if after == AfterAttempt::Delivered => tracing::debug!("delivered"),
         Ok(true) => {

@@ -16,6 +16,8 @@ pub struct OverviewPage {
     pub sandbox_only: Vec<SandboxOnly>,
     pub sandbox_only_total: i64,
     pub changes_last_day: i64,
+    /// Merchants with failing notification URLs, most failures in the last 24 hours first.
+    pub failing: Vec<crate::store::FailingMerchant>,
 }
 
 #[derive(Template)]

@@ -12,7 +12,9 @@ use crate::i18n::{Lang, t};
 use crate::store::{AuditEntry, ChannelSetting};
 
 pub mod admin;
+pub mod chart;
 pub mod error;
+pub mod log;
 pub mod notify;
 
 /// Renders `template` with `status`; a rendering failure becomes a plain 500, never a panic.

@@ -2,6 +2,7 @@
 //! schedule, and every attempt with exactly what was sent and what came back.
 
 use super::audit::{AuditAction, AuditRecord, append_events};
+use super::health::note_health;
 use super::{Actor, Db, now_ms, on_pool};
 use crate::url_policy::Environment;
 
@@ -46,8 +47,21 @@ pub struct ClaimedDelivery {
     pub request_body: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// Of those, the ones users asked for (the retry schedule counts only the others).
+    pub manual_attempts: i64,
+    pub status: String,
     pub first_attempt_at: Option<i64>,
     pub lease_token: String,
+    /// Set on a resend: the user who asked for this attempt.
+    #[sqlx(default)]
+    pub manual_by: Option<i64>,
+}
+
+impl ClaimedDelivery {
+    /// Attempts the retry schedule has made so far.
+    pub fn scheduled_attempts(&self) -> i64 {
+        self.attempts - self.manual_attempts
+    }
 }
 
 /// What follows an attempt.
@@ -107,6 +121,8 @@ macro_rules! insert_attempt {
     };
 }
 
+pub(super) use insert_attempt;
+
 impl Db {
     /// Records a test notification, its one attempt and its audit event (outcome and latency,
     /// never a secret) in one transaction; returns the delivery's id.
@@ -147,6 +163,8 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             insert_attempt!(tx, id, attempt, None::<i64>).await?;
+            let (section, channel) = (delivery.section, delivery.channel);
+            note_health!(tx, delivery.merchant_id, section, channel, attempt, true).await?;
             let record = AuditRecord {
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
@@ -203,7 +221,7 @@ impl Db {
                  WHERE id IN (SELECT id FROM deliveries WHERE next_attempt_at <= $3 \
                  ORDER BY next_attempt_at LIMIT $4{}) \
                  RETURNING id, merchant_id, section, channel, environment, url, request_id, \
-                 request_body, attempts, first_attempt_at, lease_token",
+                 request_body, attempts, manual_attempts, status, first_attempt_at, lease_token",
                 dialect.skip_locked
             );
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -250,6 +268,10 @@ impl Db {
             .bind(&claimed.lease_token)
             .execute(&mut *tx)
             .await?;
+            let (merchant, section, channel) =
+                (claimed.merchant_id, &claimed.section, &claimed.channel);
+            let first = claimed.scheduled_attempts() == 0;
+            note_health!(tx, merchant, section, channel, attempt, first).await?;
             tx.commit().await?;
             Ok(updated.rows_affected() == 1)
         })

@@ -15,7 +15,10 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth_failures;
 pub mod deliveries;
+pub mod delivery_log;
+pub mod health;
 pub mod payments;
+pub mod resends;
 pub mod sessions;
 pub mod settings;
 pub mod test_slots;
@@ -29,6 +32,8 @@ pub use auth_failures::FailureCounts;
 pub use deliveries::{
     AfterAttempt, AttemptSummary, ClaimedDelivery, DeliveryState, NewAttempt, TestDelivery,
 };
+pub use health::{ChannelHealth, FailingMerchant};
+pub use resends::ResendRequest;
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
 pub use users::{LoginUser, SessionUser};
 
@@ -47,11 +52,12 @@ pub struct SqlitePools {
 }
 
 /// Readers: each SQLite connection runs its queries on a thread of its own, and a request that
-/// finds none free waits for one to be handed back, which costs more than a query; measured
-/// on 2 cores, 8 per core served the most pages (bench/README.md).
+/// finds none free waits for one to be handed back, which costs more than a query. 4 per core
+/// serve a page view's one query without waiting; more served a few more pages but cost each
+/// about 250 KiB (bench/README.md).
 fn sqlite_readers() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    u32::try_from(cores * 8).unwrap_or(16).clamp(8, 64)
+    u32::try_from(cores * 4).unwrap_or(8).clamp(4, 64)
 }
 
 /// The few statements that differ between the backends.

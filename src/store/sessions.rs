@@ -16,6 +16,8 @@ pub struct LoadedSession {
 
 /// A row of the session-and-section query, decoded by position (the page's hot path): the
 /// session with its user (state set), or one of the user's merchant's settings (channel set).
+/// A setting's row carries its channel's failing error in the first column, which it has no
+/// other use for (sqlx decodes tuples of at most 16).
 type SessionOrSetting = (
     Option<String>,
     Option<i64>,
@@ -116,7 +118,7 @@ impl Db {
     }
 
     /// Like [`Db::load_session_with_user`], with the settings of `section` of the user's
-    /// merchant (none for an admin) in the same query.
+    /// merchant (none for an admin) in the same query, as [`Db::section_settings`] reads them.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_session_with_section(
         &self,
@@ -136,13 +138,24 @@ impl Db {
                  LEFT JOIN merchants m ON m.id = u.merchant_id \
                  WHERE s.id = $1 AND s.expires_at > $2 \
                  UNION ALL \
-                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                 SELECT h.last_error, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
                         c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, \
                         b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \
                  LEFT JOIN users b ON b.id = c.updated_by \
-                 WHERE s.id = $1 AND s.expires_at > $2",
+                 LEFT JOIN channel_health h ON h.merchant_id = c.merchant_id \
+                 AND h.section = c.section AND h.channel = c.channel AND h.failing_streak >= 3 \
+                 WHERE s.id = $1 AND s.expires_at > $2 \
+                 UNION ALL \
+                 SELECT h.last_error, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                        h.channel, NULL, NULL, NULL, NULL, NULL \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 JOIN channel_health h ON h.merchant_id = u.merchant_id AND h.section = $3 \
+                 AND h.failing_streak >= 3 \
+                 WHERE s.id = $1 AND s.expires_at > $2 AND NOT EXISTS (SELECT 1 \
+                 FROM channel_settings c WHERE c.merchant_id = h.merchant_id \
+                 AND c.section = h.section AND c.channel = h.channel)",
             )
             .bind(id)
             .bind(now)
@@ -164,6 +177,7 @@ impl Db {
                     version: row.13.unwrap_or_default(),
                     updated_at: row.14,
                     updated_by: row.15,
+                    failing_error: state,
                 }),
                 None => {
                     session = SessionRow {

@@ -13,6 +13,9 @@ pub struct ChannelSetting {
     pub version: i64,
     pub updated_at: Option<i64>,
     pub updated_by: Option<String>,
+    /// The last error of a channel whose newest deliveries keep failing (`health.rs`).
+    #[sqlx(default)]
+    pub failing_error: Option<String>,
 }
 
 /// A save of one channel's URLs, based on the `expected_version` the form was rendered with.
@@ -42,22 +45,46 @@ macro_rules! select_settings {
     ($filter:literal) => {
         concat!(
             "SELECT s.channel, s.sandbox_url, s.production_url, s.version, s.updated_at, \
-             u.email AS updated_by \
-             FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by ",
+             u.email AS updated_by, h.last_error AS failing_error \
+             FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by \
+             LEFT JOIN channel_health h ON h.merchant_id = s.merchant_id \
+             AND h.section = s.section AND h.channel = s.channel AND h.failing_streak >= 3 ",
             $filter
         )
     };
 }
 
+/// The failing channels of merchant `$merchant`'s section `$section` that were never saved
+/// (their notifications went to URLs given per payment), as settings rows with no URL.
+macro_rules! failing_unsaved {
+    ($merchant:literal, $section:literal) => {
+        concat!(
+            "SELECT h.channel, NULL, NULL, 0, NULL, NULL, h.last_error FROM channel_health h \
+             WHERE h.merchant_id = ",
+            $merchant,
+            " AND h.section = ",
+            $section,
+            " AND h.failing_streak >= 3 AND NOT EXISTS (SELECT 1 FROM channel_settings c \
+             WHERE c.merchant_id = h.merchant_id AND c.section = h.section \
+             AND c.channel = h.channel)"
+        )
+    };
+}
+
 impl Db {
-    /// Every stored channel of one section (channels never saved have no row).
+    /// Every stored channel of one section (channels never saved have no row), and failing
+    /// channels never saved.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn section_settings(
         &self,
         merchant_id: i64,
         section: &str,
     ) -> sqlx::Result<Vec<ChannelSetting>> {
-        const SQL: &str = select_settings!("WHERE s.merchant_id = $1 AND s.section = $2");
+        const SQL: &str = concat!(
+            select_settings!("WHERE s.merchant_id = $1 AND s.section = $2"),
+            " UNION ALL ",
+            failing_unsaved!("$1", "$2")
+        );
         on_pool!(self, |pool| {
             sqlx::query_as(SQL)
                 .bind(merchant_id)

@@ -1,10 +1,16 @@
 //! What merchants and admins do in the browser, step by step, with a screenshot per step.
 
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
 use fantoccini::key::Key;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
-use crate::support::PASSWORD;
+use crate::harness::{Receiver, Reply, reveal_secret};
+use crate::support::{PASSWORD, TestApp};
 
 /// Presses CONFIGURE on a channel row: a dialog with JavaScript, the CONFIGURE page without.
 async fn open_configure(chrome: &Chrome, section: &str, channel: &str) {
@@ -303,6 +309,320 @@ pub async fn the_same_error_reads_in_indonesian_after_the_switch(run: Run) {
             .as_deref(),
         Some("id"),
         "remembered"
+    );
+    chrome.close().await;
+}
+
+/// A merchant's sandbox API client, with the credentials the API keys page shows.
+struct SandboxApi<'a> {
+    app: &'a TestApp,
+    client_id: String,
+    secret: String,
+}
+
+impl<'a> SandboxApi<'a> {
+    /// Signs `email` in on the app's own HTTP client and reads the sandbox credentials.
+    async fn of(app: &'a TestApp, email: &str) -> Self {
+        let response = app.login(email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
+        let secret = reveal_secret(app, "sandbox").await;
+        let page = app.get_text("/integration/api-keys").await;
+        let client_id = page
+            .split("class=\"client-id\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the sandbox Client-Id is listed first")
+            .to_owned();
+        Self {
+            app,
+            client_id,
+            secret,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .app
+            .client
+            .request(method, self.app.url(path))
+            .basic_auth(&self.client_id, Some(&self.secret));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    }
+
+    /// Creates a sandbox payment on `channel` (`va/bca`), notifying only `target` when given
+    /// (the channel's saved URL otherwise), marks it paid, and waits until its notification's
+    /// first attempt is over.
+    async fn pay(&self, channel: &str, invoice: &str, target: Option<&str>) {
+        let body =
+            json!({ "channel": channel, "order": { "invoice_number": invoice, "amount": 150000 } });
+        let mut request = self
+            .app
+            .client
+            .post(self.app.url("/api/v1/payments"))
+            .basic_auth(&self.client_id, Some(&self.secret));
+        if let Some(target) = target {
+            request = request.header("X-Override-Notification", target);
+        }
+        let payment = request.json(&body).send().await.unwrap();
+        assert_eq!(payment.status(), StatusCode::CREATED);
+        let payment: Value = payment.json().await.unwrap();
+        let path = format!("/api/v1/payments/{}", payment["id"].as_str().unwrap());
+        self.call(
+            reqwest::Method::POST,
+            &format!("{path}/simulate"),
+            Some(json!({ "status": "SUCCESS" })),
+        )
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let payment = self.call(reqwest::Method::GET, &path, None).await;
+            let attempted = payment["deliveries"]
+                .as_array()
+                .and_then(|deliveries| deliveries.first())
+                .and_then(|delivery| delivery["attempts"].as_array())
+                .is_some_and(|attempts| !attempts.is_empty());
+            if attempted {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never attempted: {payment}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Opens `path` again and again until `css` is on it (at most about 15 s), as someone
+/// waiting for a change would press reload.
+async fn reload_until(chrome: &Chrome, path: &str, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        chrome.go(path).await;
+        if chrome.exists(css).await {
+            return;
+        }
+        if Instant::now() > deadline {
+            let source = chrome.client.source().await.unwrap_or_default();
+            panic!("{path} never showed {css}:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn count(chrome: &Chrome, css: &str) -> usize {
+    chrome
+        .client
+        .find_all(Locator::Css(css))
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn attribute(chrome: &Chrome, css: &str, name: &str) -> String {
+    let element = chrome.find(css).await;
+    element.attr(name).await.unwrap().unwrap_or_default()
+}
+
+pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
+    let email = run.app.create_merchant_user("acme").await;
+    let api = SandboxApi::of(&run.app, &email).await;
+    // BCA's receiver is down for the first notification and back for every later one; BNI's
+    // never answers anything but 500.
+    let recovering = Receiver::start(Reply::script(&[500], 200)).await;
+    let broken = Receiver::start(Reply::script(&[], 500)).await;
+    let bca_url = format!("http://127.0.0.1:{}/payhook/bca", recovering.port());
+    let bni_url = format!("http://127.0.0.1:{}/payhook/bni", broken.port());
+    api.pay("va/bca", "INV-2026-0001", Some(&bca_url)).await;
+
+    let mut chrome = run.browser("notifications").await;
+    chrome.sign_in(&email, PASSWORD).await;
+    chrome.go("/settings/payment/va").await;
+    chrome.find("#channel-bca").await;
+    assert!(
+        !chrome.exists("a[data-failing]").await,
+        "one failed notification does not make a channel failing"
+    );
+
+    chrome
+        .click("nav.sidenav a[href='/integration/notifications']")
+        .await;
+    chrome.wait_for_path("/integration/notifications").await;
+    let row = "tr.delivery[data-status='retrying']";
+    let text = chrome.text(row).await;
+    assert!(
+        text.contains("INV-2026-0001") && text.contains(&bca_url) && text.contains("Retrying"),
+        "{text}"
+    );
+    assert!(
+        chrome
+            .text(&format!("{row} .error-text"))
+            .await
+            .contains("500"),
+        "the error: {text}"
+    );
+    assert_eq!(chrome.text(&format!("{row} td[data-http]")).await, "500");
+    assert_eq!(chrome.text(&format!("{row} td[data-attempts]")).await, "1");
+    let id = attribute(&chrome, row, "data-id").await;
+    let detail = format!("/integration/notifications/{id}");
+    chrome.go("/integration/notifications#deliveries").await;
+    chrome.find(row).await;
+    chrome.shot("notification-log").await;
+
+    chrome.click(&format!("{row} a[href='{detail}']")).await;
+    chrome.wait_for_path(&detail).await;
+    assert_eq!(
+        attribute(&chrome, "#delivery-status", "data-status").await,
+        "retrying"
+    );
+    assert_eq!(count(&chrome, "section.attempt").await, 1);
+    assert_eq!(chrome.text("#attempt-1 .http-status").await, "500");
+    assert!(chrome.text("#delivery-error").await.contains("500"));
+    assert_eq!(chrome.text("#delivery-url").await, bca_url);
+    chrome.shot("notification-detail").await;
+
+    // The receiver answers 200 from now on: the merchant sends the notification again.
+    chrome.click("#resend-form button[type=submit]").await;
+    chrome.wait_for_path(&detail).await;
+    chrome.wait_for_text("p.flash", "Resend queued").await;
+    reload_until(
+        &chrome,
+        &detail,
+        "#delivery-status[data-status='delivered']",
+    )
+    .await;
+    assert_eq!(count(&chrome, "section.attempt").await, 2);
+    assert_eq!(
+        attribute(&chrome, "#attempt-2", "data-outcome").await,
+        "delivered"
+    );
+    assert_eq!(chrome.text("#attempt-2 .http-status").await, "200");
+    assert_eq!(
+        chrome.text("#attempt-2 .manual").await,
+        format!("resent by {email}")
+    );
+    assert!(
+        !chrome.exists("#attempt-1 .manual").await,
+        "the first attempt was the scheduled one"
+    );
+    assert!(
+        !chrome.exists("#delivery-error").await,
+        "no error once delivered"
+    );
+    chrome.shot("notification-delivered").await;
+
+    // Three notifications in a row failing at their first attempt make a configured channel
+    // failing.
+    let saved = run.app.save("va", "bni", &bni_url, "").await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    for n in 1..=3 {
+        api.pay("va/bni", &format!("INV-2026-010{n}"), None).await;
+    }
+    chrome.go("/settings/payment/va").await;
+    let badge = "#channel-bni a[data-failing]";
+    assert_eq!(chrome.text(badge).await, "Failing");
+    assert!(
+        !chrome.exists("#channel-bca a[data-failing]").await,
+        "BCA delivered its last notification"
+    );
+    assert!(
+        attribute(&chrome, badge, "title").await.contains("500"),
+        "the badge names the last error"
+    );
+    chrome.shot("failing-badge").await;
+    chrome.click(badge).await;
+    chrome
+        .wait_for_path("/integration/notifications?section=va&channel=bni")
+        .await;
+    assert_eq!(count(&chrome, "tr.delivery").await, 3, "only BNI's");
+    assert_eq!(
+        count(&chrome, "tr.delivery[data-status='retrying']").await,
+        3
+    );
+    assert!(!chrome.text("#deliveries").await.contains("INV-2026-0001"));
+
+    chrome.go("/integration/notifications#health-title").await;
+    chrome.find("#health-chart g.bar").await;
+    assert_eq!(
+        chrome.text("#total-retried").await,
+        "1",
+        "BCA after the resend"
+    );
+    assert_eq!(
+        count(&chrome, "tr.delivery").await,
+        4,
+        "every notification of the merchant"
+    );
+    let channels = chrome.text("#channel-health").await;
+    assert!(
+        channels.contains("BCA") && channels.contains("BNI"),
+        "{channels}"
+    );
+    assert!(
+        chrome
+            .find("#health-chart")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    chrome.shot("notification-chart").await;
+
+    // The same log, detail and resend in Bahasa Indonesia.
+    chrome.click("nav.languages a[hreflang=id]").await;
+    chrome
+        .wait_for_text("#health-title", "Kesehatan pengiriman")
+        .await;
+    assert_eq!(chrome.path().await, "/integration/notifications");
+    let bca_row = chrome.text(&format!("tr.delivery[data-id='{id}']")).await;
+    assert!(bca_row.contains("Terkirim"), "{bca_row}");
+    assert!(
+        chrome
+            .text("tr.delivery[data-status='retrying']")
+            .await
+            .contains("Dicoba ulang")
+    );
+    chrome
+        .click(&format!("tr.delivery[data-id='{id}'] a[href='{detail}']"))
+        .await;
+    chrome.wait_for_path(&detail).await;
+    assert_eq!(
+        chrome.text("#attempt-2 .manual").await,
+        format!("dikirim ulang oleh {email}")
+    );
+    assert_eq!(
+        chrome.text("#resend-form button[type=submit]").await,
+        "Kirim ulang sekarang"
+    );
+    chrome.click("#resend-form button[type=submit]").await;
+    chrome
+        .wait_for_text("p.flash", "Pengiriman ulang diantrekan: segera dikirim.")
+        .await;
+    reload_until(&chrome, &detail, "#attempt-3[data-outcome='delivered']").await;
+    assert_eq!(
+        chrome.text("#attempt-3 .manual").await,
+        format!("dikirim ulang oleh {email}")
+    );
+    chrome.shot("notification-detail-id").await;
+    chrome.go("/settings/payment/va").await;
+    assert_eq!(chrome.text(badge).await, "Gagal");
+    assert!(
+        attribute(&chrome, badge, "title")
+            .await
+            .starts_with("3 notifikasi berturut-turut atau lebih gagal.")
+    );
+    assert_eq!(
+        recovering.requests().len(),
+        3,
+        "one failure and two resends"
     );
     chrome.close().await;
 }

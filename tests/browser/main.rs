@@ -5,10 +5,17 @@
 #[path = "../http/support.rs"]
 mod support;
 
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../http/harness.rs"]
+mod harness;
+
 mod chrome;
 mod journeys;
 
+use std::time::Duration;
+
 use chrome::Chrome;
+use payhook::config::{RetrySchedule, Settings};
 use payhook::dns::Resolver;
 use support::{Backend, TestApp, spawn_app_with};
 
@@ -20,7 +27,12 @@ pub struct Run {
 }
 
 impl Run {
-    pub async fn new(backend: Backend, javascript: bool) -> Self {
+    /// `adjust` changes the app's settings before it starts.
+    pub async fn with(
+        backend: Backend,
+        javascript: bool,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let slot = chrome::Slot::take();
         Self {
             // The merchant's domain resolves to a public address, as it would in production.
@@ -30,6 +42,7 @@ impl Run {
                     ("first.acme.co.id", "34.101.2.4"),
                     ("second.acme.co.id", "34.101.2.5"),
                 ]);
+                adjust(settings);
             })
             .await,
             javascript,
@@ -52,27 +65,43 @@ impl Run {
     }
 }
 
-/// Defines each journey four times: SQLite and Postgres, with and without JavaScript.
+/// Notifications may go to receivers on 127.0.0.1 and leave within 50 ms; a failed one is
+/// retried only after an hour, so nothing but the journey sends it again.
+pub fn loopback_notifications(settings: &mut Settings) {
+    settings.url_policy.allow_private_targets = true;
+    settings.notification_timeout = Duration::from_secs(5);
+    settings.retry_schedule = RetrySchedule::parse("1h").unwrap();
+    settings.delivery_poll = Duration::from_millis(50);
+}
+
+/// Defines each journey four times: SQLite and Postgres, with and without JavaScript;
+/// `name with adjust` has `adjust` change the app's settings first.
 macro_rules! journeys {
-    ($($name:ident),* $(,)?) => {$(
+    ($($name:ident $(with $adjust:path)?),* $(,)?) => {$(
         mod $name {
             use $crate::support::Backend;
             use $crate::Run;
+            async fn run(backend: Backend, javascript: bool) -> Run {
+                Run::with(backend, javascript, |_settings| {
+                    $($adjust(_settings);)?
+                })
+                .await
+            }
             #[tokio::test]
             async fn sqlite_with_javascript() {
-                $crate::journeys::$name(Run::new(Backend::Sqlite, true).await).await;
+                $crate::journeys::$name(run(Backend::Sqlite, true).await).await;
             }
             #[tokio::test]
             async fn sqlite_without_javascript() {
-                $crate::journeys::$name(Run::new(Backend::Sqlite, false).await).await;
+                $crate::journeys::$name(run(Backend::Sqlite, false).await).await;
             }
             #[tokio::test]
             async fn postgres_with_javascript() {
-                $crate::journeys::$name(Run::new(Backend::Postgres, true).await).await;
+                $crate::journeys::$name(run(Backend::Postgres, true).await).await;
             }
             #[tokio::test]
             async fn postgres_without_javascript() {
-                $crate::journeys::$name(Run::new(Backend::Postgres, false).await).await;
+                $crate::journeys::$name(run(Backend::Postgres, false).await).await;
             }
         }
     )*};
@@ -84,4 +113,5 @@ journeys!(
     two_sessions_conflict_and_the_second_sees_both_versions,
     an_admin_reads_the_audit_log_and_signs_out,
     the_same_error_reads_in_indonesian_after_the_switch,
+    a_failed_notification_is_found_resent_and_delivered with crate::loopback_notifications,
 );

@@ -11,6 +11,7 @@ mod auth;
 mod bounded;
 mod dns;
 mod language;
+mod notification_log;
 mod notify;
 mod observability;
 mod payments;

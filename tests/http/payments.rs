@@ -28,7 +28,7 @@ on_both_backends!(
 const CONFIGURED: &str = "https://hooks.acme.co.id/notify";
 
 /// An app whose notifications may go to receivers on 127.0.0.1, retried quickly.
-async fn spawn(backend: Backend, schedule: &str) -> TestApp {
+pub async fn spawn(backend: Backend, schedule: &str) -> TestApp {
     let schedule = RetrySchedule::parse(schedule).unwrap();
     spawn_app_with(backend, |settings| {
         settings.url_policy.allow_private_targets = true;
@@ -40,7 +40,7 @@ async fn spawn(backend: Backend, schedule: &str) -> TestApp {
 }
 
 /// A merchant's API client: its sandbox Client-Id and secret.
-struct Api<'a> {
+pub struct Api<'a> {
     app: &'a TestApp,
     client_id: String,
     secret: String,
@@ -48,12 +48,12 @@ struct Api<'a> {
 
 impl<'a> Api<'a> {
     /// Signs in a new merchant `code` on `app` and reads its sandbox credentials.
-    async fn for_new_merchant(app: &'a TestApp, code: &str) -> Api<'a> {
+    pub async fn for_new_merchant(app: &'a TestApp, code: &str) -> Api<'a> {
         app.sign_in_new_merchant(code).await;
         Self::for_signed_in(app).await
     }
 
-    async fn for_signed_in(app: &'a TestApp) -> Api<'a> {
+    pub async fn for_signed_in(app: &'a TestApp) -> Api<'a> {
         let secret = reveal_secret(app, "sandbox").await;
         let page = app.get_text("/integration/api-keys").await;
         let client_id = page
@@ -76,7 +76,7 @@ impl<'a> Api<'a> {
             .basic_auth(&self.client_id, Some(&self.secret))
     }
 
-    async fn create(&self, body: Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub async fn create(&self, body: Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
         let mut request = self.request(reqwest::Method::POST, "/api/v1/payments");
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -84,7 +84,7 @@ impl<'a> Api<'a> {
         json_answer(request.json(&body).send().await.unwrap()).await
     }
 
-    async fn simulate(&self, id: &str, status: &str) -> (StatusCode, Value) {
+    pub async fn simulate(&self, id: &str, status: &str) -> (StatusCode, Value) {
         let path = format!("/api/v1/payments/{id}/simulate");
         let request = self.request(reqwest::Method::POST, &path);
         json_answer(
@@ -97,7 +97,7 @@ impl<'a> Api<'a> {
         .await
     }
 
-    async fn get(&self, id: &str) -> (StatusCode, Value) {
+    pub async fn get(&self, id: &str) -> (StatusCode, Value) {
         let path = format!("/api/v1/payments/{id}");
         json_answer(
             self.request(reqwest::Method::GET, &path)
@@ -109,7 +109,7 @@ impl<'a> Api<'a> {
     }
 
     /// The payment once every delivery is delivered or failed (waits at most 30 s).
-    async fn settled(&self, id: &str) -> Value {
+    pub async fn settled(&self, id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (status, payment) = self.get(id).await;
@@ -141,7 +141,7 @@ async fn json_answer(response: reqwest::Response) -> (StatusCode, Value) {
     (status, response.json().await.unwrap())
 }
 
-fn order(invoice: &str) -> Value {
+pub fn order(invoice: &str) -> Value {
     json!({ "channel": "va/bca", "order": { "invoice_number": invoice, "amount": 150000 } })
 }
 

@@ -4,11 +4,10 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use time::macros::format_description;
 
 use crate::auth::{Admin, CsrfForm, EmptyForm, RequestMeta};
 use crate::catalog::{SECTIONS, Section};
-use crate::domain::MerchantCode;
+use crate::domain::{DAY_MS, MerchantCode, day_start_ms};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
@@ -20,7 +19,6 @@ use crate::store::{AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainRepor
 
 pub const AUDIT_PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Turns the typed filters into a query. Nonsense (an unknown section or action, a malformed
 /// date or cursor) is a 400 naming the field; an unknown merchant is simply an empty result.
@@ -84,13 +82,6 @@ async fn parse_filter(
         }
     }
     Ok(Some(filter))
-}
-
-/// Midnight UTC of a `YYYY-MM-DD` date, in ms.
-fn day_start_ms(date: &str) -> Option<i64> {
-    let date = time::Date::parse(date, format_description!("[year]-[month]-[day]")).ok()?;
-    let seconds = date.midnight().assume_utc().unix_timestamp();
-    seconds.checked_mul(1000)
 }
 
 pub async fn audit(

@@ -4,14 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Admin;
+use crate::domain::DAY_MS;
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::admin::OverviewPage;
 use crate::pages::{Layout, SectionSummary, render_page};
 use crate::state::AppState;
 use crate::store::now_ms;
-
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 pub async fn overview(
     state: web::Data<AppState>,
@@ -27,6 +26,7 @@ pub async fn overview(
         sandbox_only,
         sandbox_only_total,
         changes_last_day: db.changes_since(now_ms() - DAY_MS).await?,
+        failing: db.failing_merchants(now_ms() - DAY_MS, 50).await?,
     };
     Ok(render_page(StatusCode::OK, &page))
 }

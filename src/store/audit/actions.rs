@@ -41,6 +41,7 @@ audit_actions! {
     PasswordChange = "password_change",
     PasswordChangeFailed = "password_change_failed",
     TestNotification = "test_notification",
+    NotificationResend = "notification_resend",
     ApiKeyCreate = "api_key_create",
     ApiKeyRotate = "api_key_rotate",
     ApiKeyRotateFailed = "api_key_rotate_failed",

@@ -1,0 +1,167 @@
+//! Integration > HTTP Notification: the delivery log with its filters and health chart, one
+//! delivery with every attempt, and resend. Admins read any merchant's log (`?merchant=CODE`)
+//! but cannot resend; a merchant asking for another merchant's delivery gets 404.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::auth::{CsrfForm, EmptyForm, MerchantUser, RequestMeta, Scoped};
+use crate::catalog::Section;
+use crate::domain::{DAY_MS, day_start_ms};
+use crate::error::AppError;
+use crate::flash::redirect_with;
+use crate::i18n::{t, tf};
+use crate::pages::chart::window_start;
+use crate::pages::log::{DeliveryPage, Health, LogPage, LogQuery};
+use crate::pages::{Layout, render_page};
+use crate::paths;
+use crate::state::AppState;
+use crate::store::delivery_log::{Cursor, LogFilter, LogStatus};
+use crate::store::{ResendRequest, now_ms};
+
+pub const LOG_PAGE_SIZE: i64 = 50;
+/// The longest invoice number the payment API accepts.
+const MAX_INVOICE_CHARS: usize = 64;
+
+pub async fn notification_log(
+    state: web::Data<AppState>,
+    Scoped { user, scope }: Scoped,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let query = LogQuery::read(req.query_string())?;
+    let (filter, cursor) = parse_filter(&query)?;
+    let db = &state.db;
+    let page = db
+        .delivery_log(scope.merchant_id, &filter, cursor, LOG_PAGE_SIZE)
+        .await?;
+    let since = window_start(now_ms());
+    let hours = db.deliveries_by_hour(scope.merchant_id, since).await?;
+    let latencies = db.attempt_latencies(scope.merchant_id, since).await?;
+    let page = LogPage {
+        layout: Layout::for_user(t("log.title"), &user),
+        health: Health::build(since, &hours, &latencies),
+        scope,
+        query,
+        page,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+pub async fn notification_detail(
+    state: web::Data<AppState>,
+    Scoped { user, scope }: Scoped,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = delivery_id(&path)?;
+    let delivery = state
+        .db
+        .logged_delivery(scope.merchant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let attempts = state.db.delivery_attempts(id).await?;
+    let page = DeliveryPage::new(
+        Layout::for_user(&tf("log.delivery_title", &[&id]), &user),
+        scope,
+        delivery,
+        attempts,
+    );
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+pub async fn resend(
+    state: web::Data<AppState>,
+    MerchantUser { user, merchant }: MerchantUser,
+    meta: RequestMeta,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = delivery_id(&path)?;
+    let actor = user.actor(&meta);
+    let message = match state.db.request_resend(merchant.id, id, &actor).await? {
+        ResendRequest::NotFound => return Err(AppError::NotFound),
+        ResendRequest::AlreadyQueued => t("log.resend_already"),
+        ResendRequest::Queued => {
+            state.deliveries.wake();
+            t("log.resend_queued")
+        }
+    };
+    Ok(redirect_with(&paths::notification(id), message))
+}
+
+/// A delivery's number from the path; anything else is 404.
+fn delivery_id(path: &str) -> Result<i64, AppError> {
+    path.parse::<i64>()
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or(AppError::NotFound)
+}
+
+/// Turns the typed filters into a query; nonsense is a 400 naming the filter.
+fn parse_filter(query: &LogQuery) -> Result<(LogFilter, Cursor), AppError> {
+    let bad =
+        |name: &str, rule: &str| AppError::BadRequest(tf("log.bad_filter", &[&name, &t(rule)]));
+    let mut filter = LogFilter::default();
+    let section = match query.given(&query.section) {
+        Some(code) => Some(Section::find(code).ok_or_else(|| bad("section", "log.rule_section"))?),
+        None => None,
+    };
+    filter.section = section.map(|s| s.code);
+    if let Some(code) = query.given(&query.channel) {
+        let section = section.ok_or_else(|| bad("channel", "log.rule_channel_section"))?;
+        let channel = section
+            .channel(code)
+            .ok_or_else(|| bad("channel", "log.rule_channel"))?;
+        filter.channel = Some(channel.code);
+    }
+    filter.environment = query
+        .given(&query.environment)
+        .map(|e| {
+            e.parse()
+                .map_err(|_| bad("environment", "log.rule_environment"))
+        })
+        .transpose()?;
+    filter.status = query
+        .given(&query.status)
+        .map(|s| {
+            s.parse::<LogStatus>()
+                .map_err(|()| bad("status", "log.rule_status"))
+        })
+        .transpose()?;
+    if let Some(invoice) = query.given(&query.invoice) {
+        if invoice.chars().count() > MAX_INVOICE_CHARS {
+            return Err(bad("invoice", "log.rule_invoice"));
+        }
+        filter.invoice = Some(invoice.to_owned());
+    }
+    filter.from_ms = query
+        .given(&query.from)
+        .map(|d| day_start_ms(d).ok_or_else(|| bad("from", "log.rule_date")))
+        .transpose()?;
+    filter.to_ms = query
+        .given(&query.to)
+        .map(|d| {
+            day_start_ms(d)
+                .map(|ms| ms + DAY_MS)
+                .ok_or_else(|| bad("to", "log.rule_date"))
+        })
+        .transpose()?;
+    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
+        && from >= to
+    {
+        return Err(bad("to", "log.rule_date_order"));
+    }
+    let cursor_id = |name: &str, value: &str| {
+        value
+            .parse::<i64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| bad(name, "log.rule_cursor"))
+    };
+    let cursor = match (query.given(&query.before), query.given(&query.after)) {
+        (Some(_), Some(_)) => return Err(bad("after", "log.rule_one_cursor")),
+        (Some(before), None) => Cursor::Before(cursor_id("before", before)?),
+        (None, Some(after)) => Cursor::After(cursor_id("after", after)?),
+        (None, None) => Cursor::Newest,
+    };
+    Ok((filter, cursor))
+}

@@ -1,0 +1,162 @@
+//! Resends: one attempt of a delivery asked for by a user, queued beside the retry schedule
+//! (whatever the delivery's state) and claimed by the workers like a due delivery.
+
+use super::audit::{AuditAction, AuditRecord, append_events};
+use super::deliveries::{ClaimedDelivery, NewAttempt, insert_attempt};
+use super::health::note_health;
+use super::{Actor, Db, now_ms, on_pool};
+
+/// What became of a request to resend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendRequest {
+    Queued,
+    /// A resend of this delivery is already queued or on its way; nothing was added.
+    AlreadyQueued,
+    /// The merchant has no such delivery.
+    NotFound,
+}
+
+impl Db {
+    /// Queues one attempt of `delivery_id` now, if it is `merchant_id`'s and no resend of it is
+    /// in flight, with its audit event (`notification_resend`: the delivery and its URL) in the
+    /// same transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn request_resend(
+        &self,
+        merchant_id: i64,
+        delivery_id: i64,
+        actor: &Actor,
+    ) -> sqlx::Result<ResendRequest> {
+        let now = now_ms();
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let found: Option<(String, String, String)> = sqlx::query_as(
+                "SELECT section, channel, url FROM deliveries WHERE id = $1 AND merchant_id = $2",
+            )
+            .bind(delivery_id)
+            .bind(merchant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((section, channel, url)) = found else {
+                return Ok(ResendRequest::NotFound);
+            };
+            // The key is the delivery: a second request while one is in flight adds nothing.
+            let queued = sqlx::query(
+                "INSERT INTO delivery_resends (delivery_id, requested_by, requested_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (delivery_id) DO NOTHING",
+            )
+            .bind(delivery_id)
+            .bind(actor.user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if queued.rows_affected() == 0 {
+                return Ok(ResendRequest::AlreadyQueued);
+            }
+            let id = delivery_id.to_string();
+            let record = AuditRecord {
+                merchant_id: Some(merchant_id),
+                section: Some(&section),
+                channel: Some(&channel),
+                field: Some("delivery"),
+                old_value: Some(&id),
+                new_value: Some(&url),
+                ..AuditRecord::of(AuditAction::NotificationResend)
+            };
+            append_events!(tx, dialect, [(now, actor, &record)]).await?;
+            tx.commit().await?;
+            Ok(ResendRequest::Queued)
+        })
+    }
+
+    /// Claims up to `limit` resends not claimed by a live lease, like
+    /// [`Db::claim_due_deliveries`]: a process that dies leaves them to the next claim.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn claim_resends(
+        &self,
+        now: i64,
+        lease_until: i64,
+        token: &str,
+        limit: i64,
+    ) -> sqlx::Result<Vec<ClaimedDelivery>> {
+        on_pool!(self, |pool, dialect| {
+            let claim = format!(
+                "UPDATE delivery_resends SET lease_token = $1, lease_until = $2 \
+                 WHERE delivery_id IN (SELECT delivery_id FROM delivery_resends \
+                 WHERE lease_until IS NULL OR lease_until <= $3 \
+                 ORDER BY requested_at LIMIT $4{})",
+                dialect.skip_locked
+            );
+            let claimed = sqlx::query(sqlx::AssertSqlSafe(claim))
+                .bind(token)
+                .bind(lease_until)
+                .bind(now)
+                .bind(limit)
+                .execute(pool)
+                .await?;
+            if claimed.rows_affected() == 0 {
+                return Ok(Vec::new());
+            }
+            sqlx::query_as(
+                "SELECT d.id, d.merchant_id, d.section, d.channel, d.environment, d.url, \
+                 d.request_id, d.request_body, d.attempts, d.manual_attempts, d.status, \
+                 d.first_attempt_at, r.lease_token, r.requested_by AS manual_by \
+                 FROM delivery_resends r JOIN deliveries d ON d.id = r.delivery_id \
+                 WHERE r.lease_token = $1",
+            )
+            .bind(token)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Records a resend's attempt, made for the user who asked. A delivered one settles the
+    /// delivery (no more retries); one that failed leaves its state and schedule as they were.
+    /// Returns false when the resend's lease had run out and another claim took it: the
+    /// attempt is kept (it was sent), the rest is that claim's.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn record_resend(
+        &self,
+        claimed: &ClaimedDelivery,
+        attempt: &NewAttempt<'_>,
+    ) -> sqlx::Result<bool> {
+        let delivered = attempt.outcome == "delivered";
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            insert_attempt!(tx, claimed.id, attempt, claimed.manual_by).await?;
+            let ours = sqlx::query(
+                "DELETE FROM delivery_resends WHERE delivery_id = $1 AND lease_token = $2",
+            )
+            .bind(claimed.id)
+            .bind(&claimed.lease_token)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if ours {
+                sqlx::query(
+                    "UPDATE deliveries SET attempts = attempts + 1, \
+                     manual_attempts = manual_attempts + 1, \
+                     first_attempt_at = COALESCE(first_attempt_at, $1), last_attempt_at = $1, \
+                     last_http_status = $2, last_error = $3, \
+                     status = CASE WHEN $4 THEN 'delivered' ELSE status END, \
+                     next_attempt_at = CASE WHEN $4 THEN NULL ELSE next_attempt_at END, \
+                     lease_token = CASE WHEN $4 THEN NULL ELSE lease_token END \
+                     WHERE id = $5",
+                )
+                .bind(attempt.at)
+                .bind(attempt.http_status)
+                .bind(attempt.error)
+                .bind(delivered)
+                .bind(claimed.id)
+                .execute(&mut *tx)
+                .await?;
+                let (merchant, section, channel) =
+                    (claimed.merchant_id, &claimed.section, &claimed.channel);
+                note_health!(tx, merchant, section, channel, attempt, false).await?;
+            }
+            tx.commit().await?;
+            Ok(ours)
+        })
+    }
+}
