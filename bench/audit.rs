@@ -8,9 +8,9 @@
 #[path = "common.rs"]
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{PASSWORD, sign_in};
+use common::{PASSWORD, measure, report, sign_in};
 use futures_util::StreamExt;
 use payhook::catalog::SECTIONS;
 use payhook::cli::{RoleArg, add_user};
@@ -105,7 +105,7 @@ async fn run(backend: &str, database_url: &str, events: i64) -> anyhow::Result<(
     ];
     for (what, query) in cases {
         let url = format!("{base}/admin/audit?{query}");
-        let latencies = measure(&clients, &url).await?;
+        let latencies = measure(&clients, &url, REQUESTS_PER_CASE).await?;
         report(backend, &format!("audit page: {what}"), latencies);
     }
     csv_export(backend, &clients[0], &base, events).await
@@ -186,41 +186,6 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
     }
     db.append_audit_batch(&batch).await?;
     Ok(())
-}
-
-async fn measure(clients: &[reqwest::Client], url: &str) -> anyhow::Result<Vec<Duration>> {
-    let mut tasks = Vec::new();
-    for client in clients {
-        let (client, url) = (client.clone(), url.to_owned());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            for _ in 0..REQUESTS_PER_CASE / CLIENTS {
-                let start = Instant::now();
-                let response = client.get(&url).send().await?;
-                anyhow::ensure!(response.status() == 200, "{url}: {}", response.status());
-                response.bytes().await?;
-                latencies.push(start.elapsed());
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await??);
-    }
-    Ok(all)
-}
-
-fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
-    latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!(
-        "{backend:8} {what:42} n={} p50={:>8.2?} p95={:>8.2?} p99={:>8.2?} ({CLIENTS} clients)",
-        latencies.len(),
-        pct(0.50),
-        pct(0.95),
-        pct(0.99)
-    );
 }
 
 /// Streams the whole log as CSV, sampling this process's resident memory as it goes.

@@ -1,5 +1,7 @@
 //! What both benchmarks need: signing in over HTTP and reading a form field.
 
+use std::time::{Duration, Instant};
+
 use reqwest::redirect;
 
 pub const PASSWORD: &str = "benchmark password";
@@ -60,4 +62,48 @@ pub fn field(html: &str, name: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `requests` GETs of `url` shared among `clients` running at once; each one's latency.
+#[allow(dead_code)]
+pub async fn measure(
+    clients: &[reqwest::Client],
+    url: &str,
+    requests: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut tasks = Vec::new();
+    for client in clients {
+        let (client, url) = (client.clone(), url.to_owned());
+        let each = requests / clients.len();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for _ in 0..each {
+                let start = Instant::now();
+                let response = client.get(&url).send().await?;
+                anyhow::ensure!(response.status() == 200, "{url}: {}", response.status());
+                response.bytes().await?;
+                latencies.push(start.elapsed());
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(all)
+}
+
+/// Prints p50, p95 and p99 of `latencies`.
+#[allow(dead_code)]
+pub fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "{backend:8} {what:42} n={} p50={:>8.2?} p95={:>8.2?} p99={:>8.2?}",
+        latencies.len(),
+        pct(0.50),
+        pct(0.95),
+        pct(0.99)
+    );
 }

@@ -81,58 +81,56 @@ async fn run(
         }
         let now = now_ms();
         let token = crate::random::random_token();
-        let claimed = claim(&db, now, now + lease, &token, free as i64).await;
-        match claimed {
-            Ok(batch) if !batch.is_empty() => {
-                let keys = signing_keys(&db, &settings, &batch).await;
-                for delivery in batch {
-                    let Ok(permit) = permits.clone().try_acquire_owned() else {
-                        break;
-                    };
-                    let key = keys.get(&(delivery.merchant_id, delivery.environment.clone()));
-                    let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
-                    in_flight.spawn(async move {
-                        deliver(&db, &settings, &delivery, key.as_ref()).await;
-                        drop(permit);
-                    });
-                }
+        let batch = claim(&db, now, now + lease, &token, free as i64).await;
+        if batch.is_empty() {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(settings.delivery_poll) => {}
+                _ = stopped.changed() => {}
             }
-            Ok(_) => {
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(settings.delivery_poll) => {}
-                    _ = stopped.changed() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "claiming deliveries");
-                tokio::select! {
-                    () = tokio::time::sleep(settings.delivery_poll) => {}
-                    _ = stopped.changed() => {}
-                }
-            }
+            continue;
+        }
+        let keys = signing_keys(&db, &settings, &batch).await;
+        for delivery in batch {
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                break;
+            };
+            let key = keys.get(&(delivery.merchant_id, delivery.environment.clone()));
+            let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
+            in_flight.spawn(async move {
+                deliver(&db, &settings, &delivery, key.as_ref()).await;
+                drop(permit);
+            });
         }
     }
     while in_flight.join_next().await.is_some() {}
 }
 
-/// Resends first (a user is waiting for them), then due deliveries, `limit` in all.
+/// Resends first (a user is waiting for them) but at most half of `limit`, so resends never
+/// hold up payments' notifications, then due deliveries. A failed claim of one kind does not
+/// stop the other.
 async fn claim(
     db: &Db,
     now: i64,
     lease_until: i64,
     token: &str,
     limit: i64,
-) -> sqlx::Result<Vec<ClaimedDelivery>> {
-    let mut claimed = db.claim_resends(now, lease_until, token, limit).await?;
+) -> Vec<ClaimedDelivery> {
+    let mut claimed = db
+        .claim_resends(now, lease_until, token, (limit + 1) / 2)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "claiming resends");
+            Vec::new()
+        });
     let left = limit - claimed.len() as i64;
     if left > 0 {
-        claimed.extend(
-            db.claim_due_deliveries(now, lease_until, token, left)
-                .await?,
-        );
+        match db.claim_due_deliveries(now, lease_until, token, left).await {
+            Ok(due) => claimed.extend(due),
+            Err(error) => tracing::warn!(%error, "claiming deliveries"),
+        }
     }
-    Ok(claimed)
+    claimed
 }
 
 /// The signing key of every (merchant, environment) in `batch`, read once per batch so a

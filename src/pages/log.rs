@@ -124,7 +124,8 @@ pub struct LogPage {
     pub scope: Scope,
     pub query: LogQuery,
     pub page: Rows,
-    pub health: Health,
+    /// On the newest page only.
+    pub health: Option<Health>,
 }
 
 impl LogPage {
@@ -157,7 +158,7 @@ impl LogPage {
 
 /// One attempt, ready to show.
 pub struct AttemptView {
-    pub number: usize,
+    pub number: i64,
     pub row: AttemptRow,
     pub headers: Vec<(String, String)>,
     pub curl: String,
@@ -172,7 +173,10 @@ pub struct DeliveryPage {
     pub delivery: LoggedDelivery,
     /// The body as sent, indented for reading when it is JSON.
     pub pretty_body: String,
+    /// The newest attempts, newest first.
     pub attempts: Vec<AttemptView>,
+    /// How many attempts there are in all.
+    pub total_attempts: i64,
 }
 
 impl DeliveryPage {
@@ -180,14 +184,15 @@ impl DeliveryPage {
         layout: Layout,
         scope: Scope,
         delivery: LoggedDelivery,
-        attempts: Vec<AttemptRow>,
+        newest_first: Vec<AttemptRow>,
+        total_attempts: i64,
     ) -> Self {
         let body = &delivery.request_body;
         let pretty_body = serde_json::from_str::<serde_json::Value>(body)
             .ok()
             .and_then(|json| serde_json::to_string_pretty(&json).ok())
             .unwrap_or_else(|| body.clone());
-        let attempts = attempts
+        let attempts = newest_first
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
@@ -199,14 +204,13 @@ impl DeliveryPage {
                     crate::notify::curl::command(&delivery.row.url, &headers, body)
                 };
                 AttemptView {
-                    number: i + 1,
+                    number: total_attempts - i as i64,
                     outcome_label: outcome_label(&row.outcome),
                     row,
                     headers,
                     curl,
                 }
             })
-            .rev()
             .collect();
         Self {
             layout,
@@ -214,6 +218,7 @@ impl DeliveryPage {
             delivery,
             pretty_body,
             attempts,
+            total_attempts,
         }
     }
 
@@ -227,7 +232,8 @@ impl DeliveryPage {
     }
 }
 
-fn outcome_label(outcome: &str) -> &'static str {
+/// An attempt's stored outcome in words.
+pub fn outcome_label(outcome: &str) -> &'static str {
     match outcome {
         "delivered" => t("test.outcome_delivered"),
         "timeout" => t("test.outcome_timed_out"),

@@ -71,12 +71,7 @@ impl TestResult {
         Self {
             environment: test.environment.as_str(),
             url: test.url.clone(),
-            outcome_label: match report.outcome {
-                Outcome::Delivered => t("test.outcome_delivered"),
-                Outcome::Failed => t("test.outcome_failed"),
-                Outcome::TimedOut => t("test.outcome_timed_out"),
-                Outcome::Refused => t("test.outcome_refused"),
-            },
+            outcome_label: super::log::outcome_label(report.outcome.as_str()),
             outcome: match report.outcome {
                 Outcome::Delivered => "Delivered",
                 Outcome::Failed => "Failed",

@@ -17,9 +17,12 @@ use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::delivery_log::{Cursor, LogFilter, LogStatus};
+use crate::store::resends::MAX_PENDING_RESENDS;
 use crate::store::{ResendRequest, now_ms};
 
 pub const LOG_PAGE_SIZE: i64 = 50;
+/// A notification's page shows its newest attempts, however often it was resent.
+const SHOWN_ATTEMPTS: i64 = 50;
 /// The longest invoice number the payment API accepts.
 const MAX_INVOICE_CHARS: usize = 64;
 
@@ -34,12 +37,19 @@ pub async fn notification_log(
     let page = db
         .delivery_log(scope.merchant_id, &filter, cursor, LOG_PAGE_SIZE)
         .await?;
-    let since = window_start(now_ms());
-    let hours = db.deliveries_by_hour(scope.merchant_id, since).await?;
-    let latencies = db.attempt_latencies(scope.merchant_id, since).await?;
+    // The week's health heads the newest page only: paging back through a busy merchant's
+    // log does not read the week again for every page.
+    let health = if cursor == Cursor::Newest {
+        let since = window_start(now_ms());
+        let hours = db.deliveries_by_hour(scope.merchant_id, since).await?;
+        let latencies = db.attempt_latencies(scope.merchant_id, since).await?;
+        Some(Health::build(since, &hours, &latencies))
+    } else {
+        None
+    };
     let page = LogPage {
         layout: Layout::for_user(t("log.title"), &user),
-        health: Health::build(since, &hours, &latencies),
+        health,
         scope,
         query,
         page,
@@ -58,12 +68,13 @@ pub async fn notification_detail(
         .logged_delivery(scope.merchant_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let attempts = state.db.delivery_attempts(id).await?;
+    let (attempts, total) = state.db.delivery_attempts(id, SHOWN_ATTEMPTS).await?;
     let page = DeliveryPage::new(
         Layout::for_user(&tf("log.delivery_title", &[&id]), &user),
         scope,
         delivery,
         attempts,
+        total,
     );
     Ok(render_page(StatusCode::OK, &page))
 }
@@ -79,13 +90,14 @@ pub async fn resend(
     let actor = user.actor(&meta);
     let message = match state.db.request_resend(merchant.id, id, &actor).await? {
         ResendRequest::NotFound => return Err(AppError::NotFound),
-        ResendRequest::AlreadyQueued => t("log.resend_already"),
+        ResendRequest::AlreadyQueued => t("log.resend_already").to_owned(),
+        ResendRequest::TooMany => tf("log.resend_too_many", &[&MAX_PENDING_RESENDS]),
         ResendRequest::Queued => {
             state.deliveries.wake();
-            t("log.resend_queued")
+            t("log.resend_queued").to_owned()
         }
     };
-    Ok(redirect_with(&paths::notification(id), message))
+    Ok(redirect_with(&paths::notification(id), &message))
 }
 
 /// A delivery's number from the path; anything else is 404.

@@ -58,6 +58,16 @@ pub struct ClaimedDelivery {
 }
 
 impl ClaimedDelivery {
+    /// Its merchant, section, channel and environment: whose health its attempts tell.
+    pub fn target(&self) -> (i64, &str, &str, &str) {
+        (
+            self.merchant_id,
+            &self.section,
+            &self.channel,
+            &self.environment,
+        )
+    }
+
     /// Attempts the retry schedule has made so far.
     pub fn scheduled_attempts(&self) -> i64 {
         self.attempts - self.manual_attempts
@@ -160,11 +170,17 @@ impl Db {
             .bind(attempt.http_status)
             .bind(attempt.error)
             .bind(actor.user_id)
+            .bind(i64::from(status != "delivered"))
             .fetch_one(&mut *tx)
             .await?;
             insert_attempt!(tx, id, attempt, None::<i64>).await?;
-            let (section, channel) = (delivery.section, delivery.channel);
-            note_health!(tx, delivery.merchant_id, section, channel, attempt, true).await?;
+            let target = (
+                delivery.merchant_id,
+                delivery.section,
+                delivery.channel,
+                delivery.environment.as_str(),
+            );
+            note_health!(tx, target, attempt, true).await?;
             let record = AuditRecord {
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
@@ -206,7 +222,8 @@ impl Db {
     /// Claims up to `limit` due deliveries for one attempt each: their next attempt moves to
     /// `lease_until`, so if this process dies they are due again then, and only a claim holding
     /// `token` may record the outcome. Two processes never claim the same delivery at once:
-    /// Postgres skips rows another claim has locked, SQLite runs one writer at a time.
+    /// Postgres skips rows another claim has locked, SQLite runs one writer at a time. A
+    /// delivery whose resend is on its way waits for it, so a receiver gets one at a time.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_due_deliveries(
         &self,
@@ -219,6 +236,8 @@ impl Db {
             let sql = format!(
                 "UPDATE deliveries SET next_attempt_at = $1, lease_token = $2 \
                  WHERE id IN (SELECT id FROM deliveries WHERE next_attempt_at <= $3 \
+                 AND NOT EXISTS (SELECT 1 FROM delivery_resends r \
+                 WHERE r.delivery_id = deliveries.id AND r.lease_until > $3) \
                  ORDER BY next_attempt_at LIMIT $4{}) \
                  RETURNING id, merchant_id, section, channel, environment, url, request_id, \
                  request_body, attempts, manual_attempts, status, first_attempt_at, lease_token",
@@ -266,14 +285,16 @@ impl Db {
             .bind(attempt.error)
             .bind(claimed.id)
             .bind(&claimed.lease_token)
+            .bind(i64::from(after != AfterAttempt::Delivered))
             .execute(&mut *tx)
             .await?;
-            let (merchant, section, channel) =
-                (claimed.merchant_id, &claimed.section, &claimed.channel);
-            let first = claimed.scheduled_attempts() == 0;
-            note_health!(tx, merchant, section, channel, attempt, first).await?;
+            let ours = updated.rows_affected() == 1;
+            if ours {
+                let first = claimed.scheduled_attempts() == 0;
+                note_health!(tx, claimed.target(), attempt, first).await?;
+            }
             tx.commit().await?;
-            Ok(updated.rows_affected() == 1)
+            Ok(ours)
         })
     }
 

@@ -154,11 +154,20 @@ pub struct LatencyCount {
     pub count: i64,
 }
 
-const LOG_COLUMNS: &str = "SELECT d.id, d.created_at, d.section, d.channel, d.environment, \
-     d.kind, p.invoice_number, d.url, d.status, d.attempts, d.last_http_status, \
-     d.next_attempt_at, d.last_error, (r.delivery_id IS NOT NULL) AS resend_queued \
-     FROM deliveries d LEFT JOIN payments p ON p.id = d.payment_id \
-     LEFT JOIN delivery_resends r ON r.delivery_id = d.id WHERE d.merchant_id = ";
+/// The log's columns, with `$extra` ones, over `deliveries d` and what it joins.
+macro_rules! log_query {
+    ($extra:literal, $filter:literal) => {
+        concat!(
+            "SELECT d.id, d.created_at, d.section, d.channel, d.environment, d.kind, \
+             p.invoice_number, d.url, d.status, d.attempts, d.last_http_status, \
+             d.next_attempt_at, d.last_error, (r.delivery_id IS NOT NULL) AS resend_queued",
+            $extra,
+            " FROM deliveries d LEFT JOIN payments p ON p.id = d.payment_id \
+             LEFT JOIN delivery_resends r ON r.delivery_id = d.id WHERE d.merchant_id = ",
+            $filter
+        )
+    };
+}
 
 impl LogFilter {
     /// One page's query: a keyset scan of the merchant's index in the cursor's direction.
@@ -169,7 +178,7 @@ impl LogFilter {
         for<'t> &'t str: Encode<'t, DB> + Type<DB>,
         for<'t> String: Encode<'t, DB> + Type<DB>,
     {
-        let mut query = QueryBuilder::new(LOG_COLUMNS);
+        let mut query = QueryBuilder::new(log_query!("", ""));
         query.push_bind(merchant_id);
         let texts = [
             (" AND d.section = ", self.section),
@@ -264,12 +273,9 @@ impl Db {
         merchant_id: i64,
         id: i64,
     ) -> sqlx::Result<Option<LoggedDelivery>> {
-        let sql = LOG_COLUMNS.replace(
-            " FROM deliveries d",
-            ", d.request_id, d.request_body FROM deliveries d",
-        ) + "$1 AND d.id = $2";
+        const SQL: &str = log_query!(", d.request_id, d.request_body", "$1 AND d.id = $2");
         on_pool!(self, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            sqlx::query_as(SQL)
                 .bind(merchant_id)
                 .bind(id)
                 .fetch_optional(pool)
@@ -277,24 +283,36 @@ impl Db {
         })
     }
 
-    /// Every attempt of a delivery, oldest first.
+    /// A delivery's newest `limit` attempts, newest first, and how many it has in all.
     #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn delivery_attempts(&self, delivery_id: i64) -> sqlx::Result<Vec<AttemptRow>> {
+    pub async fn delivery_attempts(
+        &self,
+        delivery_id: i64,
+        limit: i64,
+    ) -> sqlx::Result<(Vec<AttemptRow>, i64)> {
         on_pool!(self, |pool| {
-            sqlx::query_as(
+            let attempts = sqlx::query_as(
                 "SELECT a.id, a.at, a.request_headers, a.outcome, a.http_status, a.latency_ms, \
                  a.response_body, a.error, u.email AS manual_by \
                  FROM delivery_attempts a LEFT JOIN users u ON u.id = a.manual_by \
-                 WHERE a.delivery_id = $1 ORDER BY a.id",
+                 WHERE a.delivery_id = $1 ORDER BY a.id DESC LIMIT $2",
             )
             .bind(delivery_id)
+            .bind(limit)
             .fetch_all(pool)
-            .await
+            .await?;
+            let total =
+                sqlx::query_scalar("SELECT COUNT(*) FROM delivery_attempts WHERE delivery_id = $1")
+                    .bind(delivery_id)
+                    .fetch_one(pool)
+                    .await?;
+            Ok((attempts, total))
         })
     }
 
     /// `merchant_id`'s deliveries created since `since` (ms) by hour and how they ended so far
-    /// (pending ones are not counted yet).
+    /// (pending ones are not counted yet), read from the `(merchant_id, created_at, status,
+    /// failures)` index alone.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn deliveries_by_hour(
         &self,

@@ -32,7 +32,7 @@ pub use auth_failures::FailureCounts;
 pub use deliveries::{
     AfterAttempt, AttemptSummary, ClaimedDelivery, DeliveryState, NewAttempt, TestDelivery,
 };
-pub use health::{ChannelHealth, FailingMerchant};
+pub use health::FailingMerchant;
 pub use resends::ResendRequest;
 pub use settings::{ChannelSetting, ChannelUpdate, SaveOutcome};
 pub use users::{LoginUser, SessionUser};

@@ -6,20 +6,27 @@ use super::deliveries::{ClaimedDelivery, NewAttempt, insert_attempt};
 use super::health::note_health;
 use super::{Actor, Db, now_ms, on_pool};
 
+/// Resends one merchant may have waiting at once: each is a request to a receiver the merchant
+/// names, so a script pressing Resend on every notification cannot crowd the workers.
+pub const MAX_PENDING_RESENDS: i64 = 10;
+
 /// What became of a request to resend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResendRequest {
     Queued,
     /// A resend of this delivery is already queued or on its way; nothing was added.
     AlreadyQueued,
+    /// The merchant has [`MAX_PENDING_RESENDS`] waiting already; nothing was added.
+    TooMany,
     /// The merchant has no such delivery.
     NotFound,
 }
 
 impl Db {
-    /// Queues one attempt of `delivery_id` now, if it is `merchant_id`'s and no resend of it is
-    /// in flight, with its audit event (`notification_resend`: the delivery and its URL) in the
-    /// same transaction.
+    /// Queues one attempt of `delivery_id` now, if it is `merchant_id`'s, no resend of it is in
+    /// flight and the merchant has fewer than [`MAX_PENDING_RESENDS`] waiting, with its audit
+    /// event in the same transaction (`notification_resend`: the notification's id as the old
+    /// value, its URL as the new one).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_resend(
         &self,
@@ -40,12 +47,21 @@ impl Db {
             let Some((section, channel, url)) = found else {
                 return Ok(ResendRequest::NotFound);
             };
+            let waiting: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM delivery_resends WHERE merchant_id = $1")
+                    .bind(merchant_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if waiting >= MAX_PENDING_RESENDS {
+                return Ok(ResendRequest::TooMany);
+            }
             // The key is the delivery: a second request while one is in flight adds nothing.
             let queued = sqlx::query(
-                "INSERT INTO delivery_resends (delivery_id, requested_by, requested_at) \
-                 VALUES ($1, $2, $3) ON CONFLICT (delivery_id) DO NOTHING",
+                "INSERT INTO delivery_resends (delivery_id, merchant_id, requested_by, \
+                 requested_at) VALUES ($1, $2, $3, $4) ON CONFLICT (delivery_id) DO NOTHING",
             )
             .bind(delivery_id)
+            .bind(merchant_id)
             .bind(actor.user_id)
             .bind(now)
             .execute(&mut *tx)
@@ -70,7 +86,8 @@ impl Db {
     }
 
     /// Claims up to `limit` resends not claimed by a live lease, like
-    /// [`Db::claim_due_deliveries`]: a process that dies leaves them to the next claim.
+    /// [`Db::claim_due_deliveries`]: a process that dies leaves them to the next claim. One
+    /// whose delivery has a scheduled attempt on its way waits for it.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_resends(
         &self,
@@ -82,9 +99,11 @@ impl Db {
         on_pool!(self, |pool, dialect| {
             let claim = format!(
                 "UPDATE delivery_resends SET lease_token = $1, lease_until = $2 \
-                 WHERE delivery_id IN (SELECT delivery_id FROM delivery_resends \
-                 WHERE lease_until IS NULL OR lease_until <= $3 \
-                 ORDER BY requested_at LIMIT $4{})",
+                 WHERE delivery_id IN (SELECT r.delivery_id FROM delivery_resends r \
+                 WHERE (r.lease_until IS NULL OR r.lease_until <= $3) \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = r.delivery_id \
+                 AND d.lease_token IS NOT NULL AND d.next_attempt_at > $3) \
+                 ORDER BY r.requested_at LIMIT $4{})",
                 dialect.skip_locked
             );
             let claimed = sqlx::query(sqlx::AssertSqlSafe(claim))
@@ -111,9 +130,10 @@ impl Db {
     }
 
     /// Records a resend's attempt, made for the user who asked. A delivered one settles the
-    /// delivery (no more retries); one that failed leaves its state and schedule as they were.
-    /// Returns false when the resend's lease had run out and another claim took it: the
-    /// attempt is kept (it was sent), the rest is that claim's.
+    /// delivery (no more retries); one that failed leaves its state and schedule as they were
+    /// (and a delivered notification's last answer too). Returns false when the resend's lease
+    /// had run out and another claim took it: the attempt is kept and counted (it was sent),
+    /// the rest is that claim's.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_resend(
         &self,
@@ -133,27 +153,30 @@ impl Db {
             .await?
             .rows_affected()
                 == 1;
+            let settles = ours && delivered;
+            sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, \
+                 manual_attempts = manual_attempts + 1, failures = failures + $6, \
+                 first_attempt_at = COALESCE(first_attempt_at, $1), last_attempt_at = $1, \
+                 last_http_status = CASE WHEN status = 'delivered' AND NOT $4 \
+                     THEN last_http_status ELSE $2 END, \
+                 last_error = CASE WHEN status = 'delivered' AND NOT $4 \
+                     THEN last_error ELSE $3 END, \
+                 status = CASE WHEN $4 THEN 'delivered' ELSE status END, \
+                 next_attempt_at = CASE WHEN $4 THEN NULL ELSE next_attempt_at END, \
+                 lease_token = CASE WHEN $4 THEN NULL ELSE lease_token END \
+                 WHERE id = $5",
+            )
+            .bind(attempt.at)
+            .bind(attempt.http_status)
+            .bind(attempt.error)
+            .bind(settles)
+            .bind(claimed.id)
+            .bind(i64::from(!delivered))
+            .execute(&mut *tx)
+            .await?;
             if ours {
-                sqlx::query(
-                    "UPDATE deliveries SET attempts = attempts + 1, \
-                     manual_attempts = manual_attempts + 1, \
-                     first_attempt_at = COALESCE(first_attempt_at, $1), last_attempt_at = $1, \
-                     last_http_status = $2, last_error = $3, \
-                     status = CASE WHEN $4 THEN 'delivered' ELSE status END, \
-                     next_attempt_at = CASE WHEN $4 THEN NULL ELSE next_attempt_at END, \
-                     lease_token = CASE WHEN $4 THEN NULL ELSE lease_token END \
-                     WHERE id = $5",
-                )
-                .bind(attempt.at)
-                .bind(attempt.http_status)
-                .bind(attempt.error)
-                .bind(delivered)
-                .bind(claimed.id)
-                .execute(&mut *tx)
-                .await?;
-                let (merchant, section, channel) =
-                    (claimed.merchant_id, &claimed.section, &claimed.channel);
-                note_health!(tx, merchant, section, channel, attempt, false).await?;
+                note_health!(tx, claimed.target(), attempt, false).await?;
             }
             tx.commit().await?;
             Ok(ours)

@@ -1,6 +1,6 @@
 //! Server-side session rows, so that signing out (or disabling a user) really ends a session.
 
-use super::settings::ChannelSetting;
+use super::settings::{ChannelSetting, failing, failing_unsaved};
 use super::users::SessionUser;
 use super::{Db, on_pool};
 use crate::domain::{EmailAddress, MerchantCode};
@@ -16,8 +16,8 @@ pub struct LoadedSession {
 
 /// A row of the session-and-section query, decoded by position (the page's hot path): the
 /// session with its user (state set), or one of the user's merchant's settings (channel set).
-/// A setting's row carries its channel's failing error in the first column, which it has no
-/// other use for (sqlx decodes tuples of at most 16).
+/// A setting's row carries its channel's failing error and environment in the first and
+/// fourth columns, which it has no other use for (sqlx decodes tuples of at most 16).
 type SessionOrSetting = (
     Option<String>,
     Option<i64>,
@@ -128,7 +128,7 @@ impl Db {
     ) -> sqlx::Result<Option<LoadedSession>> {
         // The session and its user once, then each setting: no column repeated per row.
         let rows: Vec<SessionOrSetting> = on_pool!(self, |pool| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
                         u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
                         u.must_change_password, NULL AS channel, NULL AS sandbox_url, \
@@ -137,26 +137,27 @@ impl Db {
                  FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
                  LEFT JOIN merchants m ON m.id = u.merchant_id \
                  WHERE s.id = $1 AND s.expires_at > $2 \
-                 UNION ALL \
-                 SELECT h.last_error, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                        c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, \
-                        b.email \
+                 UNION ALL SELECT ",
+                failing!("last_error", "c.merchant_id", "c.section", "c.channel"),
+                ", NULL, NULL, ",
+                failing!("environment", "c.merchant_id", "c.section", "c.channel"),
+                ", NULL, NULL, NULL, NULL, NULL, NULL, \
+                 c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \
                  LEFT JOIN users b ON b.id = c.updated_by \
-                 LEFT JOIN channel_health h ON h.merchant_id = c.merchant_id \
-                 AND h.section = c.section AND h.channel = c.channel AND h.failing_streak >= 3 \
                  WHERE s.id = $1 AND s.expires_at > $2 \
-                 UNION ALL \
-                 SELECT h.last_error, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                        h.channel, NULL, NULL, NULL, NULL, NULL \
-                 FROM sessions s JOIN users u ON u.id = s.user_id \
-                 JOIN channel_health h ON h.merchant_id = u.merchant_id AND h.section = $3 \
-                 AND h.failing_streak >= 3 \
-                 WHERE s.id = $1 AND s.expires_at > $2 AND NOT EXISTS (SELECT 1 \
-                 FROM channel_settings c WHERE c.merchant_id = h.merchant_id \
-                 AND c.section = h.section AND c.channel = h.channel)",
-            )
+                 UNION ALL SELECT ",
+                failing!("last_error", "f.merchant_id", "f.section", "f.channel"),
+                ", NULL, NULL, ",
+                failing!("environment", "f.merchant_id", "f.section", "f.channel"),
+                ", NULL, NULL, NULL, NULL, NULL, NULL, f.channel, NULL, NULL, NULL, NULL, NULL ",
+                failing_unsaved!(
+                    "FROM sessions s JOIN users u ON u.id = s.user_id \
+                     JOIN channel_health h ON h.merchant_id = u.merchant_id AND h.section = $3 \
+                     WHERE s.id = $1 AND s.expires_at > $2"
+                ),
+            ))
             .bind(id)
             .bind(now)
             .bind(section)
@@ -178,6 +179,7 @@ impl Db {
                     updated_at: row.14,
                     updated_by: row.15,
                     failing_error: state,
+                    failing_environment: role,
                 }),
                 None => {
                     session = SessionRow {

@@ -16,6 +16,9 @@ pub struct ChannelSetting {
     /// The last error of a channel whose newest deliveries keep failing (`health.rs`).
     #[sqlx(default)]
     pub failing_error: Option<String>,
+    /// The environment that is failing (production's when both are).
+    #[sqlx(default)]
+    pub failing_environment: Option<String>,
 }
 
 /// A save of one channel's URLs, based on the `expected_version` the form was rendered with.
@@ -40,36 +43,57 @@ pub enum SaveOutcome {
     Conflict,
 }
 
+/// A failing channel's `$column` (its last error or its environment; production's when both
+/// fail) for the channel `$merchant`, `$section`, `$channel` name in the enclosing query.
+macro_rules! failing {
+    ($column:literal, $merchant:literal, $section:literal, $channel:literal) => {
+        concat!(
+            "(SELECT h.",
+            $column,
+            " FROM channel_health h WHERE h.merchant_id = ",
+            $merchant,
+            " AND h.section = ",
+            $section,
+            " AND h.channel = ",
+            $channel,
+            " AND h.failing_streak >= 3 ORDER BY h.environment LIMIT 1)"
+        )
+    };
+}
+pub(super) use failing;
+
 /// The settings query with the given WHERE clause (one join, no query per channel).
 macro_rules! select_settings {
     ($filter:literal) => {
         concat!(
             "SELECT s.channel, s.sandbox_url, s.production_url, s.version, s.updated_at, \
-             u.email AS updated_by, h.last_error AS failing_error \
-             FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by \
-             LEFT JOIN channel_health h ON h.merchant_id = s.merchant_id \
-             AND h.section = s.section AND h.channel = s.channel AND h.failing_streak >= 3 ",
+             u.email AS updated_by, ",
+            failing!("last_error", "s.merchant_id", "s.section", "s.channel"),
+            " AS failing_error, ",
+            failing!("environment", "s.merchant_id", "s.section", "s.channel"),
+            " AS failing_environment \
+             FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by ",
             $filter
         )
     };
 }
 
-/// The failing channels of merchant `$merchant`'s section `$section` that were never saved
-/// (their notifications went to URLs given per payment), as settings rows with no URL.
+/// The failing channels of a section that were never saved (their notifications went to URLs
+/// given per payment): rows `f` (merchant_id, section, channel) for the caller to select from
+/// as settings with no URL; `$from` joins `channel_health h` to the query's merchant and
+/// section.
 macro_rules! failing_unsaved {
-    ($merchant:literal, $section:literal) => {
+    ($from:literal) => {
         concat!(
-            "SELECT h.channel, NULL, NULL, 0, NULL, NULL, h.last_error FROM channel_health h \
-             WHERE h.merchant_id = ",
-            $merchant,
-            " AND h.section = ",
-            $section,
-            " AND h.failing_streak >= 3 AND NOT EXISTS (SELECT 1 FROM channel_settings c \
-             WHERE c.merchant_id = h.merchant_id AND c.section = h.section \
-             AND c.channel = h.channel)"
+            "FROM (SELECT DISTINCT h.merchant_id, h.section, h.channel ",
+            $from,
+            " AND h.failing_streak >= 3) f WHERE NOT EXISTS (SELECT 1 FROM channel_settings c \
+             WHERE c.merchant_id = f.merchant_id AND c.section = f.section \
+             AND c.channel = f.channel)"
         )
     };
 }
+pub(super) use failing_unsaved;
 
 impl Db {
     /// Every stored channel of one section (channels never saved have no row), and failing
@@ -82,8 +106,12 @@ impl Db {
     ) -> sqlx::Result<Vec<ChannelSetting>> {
         const SQL: &str = concat!(
             select_settings!("WHERE s.merchant_id = $1 AND s.section = $2"),
-            " UNION ALL ",
-            failing_unsaved!("$1", "$2")
+            " UNION ALL SELECT f.channel, NULL, NULL, 0, NULL, NULL, ",
+            failing!("last_error", "f.merchant_id", "f.section", "f.channel"),
+            ", ",
+            failing!("environment", "f.merchant_id", "f.section", "f.channel"),
+            " ",
+            failing_unsaved!("FROM channel_health h WHERE h.merchant_id = $1 AND h.section = $2")
         );
         on_pool!(self, |pool| {
             sqlx::query_as(SQL)

@@ -540,7 +540,7 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     chrome.shot("failing-badge").await;
     chrome.click(badge).await;
     chrome
-        .wait_for_path("/integration/notifications?section=va&channel=bni")
+        .wait_for_path("/integration/notifications?section=va&channel=bni&environment=sandbox")
         .await;
     assert_eq!(count(&chrome, "tr.delivery").await, 3, "only BNI's");
     assert_eq!(
@@ -617,7 +617,7 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     assert!(
         attribute(&chrome, badge, "title")
             .await
-            .starts_with("3 notifikasi berturut-turut atau lebih gagal.")
+            .contains("3 notifikasi berturut-turut atau lebih gagal.")
     );
     assert_eq!(
         recovering.requests().len(),

@@ -18,6 +18,7 @@ on_both_backends!(
     an_attempt_shows_exactly_what_the_receiver_got,
     a_failed_notification_is_resent_delivered_and_audited_and_a_double_resend_sends_once,
     merchants_see_only_their_own_log_and_admins_read_without_resending,
+    a_merchant_has_at_most_ten_resends_waiting,
     the_chart_counts_equal_its_table_and_failing_channels_are_flagged,
 );
 
@@ -390,6 +391,33 @@ async fn merchants_see_only_their_own_log_and_admins_read_without_resending(back
 }
 
 const OUTCOMES: [&str; 4] = ["first", "retried", "retrying", "failed"];
+
+async fn a_merchant_has_at_most_ten_resends_waiting(backend: Backend) {
+    let app = spawn(backend, "1h").await;
+    let slow = Receiver::start(Reply::Slow(Duration::from_secs(3))).await;
+    let api = Api::for_new_merchant(&app, "acme").await;
+    let target = format!("http://127.0.0.1:{}/notify", slow.port());
+    let mut payments = Vec::new();
+    for n in 0..11 {
+        payments.push(paid(&api, &format!("INV-{n}"), &target).await);
+    }
+    let mut ids = Vec::new();
+    for payment in &payments {
+        api.settled(payment).await;
+        ids.extend(delivery_ids(&api, payment).await);
+    }
+    for id in &ids[..10] {
+        assert_eq!(resend(&app, *id).await.status(), StatusCode::SEE_OTHER);
+    }
+    let refused = resend(&app, ids[10]).await;
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    let page = app.get_text(&format!("{LOG}/{}", ids[10])).await;
+    assert!(page.contains("10 resends are already waiting"), "{page}");
+    assert!(
+        !page.contains("id=\"resend-pending\""),
+        "nothing was queued"
+    );
+}
 
 /// Sums the chart's bars per day, as the table beside it lists days.
 fn bars_per_day(html: &str) -> Vec<(String, [i64; 4])> {
