@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod flash;
 pub mod i18n;
+pub mod metrics;
 pub mod notify;
 pub mod pages;
 pub mod password;

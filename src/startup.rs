@@ -17,11 +17,14 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::notify::worker::{DeliveryQueue, Workers};
 use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
-use crate::routes::{account, api, assets, health, integration, language, login, notify, settings};
+use crate::routes::{
+    account, api, assets, health, integration, language, login, metrics, notify, settings,
+};
 use crate::save_queue::SaveQueue;
 use crate::state::AppState;
 use crate::store::Db;
@@ -63,7 +66,8 @@ impl Application {
         let key = Key::from(&settings.session_key);
         let settings = Arc::new(settings);
         let deliveries = DeliveryQueue::default();
-        let workers = Workers::start(db.clone(), settings.clone(), &deliveries);
+        let metrics = Arc::new(Metrics::new());
+        let workers = Workers::start(db.clone(), settings.clone(), &deliveries, metrics.clone());
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings,
@@ -71,6 +75,7 @@ impl Application {
             deliveries,
             throttle,
             hasher: Hasher::per_core(),
+            metrics: metrics.clone(),
         });
         let cookie_secure = state.settings.cookie_secure;
         let idle = Duration::try_from(state.settings.session_idle_timeout)?;
@@ -93,6 +98,7 @@ impl Application {
                 .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(web::Data::from(metrics.clone()))
                 .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(
@@ -107,6 +113,7 @@ impl Application {
                 .wrap(from_fn(crate::i18n::negotiate_language))
                 .wrap(security_headers())
                 .wrap(from_fn(echo_request_id))
+                .wrap(from_fn(crate::metrics::track_requests))
                 .wrap(TracingLogger::default())
         })
         .listen(listener)?
@@ -164,6 +171,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     // Most used first: the router tries routes in this order.
     cfg.route(paths::SECTION, get().to(settings::section_page))
         .route(paths::HEALTHZ, get().to(health::healthz))
+        .route(paths::METRICS, get().to(metrics::metrics))
         .route(paths::HOME, get().to(home))
         // Sign-in and one's own account
         .route(paths::LOGIN, get().to(login::login_form))

@@ -9,8 +9,10 @@ use crate::dns::Resolver;
 use crate::secrets::{KEY_LEN, SecretBox};
 use crate::url_policy::UrlPolicy;
 
+mod allow;
 mod schedule;
 
+pub use allow::{AddressRange, DEFAULT_METRICS_ALLOW, parse_allow_list};
 pub use schedule::{RetrySchedule, parse_duration};
 
 /// Everything the server needs to start, validated.
@@ -54,6 +56,8 @@ pub struct Settings {
     pub delivery_lease: Duration,
     /// How often idle workers look for due deliveries (1 s; queued ones wake them at once).
     pub delivery_poll: Duration,
+    /// Who may read `/metrics` (`PAYHOOK_METRICS_ALLOW`, default loopback).
+    pub metrics_allow: Vec<AddressRange>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -72,6 +76,7 @@ impl std::fmt::Debug for Settings {
             .field("delivery_concurrency", &self.delivery_concurrency)
             .field("retry_schedule", &self.retry_schedule.to_string())
             .field("delivery_lease", &self.delivery_lease)
+            .field("metrics_allow", &display_list(&self.metrics_allow))
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +129,28 @@ fn delivery_lease(value: Option<String>) -> anyhow::Result<Duration> {
     }
     Ok(lease)
 }
+/// `PAYHOOK_METRICS_ALLOW`: comma-separated IPs and CIDR ranges.
+fn metrics_allow(value: Option<String>) -> anyhow::Result<Vec<AddressRange>> {
+    match value {
+        None => Ok(default_metrics_allow()),
+        Some(text) => {
+            parse_allow_list(&text).map_err(|e| anyhow::anyhow!("PAYHOOK_METRICS_ALLOW: {e}"))
+        }
+    }
+}
+
+fn default_metrics_allow() -> Vec<AddressRange> {
+    parse_allow_list(DEFAULT_METRICS_ALLOW).unwrap_or_default()
+}
+
+fn display_list(ranges: &[AddressRange]) -> String {
+    ranges
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A session ends this long after its sign-in, however busy.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// A session unused this long ends, unless `PAYHOOK_SESSION_IDLE_MINUTES` says otherwise.
@@ -182,6 +209,7 @@ impl Settings {
                 .unwrap_or_default(),
             delivery_lease: delivery_lease(var("PAYHOOK_DELIVERY_LEASE"))?,
             delivery_poll: DELIVERY_POLL,
+            metrics_allow: metrics_allow(var("PAYHOOK_METRICS_ALLOW"))?,
         })
     }
 
@@ -208,6 +236,7 @@ impl Settings {
             retry_schedule: RetrySchedule::default(),
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             delivery_poll: DELIVERY_POLL,
+            metrics_allow: default_metrics_allow(),
         }
     }
 }

@@ -16,6 +16,7 @@ use super::{Outcome, millis};
 use crate::api_keys::{self, ApiKey};
 use crate::catalog::Section;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
 use crate::url_policy::Environment;
 
@@ -40,10 +41,15 @@ pub struct Workers {
 
 impl Workers {
     /// Starts the workers on `db`; `queue` wakes them.
-    pub fn start(db: Db, settings: Arc<Settings>, queue: &DeliveryQueue) -> Self {
+    pub fn start(
+        db: Db,
+        settings: Arc<Settings>,
+        queue: &DeliveryQueue,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let wake = queue.wake.clone();
-        let task = tokio::spawn(run(db, settings, wake, stopped));
+        let task = tokio::spawn(run(db, settings, metrics, wake, stopped));
         Self { stop, task }
     }
 
@@ -60,6 +66,7 @@ impl Workers {
 async fn run(
     db: Db,
     settings: Arc<Settings>,
+    metrics: Arc<Metrics>,
     wake: Arc<Notify>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -93,8 +100,13 @@ async fn run(
                     };
                     let key = keys.get(&(delivery.merchant_id, delivery.environment.clone()));
                     let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
+                    let metrics = metrics.clone();
                     in_flight.spawn(async move {
-                        deliver(&db, &settings, &delivery, key.as_ref()).await;
+                        if let Some(outcome) =
+                            deliver(&db, &settings, &delivery, key.as_ref()).await
+                        {
+                            metrics.delivery_attempt("payment", outcome.as_str());
+                        }
                         drop(permit);
                     });
                 }
@@ -145,9 +157,15 @@ async fn signing_keys(
     keys
 }
 
-/// Makes one attempt of a claimed delivery and records it with what follows.
+/// Makes one attempt of a claimed delivery and records it with what follows; returns its
+/// outcome, or `None` when no attempt could be made.
 #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempts + 1))]
-async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: Option<&ApiKey>) {
+async fn deliver(
+    db: &Db,
+    settings: &Settings,
+    delivery: &ClaimedDelivery,
+    key: Option<&ApiKey>,
+) -> Option<Outcome> {
     let (Some(section), Some(key), Ok(environment)) = (
         Section::find(&delivery.section),
         key,
@@ -155,7 +173,7 @@ async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: 
     ) else {
         // Left claimed: the lease runs out and a later claim tries again.
         tracing::warn!("delivery has no known channel or signing key yet");
-        return;
+        return None;
     };
     let notification = Notification {
         environment,
@@ -189,4 +207,5 @@ async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: 
         Ok(false) => tracing::warn!("delivery lease ran out before its attempt was recorded"),
         Err(error) => tracing::error!(%error, "recording a delivery attempt"),
     }
+    Some(report.outcome)
 }

@@ -10,5 +10,6 @@ pub mod health;
 pub mod integration;
 pub mod language;
 pub mod login;
+pub mod metrics;
 pub mod notify;
 pub mod settings;
