@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod bounded;
 mod dns;
+mod health;
 mod language;
 mod metrics;
 mod notify;
