@@ -1,7 +1,8 @@
 //! Builds the application: storage, the middleware stack and the one route table.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
@@ -18,7 +19,7 @@ use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::notify::worker::{DeliveryQueue, Workers};
+use crate::notify::worker::{DeliveryQueue, StopClaiming, Workers};
 use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
@@ -43,10 +44,11 @@ pub struct Application {
     server: Server,
     db: Db,
     workers: Workers,
+    /// `PAYHOOK_SHUTDOWN_TIMEOUT`: how long a stop may take, requests and attempts together.
+    shutdown_timeout: std::time::Duration,
+    /// When the stop signal came, if it did.
+    stop_asked: Arc<OnceLock<Instant>>,
 }
-
-/// How long the delivery workers get to finish attempts in flight once the server stopped.
-const WORKER_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Application {
     /// Connects and migrates the database, binds `settings.bind` (port 0 picks a free one).
@@ -77,6 +79,9 @@ impl Application {
             hasher: Hasher::per_core(),
             metrics: metrics.clone(),
         });
+        let shutdown_timeout = state.settings.shutdown_timeout;
+        let stop_asked = Arc::new(OnceLock::new());
+        let on_signal = stop_signal(workers.stop_claiming(), stop_asked.clone());
         let cookie_secure = state.settings.cookie_secure;
         let idle = Duration::try_from(state.settings.session_idle_timeout)?;
         let server = HttpServer::new(move || {
@@ -116,6 +121,9 @@ impl Application {
                 .wrap(from_fn(crate::metrics::track_requests))
                 .wrap(TracingLogger::default())
         })
+        .shutdown_signal(on_signal)
+        // Requests in flight at a stop get this long (whole seconds) to finish.
+        .shutdown_timeout(shutdown_timeout.as_secs_f64().ceil() as u64)
         .listen(listener)?
         .run();
         Ok(Self {
@@ -123,6 +131,8 @@ impl Application {
             server,
             db,
             workers,
+            shutdown_timeout,
+            stop_asked,
         })
     }
 
@@ -139,11 +149,48 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the server is stopped, then lets the delivery workers finish.
+    /// Serves until the server is stopped (SIGTERM, Ctrl-C or its handle), then lets the
+    /// delivery workers finish, within `PAYHOOK_SHUTDOWN_TIMEOUT` from the signal.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.workers.stop(WORKER_SHUTDOWN).await;
+        let spent = self
+            .stop_asked
+            .get()
+            .map(Instant::elapsed)
+            .unwrap_or_default();
+        let left = self.shutdown_timeout.saturating_sub(spent);
+        self.workers.stop(left).await;
         served
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C: the server then stops accepting and drains, and the delivery
+/// workers stop claiming at the same moment rather than once the last request is answered.
+async fn stop_signal(stop_claiming: StopClaiming, asked: Arc<OnceLock<Instant>>) {
+    wait_for_termination().await;
+    let _ = asked.set(Instant::now());
+    tracing::info!("stop asked: finishing the requests and delivery attempts in flight");
+    stop_claiming.stop();
+}
+
+async fn wait_for_termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "cannot listen for SIGTERM"),
+        }
+    }
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::warn!(%error, "cannot listen for Ctrl-C");
+        std::future::pending::<()>().await;
     }
 }
 

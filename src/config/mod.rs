@@ -58,6 +58,9 @@ pub struct Settings {
     pub delivery_poll: Duration,
     /// Who may read `/metrics` (`PAYHOOK_METRICS_ALLOW`, default loopback).
     pub metrics_allow: Vec<AddressRange>,
+    /// How long a stop may take (`PAYHOOK_SHUTDOWN_TIMEOUT`, default 30s): requests and
+    /// delivery attempts in flight get this long to finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Settings {
             .field("retry_schedule", &self.retry_schedule.to_string())
             .field("delivery_lease", &self.delivery_lease)
             .field("metrics_allow", &display_list(&self.metrics_allow))
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +102,7 @@ pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
 const DELIVERY_POLL: Duration = Duration::from_secs(1);
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `PAYHOOK_DELIVERY_CONCURRENCY`: 1 to 1024 attempts in flight.
 fn parse_concurrency(value: Option<String>) -> anyhow::Result<usize> {
@@ -210,6 +215,11 @@ impl Settings {
             delivery_lease: delivery_lease(var("PAYHOOK_DELIVERY_LEASE"))?,
             delivery_poll: DELIVERY_POLL,
             metrics_allow: metrics_allow(var("PAYHOOK_METRICS_ALLOW"))?,
+            shutdown_timeout: var("PAYHOOK_SHUTDOWN_TIMEOUT")
+                .map(|text| parse_duration(text.trim()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("PAYHOOK_SHUTDOWN_TIMEOUT: {e}"))?
+                .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
         })
     }
 
@@ -237,6 +247,7 @@ impl Settings {
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             delivery_poll: DELIVERY_POLL,
             metrics_allow: default_metrics_allow(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth_failures;
 pub mod deliveries;
+pub mod leases;
 pub mod payments;
 pub mod sessions;
 pub mod settings;

@@ -3,8 +3,9 @@
 
 use payhook::catalog::ChannelTarget;
 use payhook::notify::message::{self, PaymentFacts};
+use payhook::secrets::SecretBox;
 use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
-use payhook::store::{Actor, now_ms};
+use payhook::store::{Actor, Db, now_ms};
 use payhook::url_policy::Environment;
 
 use crate::support::{TestApp, code};
@@ -17,18 +18,28 @@ pub async fn queue_notifications(
     urls: &[String],
     signing_key: bool,
 ) -> String {
-    let merchant_id = match app.db.find_merchant(&code(merchant)).await.unwrap() {
+    let secrets = signing_key.then_some(&app.settings.secret_box);
+    queue_on(&app.db, secrets, merchant, urls).await
+}
+
+/// Like [`queue_notifications`] on any database: the signing key sealed with `secrets`, the
+/// key of the servers that will deliver, when given.
+pub async fn queue_on(
+    db: &Db,
+    secrets: Option<&SecretBox>,
+    merchant: &str,
+    urls: &[String],
+) -> String {
+    let merchant_id = match db.find_merchant(&code(merchant)).await.unwrap() {
         Some(found) => found.id,
-        None => app
-            .db
+        None => db
             .create_merchant(&code(merchant), merchant, None)
             .await
             .unwrap(),
     };
-    if signing_key {
-        let secrets = &app.settings.secret_box;
+    if let Some(secrets) = secrets {
         let actor = Actor::default();
-        payhook::api_keys::ensure(&app.db, secrets, merchant_id, Environment::Sandbox, &actor)
+        payhook::api_keys::ensure(db, secrets, merchant_id, Environment::Sandbox, &actor)
             .await
             .unwrap();
     }
@@ -46,7 +57,7 @@ pub async fn queue_notifications(
         created_at: now,
         updated_at: now,
     };
-    let payment = app.db.insert_payment(&payment).await.unwrap();
+    let payment = db.insert_payment(&payment).await.unwrap();
     let target = ChannelTarget::find("va", "bca").unwrap();
     let body = message::body(&PaymentFacts {
         target,
@@ -65,8 +76,7 @@ pub async fn queue_notifications(
             request_body: body.clone(),
         })
         .collect();
-    let change = app
-        .db
+    let change = db
         .change_payment_status(
             merchant_id,
             &payment.id,
