@@ -38,6 +38,25 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
      object-src 'none'";
 
+// Slow clients and floods. A request head is at most 128 KiB and 96 headers, fixed inside
+// actix-http (beyond them: 431); `max_connection_rate` is left alone, as it only limits TLS
+// handshakes and payhook serves plain HTTP behind the proxy that ends TLS.
+
+/// A new connection must send its whole request head within this, or it is closed (408):
+/// a client trickling its headers a byte at a time holds a connection for no longer.
+const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// A closing connection gets this long to take the last bytes before it is dropped.
+const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// An idle kept-alive connection is closed after this: reopening one is cheap, and idle
+/// sockets are what a connection flood is made of.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
+/// Connections each worker (one per core) holds at once; past it the worker stops accepting
+/// until some close, rather than running out of file descriptors and memory.
+const MAX_CONNECTIONS_PER_WORKER: usize = 2048;
+/// Connections the kernel queues before they are accepted; beyond it new ones are refused at
+/// once instead of waiting unseen.
+const BACKLOG: u32 = 1024;
+
 /// A server bound to its port, not yet running, and its delivery workers.
 pub struct Application {
     port: u16,
@@ -62,7 +81,7 @@ impl Application {
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         warn_about_relaxed_checks(&settings);
         settings.secret_box.check_against(&db).await?;
-        let listener = TcpListener::bind(&settings.bind)?;
+        let listener = bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let (sessions, throttle) = shared_stores(&settings, &db).await?;
         let key = Key::from(&settings.session_key);
@@ -121,6 +140,10 @@ impl Application {
                 .wrap(from_fn(crate::metrics::track_requests))
                 .wrap(TracingLogger::default())
         })
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .keep_alive(KEEP_ALIVE)
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .shutdown_signal(on_signal)
         // Requests in flight at a stop get this long (whole seconds) to finish.
         .shutdown_timeout(shutdown_timeout.as_secs_f64().ceil() as u64)
@@ -192,6 +215,27 @@ async fn wait_for_termination() {
         tracing::warn!(%error, "cannot listen for Ctrl-C");
         std::future::pending::<()>().await;
     }
+}
+
+/// Listens on `address` with a queue of [`BACKLOG`] connections (std's `bind` queues 128, and
+/// actix's own backlog setting only applies to the addresses it binds itself).
+fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = address
+        .to_socket_addrs()
+        .with_context(|| format!("PAYHOOK_BIND: {address}"))?
+        .next()
+        .with_context(|| format!("PAYHOOK_BIND: {address} names no address"))?;
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std does: a restarted server can bind the port while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("binding {addr}"))?;
+    Ok(socket.listen(BACKLOG)?.into_std()?)
 }
 
 /// Sessions and failure counters: in Redis when `REDIS_URL` is set (one connection for both,

@@ -12,6 +12,7 @@ mod bounded;
 mod dns;
 mod health;
 mod language;
+mod limits;
 mod metrics;
 mod notify;
 mod observability;
