@@ -45,6 +45,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Every series at zero. Names, help texts and labels are constants, so building and
+    /// registering them cannot fail.
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = HistogramVec::new(

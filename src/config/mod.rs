@@ -402,6 +402,8 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
 
     #[test]
@@ -447,6 +449,22 @@ mod tests {
         );
         assert!(!redact_url("postgres://u:sec ret@[h/db").contains("sec"));
         assert_eq!(redact_url("sqlite://payhook.db"), "sqlite://payhook.db");
+    }
+
+    #[test]
+    fn the_metrics_allow_list_defaults_to_loopback_and_refuses_nonsense() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(
+            metrics_allow(None)
+                .unwrap()
+                .iter()
+                .any(|r| r.contains(loopback))
+        );
+        let error = metrics_allow(Some("10.0.0.0/8, nonsense".into())).unwrap_err();
+        assert!(
+            error.to_string().starts_with("PAYHOOK_METRICS_ALLOW: "),
+            "{error}"
+        );
     }
 
     #[test]
