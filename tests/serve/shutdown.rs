@@ -44,7 +44,9 @@ async fn sigterm_finishes_the_work_in_flight_gives_back_claims_and_exits_0(backe
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut server = Server::start(dir.path(), &database.url, "shutdown", &env);
-    let browser = Browser::new(address(&server.output_until_listening(STARTUP_LIMIT)));
+    let base = address(&server.output_until_listening(STARTUP_LIMIT));
+    let listening = base.trim_start_matches("http://").to_owned();
+    let browser = Browser::new(base);
     assert_eq!(
         browser.login(email, PASSWORD).await.status(),
         StatusCode::SEE_OTHER
@@ -81,6 +83,20 @@ async fn sigterm_finishes_the_work_in_flight_gives_back_claims_and_exits_0(backe
         .status()
         .unwrap();
     assert!(status.success());
+
+    // New connections are refused at once, while the work in flight goes on.
+    let deadline = Instant::now() + RECEIVER_DELAY;
+    while tokio::net::TcpStream::connect(&listening).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after the stop signal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "refused while draining"
+    );
 
     let (status, html) = slow_request.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{html}");
