@@ -23,6 +23,7 @@ pub mod random;
 pub mod routes;
 pub mod save_queue;
 pub mod secrets;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod store;

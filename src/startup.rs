@@ -19,7 +19,7 @@ use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::notify::worker::{DeliveryQueue, StopClaiming, Workers};
+use crate::notify::worker::{DeliveryQueue, Workers};
 use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
@@ -100,7 +100,7 @@ impl Application {
         });
         let shutdown_timeout = state.settings.shutdown_timeout;
         let stop_asked = Arc::new(OnceLock::new());
-        let on_signal = stop_signal(workers.stop_claiming(), stop_asked.clone());
+        let on_signal = crate::shutdown::stop_signal(workers.stop_claiming(), stop_asked.clone());
         let cookie_secure = state.settings.cookie_secure;
         let idle = Duration::try_from(state.settings.session_idle_timeout)?;
         let server = HttpServer::new(move || {
@@ -145,8 +145,8 @@ impl Application {
         .keep_alive(KEEP_ALIVE)
         .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .shutdown_signal(on_signal)
-        // Requests in flight at a stop get this long (whole seconds) to finish.
-        .shutdown_timeout(shutdown_timeout.as_secs_f64().ceil() as u64)
+        // Requests in flight at a stop get this long to finish.
+        .shutdown_timeout(shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
         Ok(Self {
@@ -184,36 +184,6 @@ impl Application {
         let left = self.shutdown_timeout.saturating_sub(spent);
         self.workers.stop(left).await;
         served
-    }
-}
-
-/// Resolves on SIGTERM or Ctrl-C: the server then stops accepting and drains, and the delivery
-/// workers stop claiming at the same moment rather than once the last request is answered.
-async fn stop_signal(stop_claiming: StopClaiming, asked: Arc<OnceLock<Instant>>) {
-    wait_for_termination().await;
-    let _ = asked.set(Instant::now());
-    tracing::info!("stop asked: finishing the requests and delivery attempts in flight");
-    stop_claiming.stop();
-}
-
-async fn wait_for_termination() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-                return;
-            }
-            Err(error) => tracing::warn!(%error, "cannot listen for SIGTERM"),
-        }
-    }
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::warn!(%error, "cannot listen for Ctrl-C");
-        std::future::pending::<()>().await;
     }
 }
 
