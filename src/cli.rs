@@ -190,8 +190,11 @@ async fn serve() -> anyhow::Result<ExitCode> {
         .rsplit_once(':')
         .map_or("127.0.0.1", |(host, _)| host);
     println!("payhook listening on http://{host}:{}", app.port());
-    tokio::spawn(prune_expired(db));
+    tokio::spawn(prune_expired(db.clone()));
     app.run_until_stopped().await?;
+    // Closing lets SQLite fold its write-ahead log back into the database file.
+    db.close().await;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -40,6 +40,82 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The database cannot be reached or used for now: answered 503, try again shortly.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(error) => database_unavailable(error),
+            Self::Unexpected(error) => wraps_unavailable(error),
+            _ => false,
+        }
+    }
+}
+
+/// How long a client should wait before trying again after a 503.
+pub const RETRY_AFTER_UNAVAILABLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `error` says the database is down, restarting, out of connections, read-only,
+/// locked or failing its disk, rather than that this request was wrong: the same request may
+/// succeed in a moment. A transaction that failed so was rolled back, so nothing is half
+/// written.
+pub fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                postgres_unavailable(pg.code())
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                db.code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(sqlite_unavailable)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATE classes and codes of a server that is going away or cannot take more work:
+/// connection exceptions (08), shutdown and start-up (57P01-57P03), too many connections
+/// (53300), out of disk or memory (53100, 53200), a read-only transaction (25006).
+fn postgres_unavailable(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "53100" | "53200" | "25006"
+        )
+}
+
+/// SQLite's primary result codes (the low byte of an extended one) for a database that is
+/// busy, locked, read-only, failing its disk, full or cannot be opened.
+fn sqlite_unavailable(code: i32) -> bool {
+    const BUSY: i32 = 5;
+    const LOCKED: i32 = 6;
+    const READONLY: i32 = 8;
+    const IOERR: i32 = 10;
+    const FULL: i32 = 13;
+    const CANTOPEN: i32 = 14;
+    matches!(
+        code & 0xff,
+        BUSY | LOCKED | READONLY | IOERR | FULL | CANTOPEN
+    )
+}
+
+/// An error of ours carrying an unavailable database somewhere in its chain.
+fn wraps_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(database_unavailable)
+    })
+}
+
 /// A form's `environment` field that names neither environment.
 impl From<UnknownEnvironment> for AppError {
     fn from(_: UnknownEnvironment) -> Self {
@@ -104,6 +180,15 @@ impl ApiError {
             "Something went wrong on our side; try again.",
         )
     }
+
+    fn unavailable() -> Self {
+        Self::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service is unavailable for a moment and nothing was changed; try again.",
+        )
+        .with_retry_after(RETRY_AFTER_UNAVAILABLE)
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -114,6 +199,10 @@ impl std::fmt::Display for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if database_unavailable(&error) {
+            tracing::error!(%error, "database unavailable");
+            return Self::unavailable();
+        }
         tracing::error!(%error, "database error");
         Self::internal()
     }
@@ -121,6 +210,10 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
+        if wraps_unavailable(&error) {
+            tracing::error!(error = format!("{error:#}"), "database unavailable");
+            return Self::unavailable();
+        }
         tracing::error!(error = format!("{error:#}"), "unexpected error");
         Self::internal()
     }

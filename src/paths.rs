@@ -3,6 +3,7 @@
 
 pub const HOME: &str = "/";
 pub const HEALTHZ: &str = "/healthz";
+pub const METRICS: &str = "/metrics";
 pub const STATIC_FILE: &str = "/static/{name}";
 pub const LANGUAGE: &str = "/language/{code}";
 /// Where the language switch never sends anyone back to.

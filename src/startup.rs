@@ -1,7 +1,8 @@
 //! Builds the application: storage, the middleware stack and the one route table.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
@@ -17,12 +18,14 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::notify::worker::{DeliveryQueue, Workers};
 use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
-    account, api, assets, health, integration, language, login, notifications, notify, settings,
+    account, api, assets, health, integration, language, login, metrics, notifications, notify,
+    settings,
 };
 use crate::save_queue::SaveQueue;
 use crate::state::AppState;
@@ -36,16 +39,36 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
      object-src 'none'";
 
+// Slow clients and floods. A request head is at most 128 KiB and 96 headers, fixed inside
+// actix-http (beyond them: 431); `max_connection_rate` is left alone, as it only limits TLS
+// handshakes and payhook serves plain HTTP behind the proxy that ends TLS.
+
+/// A new connection must send its whole request head within this, or it is closed (408):
+/// a client trickling its headers a byte at a time holds a connection for no longer.
+const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// A closing connection gets this long to take the last bytes before it is dropped.
+const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// An idle kept-alive connection is closed after this: reopening one is cheap, and idle
+/// sockets are what a connection flood is made of.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
+/// Connections each worker (one per core) holds at once; past it the worker stops accepting
+/// until some close, rather than running out of file descriptors and memory.
+const MAX_CONNECTIONS_PER_WORKER: usize = 2048;
+/// Connections the kernel queues before they are accepted; beyond it new ones are refused at
+/// once instead of waiting unseen.
+const BACKLOG: u32 = 1024;
+
 /// A server bound to its port, not yet running, and its delivery workers.
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
     workers: Workers,
+    /// `PAYHOOK_SHUTDOWN_TIMEOUT`: how long a stop may take, requests and attempts together.
+    shutdown_timeout: std::time::Duration,
+    /// When the stop signal came, if it did.
+    stop_asked: Arc<OnceLock<Instant>>,
 }
-
-/// How long the delivery workers get to finish attempts in flight once the server stopped.
-const WORKER_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Application {
     /// Connects and migrates the database, binds `settings.bind` (port 0 picks a free one).
@@ -59,13 +82,14 @@ impl Application {
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         warn_about_relaxed_checks(&settings);
         settings.secret_box.check_against(&db).await?;
-        let listener = TcpListener::bind(&settings.bind)?;
+        let listener = bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let (sessions, throttle) = shared_stores(&settings, &db).await?;
         let key = Key::from(&settings.session_key);
         let settings = Arc::new(settings);
         let deliveries = DeliveryQueue::default();
-        let workers = Workers::start(db.clone(), settings.clone(), &deliveries);
+        let metrics = Arc::new(Metrics::new());
+        let workers = Workers::start(db.clone(), settings.clone(), &deliveries, metrics.clone());
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings,
@@ -73,7 +97,11 @@ impl Application {
             deliveries,
             throttle,
             hasher: Hasher::per_core(),
+            metrics: metrics.clone(),
         });
+        let shutdown_timeout = state.settings.shutdown_timeout;
+        let stop_asked = Arc::new(OnceLock::new());
+        let on_signal = crate::shutdown::stop_signal(workers.stop_claiming(), stop_asked.clone());
         let cookie_secure = state.settings.cookie_secure;
         let idle = Duration::try_from(state.settings.session_idle_timeout)?;
         let server = HttpServer::new(move || {
@@ -95,6 +123,7 @@ impl Application {
                 .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(web::Data::from(metrics.clone()))
                 .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(
@@ -109,8 +138,16 @@ impl Application {
                 .wrap(from_fn(crate::i18n::negotiate_language))
                 .wrap(security_headers())
                 .wrap(from_fn(echo_request_id))
+                .wrap(from_fn(crate::metrics::track_requests))
                 .wrap(TracingLogger::default())
         })
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .keep_alive(KEEP_ALIVE)
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
+        .shutdown_signal(on_signal)
+        // Requests in flight at a stop get this long to finish.
+        .shutdown_timeout(shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
         Ok(Self {
@@ -118,6 +155,8 @@ impl Application {
             server,
             db,
             workers,
+            shutdown_timeout,
+            stop_asked,
         })
     }
 
@@ -134,12 +173,40 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the server is stopped, then lets the delivery workers finish.
+    /// Serves until the server is stopped (SIGTERM, Ctrl-C or its handle), then lets the
+    /// delivery workers finish, within `PAYHOOK_SHUTDOWN_TIMEOUT` from the signal.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.workers.stop(WORKER_SHUTDOWN).await;
+        let spent = self
+            .stop_asked
+            .get()
+            .map(Instant::elapsed)
+            .unwrap_or_default();
+        let left = self.shutdown_timeout.saturating_sub(spent);
+        self.workers.stop(left).await;
         served
     }
+}
+
+/// Listens on `address` with a queue of [`BACKLOG`] connections (std's `bind` queues 128, and
+/// actix's own backlog setting only applies to the addresses it binds itself).
+fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = address
+        .to_socket_addrs()
+        .with_context(|| format!("PAYHOOK_BIND: {address}"))?
+        .next()
+        .with_context(|| format!("PAYHOOK_BIND: {address} names no address"))?;
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std does: a restarted server can bind the port while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("binding {addr}"))?;
+    Ok(socket.listen(BACKLOG)?.into_std()?)
 }
 
 /// Sessions and failure counters: in Redis when `REDIS_URL` is set (one connection for both,
@@ -166,6 +233,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     // Most used first: the router tries routes in this order.
     cfg.route(paths::SECTION, get().to(settings::section_page))
         .route(paths::HEALTHZ, get().to(health::healthz))
+        .route(paths::METRICS, get().to(metrics::metrics))
         .route(paths::HOME, get().to(home))
         // Sign-in and one's own account
         .route(paths::LOGIN, get().to(login::login_form))

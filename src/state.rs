@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::notify::worker::DeliveryQueue;
 use crate::password::Hasher;
 use crate::save_queue::SaveQueue;
@@ -22,4 +23,6 @@ pub struct AppState {
     pub throttle: Throttle,
     /// Slots for argon2 work, about one per core.
     pub hasher: Hasher,
+    /// What `/metrics` reports.
+    pub metrics: Arc<Metrics>,
 }

@@ -9,8 +9,10 @@ use crate::dns::Resolver;
 use crate::secrets::{KEY_LEN, SecretBox};
 use crate::url_policy::UrlPolicy;
 
+mod allow;
 mod schedule;
 
+pub use allow::{AddressRange, DEFAULT_METRICS_ALLOW, parse_allow_list};
 pub use schedule::{RetrySchedule, parse_duration};
 
 /// Everything the server needs to start, validated.
@@ -54,6 +56,11 @@ pub struct Settings {
     pub delivery_lease: Duration,
     /// How often idle workers look for due deliveries (1 s; queued ones wake them at once).
     pub delivery_poll: Duration,
+    /// Who may read `/metrics` (`PAYHOOK_METRICS_ALLOW`, default loopback).
+    pub metrics_allow: Vec<AddressRange>,
+    /// How long a stop may take (`PAYHOOK_SHUTDOWN_TIMEOUT`, default 30s): requests and
+    /// delivery attempts in flight get this long to finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -72,6 +79,8 @@ impl std::fmt::Debug for Settings {
             .field("delivery_concurrency", &self.delivery_concurrency)
             .field("retry_schedule", &self.retry_schedule.to_string())
             .field("delivery_lease", &self.delivery_lease)
+            .field("metrics_allow", &display_list(&self.metrics_allow))
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +102,7 @@ pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
 const DELIVERY_POLL: Duration = Duration::from_secs(1);
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `PAYHOOK_DELIVERY_CONCURRENCY`: 1 to 1024 attempts in flight.
 fn parse_concurrency(value: Option<String>) -> anyhow::Result<usize> {
@@ -124,6 +134,28 @@ fn delivery_lease(value: Option<String>) -> anyhow::Result<Duration> {
     }
     Ok(lease)
 }
+/// `PAYHOOK_METRICS_ALLOW`: comma-separated IPs and CIDR ranges.
+fn metrics_allow(value: Option<String>) -> anyhow::Result<Vec<AddressRange>> {
+    match value {
+        None => Ok(default_metrics_allow()),
+        Some(text) => {
+            parse_allow_list(&text).map_err(|e| anyhow::anyhow!("PAYHOOK_METRICS_ALLOW: {e}"))
+        }
+    }
+}
+
+fn default_metrics_allow() -> Vec<AddressRange> {
+    parse_allow_list(DEFAULT_METRICS_ALLOW).unwrap_or_default()
+}
+
+fn display_list(ranges: &[AddressRange]) -> String {
+    ranges
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A session ends this long after its sign-in, however busy.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// A session unused this long ends, unless `PAYHOOK_SESSION_IDLE_MINUTES` says otherwise.
@@ -182,6 +214,12 @@ impl Settings {
                 .unwrap_or_default(),
             delivery_lease: delivery_lease(var("PAYHOOK_DELIVERY_LEASE"))?,
             delivery_poll: DELIVERY_POLL,
+            metrics_allow: metrics_allow(var("PAYHOOK_METRICS_ALLOW"))?,
+            shutdown_timeout: var("PAYHOOK_SHUTDOWN_TIMEOUT")
+                .map(|text| parse_duration(text.trim()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("PAYHOOK_SHUTDOWN_TIMEOUT: {e}"))?
+                .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
         })
     }
 
@@ -208,6 +246,8 @@ impl Settings {
             retry_schedule: RetrySchedule::default(),
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             delivery_poll: DELIVERY_POLL,
+            metrics_allow: default_metrics_allow(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -362,6 +402,8 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
 
     #[test]
@@ -407,6 +449,22 @@ mod tests {
         );
         assert!(!redact_url("postgres://u:sec ret@[h/db").contains("sec"));
         assert_eq!(redact_url("sqlite://payhook.db"), "sqlite://payhook.db");
+    }
+
+    #[test]
+    fn the_metrics_allow_list_defaults_to_loopback_and_refuses_nonsense() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(
+            metrics_allow(None)
+                .unwrap()
+                .iter()
+                .any(|r| r.contains(loopback))
+        );
+        let error = metrics_allow(Some("10.0.0.0/8, nonsense".into())).unwrap_err();
+        assert!(
+            error.to_string().starts_with("PAYHOOK_METRICS_ALLOW: "),
+            "{error}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::in_flight::TestSlot;
 use super::message::{self, PaymentFacts, Signer};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::store::{Actor, Db, TestDelivery, now_ms};
 use crate::url_policy::Environment;
 
@@ -47,10 +48,11 @@ pub struct TestReport {
 /// until it is recorded, so tests sent at once cannot all pass the check. The URL is vetted
 /// again first, DNS included whatever `PAYHOOK_DNS_CHECK` says, and the client connects only
 /// to the addresses vetted.
-#[tracing::instrument(skip(db, settings, actor), fields(section = target.section.code, channel = target.channel.code))]
+#[tracing::instrument(skip(db, settings, metrics, actor), fields(section = target.section.code, channel = target.channel.code))]
 pub async fn run_test(
     db: &Db,
     settings: &Settings,
+    metrics: &Metrics,
     merchant_id: i64,
     target: ChannelTarget,
     environment: Environment,
@@ -61,6 +63,9 @@ pub async fn run_test(
         return Ok(TestOutcome::Busy);
     };
     let outcome = send_and_record(db, settings, merchant_id, target, environment, actor).await;
+    if let Ok(TestOutcome::Sent(sent)) = &outcome {
+        metrics.delivery_attempt("test", sent.report.outcome.as_str());
+    }
     // A slot that could not be given back frees itself when its time is up.
     if let Err(error) = slot.release().await {
         tracing::warn!(%error, "giving back a test notification slot");

@@ -16,6 +16,7 @@ use super::{Outcome, millis};
 use crate::api_keys::{self, ApiKey};
 use crate::catalog::Section;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
 use crate::url_policy::Environment;
 
@@ -34,25 +35,75 @@ impl DeliveryQueue {
 
 /// The running workers.
 pub struct Workers {
-    stop: watch::Sender<bool>,
+    stop: StopClaiming,
     task: tokio::task::JoinHandle<()>,
+    db: Db,
+    /// Starts every claim token of this process, so its leases can be told from others'.
+    owner: String,
+    lease: Duration,
+}
+
+/// Tells the workers to claim nothing more, as soon as a stop is asked for (the attempts in
+/// flight go on).
+#[derive(Clone)]
+pub struct StopClaiming(Arc<watch::Sender<bool>>);
+
+impl StopClaiming {
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
 }
 
 impl Workers {
     /// Starts the workers on `db`; `queue` wakes them.
-    pub fn start(db: Db, settings: Arc<Settings>, queue: &DeliveryQueue) -> Self {
+    pub fn start(
+        db: Db,
+        settings: Arc<Settings>,
+        queue: &DeliveryQueue,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let wake = queue.wake.clone();
-        let task = tokio::spawn(run(db, settings, wake, stopped));
-        Self { stop, task }
+        let owner = crate::random::random_token()[..16].to_owned();
+        let lease = settings.delivery_lease;
+        let task = tokio::spawn(run(
+            db.clone(),
+            settings,
+            metrics,
+            wake,
+            stopped,
+            owner.clone(),
+        ));
+        Self {
+            stop: StopClaiming(Arc::new(stop)),
+            task,
+            db,
+            owner,
+            lease,
+        }
+    }
+
+    /// What stops the claiming from elsewhere (the stop signal).
+    pub fn stop_claiming(&self) -> StopClaiming {
+        self.stop.clone()
     }
 
     /// Claims nothing more and waits up to `within` for the attempts in flight; attempts still
-    /// running then are abandoned, and their leases let another process take them.
-    pub async fn stop(self, within: Duration) {
-        let _ = self.stop.send(true);
-        if tokio::time::timeout(within, self.task).await.is_err() {
+    /// running then are abandoned. Then every lease of this process is given back, so what it
+    /// claimed and did not attempt is due again at once for whichever process runs next.
+    pub async fn stop(mut self, within: Duration) {
+        self.stop.stop();
+        if tokio::time::timeout(within, &mut self.task).await.is_err() {
             tracing::warn!("delivery attempts still in flight at shutdown were abandoned");
+            self.task.abort();
+            let _ = (&mut self.task).await;
+        }
+        let now = now_ms();
+        let latest = now + millis(self.lease);
+        match self.db.release_leases(&self.owner, now, latest).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "claimed deliveries are due again"),
+            Err(error) => tracing::warn!(%error, "giving back delivery leases at shutdown"),
         }
     }
 }
@@ -60,9 +111,12 @@ impl Workers {
 async fn run(
     db: Db,
     settings: Arc<Settings>,
+    metrics: Arc<Metrics>,
     wake: Arc<Notify>,
     mut stopped: watch::Receiver<bool>,
+    owner: String,
 ) {
+    let mut batches = 0u64;
     let permits = Arc::new(Semaphore::new(settings.delivery_concurrency));
     let mut in_flight = JoinSet::new();
     let lease = millis(settings.delivery_lease);
@@ -80,7 +134,8 @@ async fn run(
             continue;
         }
         let now = now_ms();
-        let token = crate::random::random_token();
+        batches += 1;
+        let token = format!("{owner}:{batches}");
         let batch = claim(&db, now, now + lease, &token, free as i64).await;
         if batch.is_empty() {
             tokio::select! {
@@ -97,8 +152,20 @@ async fn run(
             };
             let key = keys.get(&(delivery.merchant_id, delivery.environment.clone()));
             let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
+            let (metrics, stopped) = (metrics.clone(), stopped.clone());
             in_flight.spawn(async move {
-                deliver(&db, &settings, &delivery, key.as_ref()).await;
+                // Claimed but not started when the stop came: its lease is given back.
+                if *stopped.borrow() {
+                    return;
+                }
+                if let Some(outcome) = deliver(&db, &settings, &delivery, key.as_ref()).await {
+                    let kind = if delivery.manual_by.is_some() {
+                        "resend"
+                    } else {
+                        "payment"
+                    };
+                    metrics.delivery_attempt(kind, outcome.as_str());
+                }
                 drop(permit);
             });
         }
@@ -160,9 +227,15 @@ async fn signing_keys(
     keys
 }
 
-/// Makes one attempt of a claimed delivery and records it with what follows.
+/// Makes one attempt of a claimed delivery and records it with what follows; returns its
+/// outcome, or `None` when no attempt could be made.
 #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempts + 1))]
-async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: Option<&ApiKey>) {
+async fn deliver(
+    db: &Db,
+    settings: &Settings,
+    delivery: &ClaimedDelivery,
+    key: Option<&ApiKey>,
+) -> Option<Outcome> {
     let (Some(section), Some(key), Ok(environment)) = (
         Section::find(&delivery.section),
         key,
@@ -170,7 +243,7 @@ async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: 
     ) else {
         // Left claimed: the lease runs out and a later claim tries again.
         tracing::warn!("delivery has no known channel or signing key yet");
-        return;
+        return None;
     };
     let notification = Notification {
         environment,
@@ -193,7 +266,7 @@ async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: 
             Ok(false) => tracing::warn!("resend lease ran out before its attempt was recorded"),
             Err(error) => tracing::error!(%error, "recording a resend"),
         }
-        return;
+        return Some(report.outcome);
     }
     let after = if report.outcome == Outcome::Delivered {
         AfterAttempt::Delivered
@@ -212,4 +285,5 @@ async fn deliver(db: &Db, settings: &Settings, delivery: &ClaimedDelivery, key: 
         Ok(false) => tracing::warn!("delivery lease ran out before its attempt was recorded"),
         Err(error) => tracing::error!(%error, "recording a delivery attempt"),
     }
+    Some(report.outcome)
 }

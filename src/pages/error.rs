@@ -25,6 +25,7 @@ impl ResponseError for AppError {
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ if self.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -45,7 +46,15 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             message: user_message(self),
         };
-        render_page(status, &page)
+        let mut response = render_page(status, &page);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            let seconds = crate::error::RETRY_AFTER_UNAVAILABLE.as_secs();
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 
@@ -55,6 +64,7 @@ fn user_message(error: &AppError) -> String {
         AppError::NotFound => "error.not_found",
         AppError::Csrf => "error.csrf",
         AppError::PayloadTooLarge => "error.too_large",
+        _ if error.is_unavailable() => "error.unavailable",
         AppError::Database(_) | AppError::Unexpected(_) => "error.internal",
         AppError::SignInRequired | AppError::PasswordChangeRequired => "error.sign_in",
         AppError::Forbidden(message) => return (*message).to_owned(),

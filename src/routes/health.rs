@@ -1,16 +1,52 @@
-//! `/healthz`: liveness and database reachability.
+//! `/healthz`: whether the database answers, and how the delivery queue stands. One read, no
+//! write, within a second or two, so load balancers may ask often.
+
+use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use serde::Serialize;
 
 use crate::state::AppState;
+use crate::store::now_ms;
 
-/// Liveness and database reachability.
+/// Longer than this and the database counts as unavailable: a probe must not hang.
+const PROBE_LIMIT: Duration = Duration::from_secs(2);
+
+#[derive(Serialize)]
+struct Health {
+    database: &'static str,
+    queue: Option<Queue>,
+}
+
+#[derive(Serialize)]
+struct Queue {
+    /// Deliveries due for an attempt.
+    due: i64,
+    /// How long the oldest of them has waited (0 when none is due).
+    oldest_due_seconds: i64,
+}
+
+/// 200 `{"database":"ok","queue":{...}}`, or 503 `{"database":"unavailable","queue":null}`.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    if state.db.ping().await {
-        HttpResponse::Ok().content_type("text/plain").body("ok")
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unavailable")
+    let now = now_ms();
+    match tokio::time::timeout(PROBE_LIMIT, state.db.queue_depth(now)).await {
+        Ok(Ok((due, oldest))) => HttpResponse::Ok().json(Health {
+            database: "ok",
+            queue: Some(Queue {
+                due,
+                oldest_due_seconds: oldest.map_or(0, |at| (now - at).max(0) / 1000),
+            }),
+        }),
+        outcome => {
+            if let Ok(Err(error)) = outcome {
+                tracing::warn!(%error, "health check: the database did not answer");
+            } else {
+                tracing::warn!("health check: the database did not answer in time");
+            }
+            HttpResponse::ServiceUnavailable().json(Health {
+                database: "unavailable",
+                queue: None,
+            })
+        }
     }
 }

@@ -84,6 +84,7 @@ pub async fn login(
     };
     match state.throttle.check(&account, ip).await? {
         Verdict::Refused => {
+            state.metrics.sign_in_locked_out();
             if state.throttle.first_refusal(&account, ip).await? {
                 audit(&state, &actor, AuditAction::SignInLocked).await;
             }
@@ -114,6 +115,7 @@ pub async fn login(
     let user = match user {
         Some(user) if password_ok && !user.disabled => user,
         _ => {
+            state.metrics.sign_in_failed();
             state.throttle.record_failure(&account, ip).await?;
             audit(&state, &actor, AuditAction::SignInFailed).await;
             return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));

@@ -10,6 +10,7 @@ pub mod health;
 pub mod integration;
 pub mod language;
 pub mod login;
+pub mod metrics;
 pub mod notifications;
 pub mod notify;
 pub mod settings;

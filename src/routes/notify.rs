@@ -28,6 +28,7 @@ pub async fn send_test_notification(
     let outcome = crate::notify::run_test(
         &state.db,
         &state.settings,
+        &state.metrics,
         merchant.id,
         target,
         environment,

@@ -147,6 +147,7 @@ pub async fn save_configuration(
     let outcome = run_test(
         db,
         &state.settings,
+        &state.metrics,
         merchant.id,
         target,
         environment,

@@ -17,6 +17,7 @@ pub mod auth_failures;
 pub mod deliveries;
 pub mod delivery_log;
 pub mod health;
+pub mod leases;
 pub mod payments;
 pub mod resends;
 pub mod sessions;

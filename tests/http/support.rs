@@ -115,6 +115,24 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// Like `spawn_app`, letting the test adjust the settings first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database = ScratchDatabase::new(backend).await;
+    spawn_app_on(database, backend, adjust).await
+}
+
+/// Starts the app on a Postgres database the test runs itself, at `url`.
+pub async fn spawn_app_at(url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = ScratchDatabase {
+        url: url.to_owned(),
+        _sqlite_dir: None,
+        postgres_database: None,
+    };
+    spawn_app_on(database, Backend::Postgres, adjust).await
+}
+
+async fn spawn_app_on(
+    database: ScratchDatabase,
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_database(&database.url);
     adjust(&mut settings);
     let app = Application::build(settings.clone())
