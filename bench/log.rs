@@ -131,6 +131,8 @@ async fn seed(db: &Db, total: i64) -> anyhow::Result<()> {
          CASE WHEN n % 20 = 0 THEN 'HTTP 500: not accepted' END, {start} + n * {step} FROM g",
         MERCHANTS - 1
     );
+    let failures = "UPDATE deliveries SET failures = attempts - 1 + \
+         CASE WHEN status = 'failed' THEN 1 ELSE 0 END";
     let attempts = "INSERT INTO delivery_attempts (delivery_id, at, request_headers, outcome, \
          http_status, latency_ms, response_body, error) \
          SELECT id, first_attempt_at, '[]', CASE WHEN attempts = 2 THEN 'failed' ELSE 'delivered' END, \
@@ -138,18 +140,19 @@ async fn seed(db: &Db, total: i64) -> anyhow::Result<()> {
          UNION ALL SELECT id, last_attempt_at, '[]', \
          CASE WHEN status = 'failed' THEN 'failed' ELSE 'delivered' END, last_http_status, \
          25 + id % 200, 'OK', last_error FROM deliveries WHERE attempts = 2";
-    let health = "INSERT INTO channel_health (merchant_id, section, channel, failing_streak, \
-         last_error, last_failed_at) VALUES (1, 'ewallet', 'ovo', 4, 'HTTP 500: not accepted', 0)";
+    let health = "INSERT INTO channel_health (merchant_id, section, channel, environment, \
+         failing_streak, last_error, last_failed_at) \
+         VALUES (1, 'ewallet', 'ovo', 'sandbox', 4, 'HTTP 500: not accepted', 0)";
     match db {
         Db::Sqlite(pools) => {
-            for sql in [deliveries.as_str(), attempts, health] {
+            for sql in [deliveries.as_str(), failures, attempts, health] {
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&pools.write)
                     .await?;
             }
         }
         Db::Postgres(pool) => {
-            for sql in [deliveries.as_str(), attempts, health] {
+            for sql in [deliveries.as_str(), failures, attempts, health] {
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(pool)
                     .await?;

@@ -60,8 +60,7 @@ pub struct AuditQuery {
 impl AuditQuery {
     /// The filters (not the cursor) as a query string, for links to other pages and the CSV.
     pub fn filters_query(&self) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        let fields = [
+        super::query_string(&[
             ("merchant", &self.merchant),
             ("section", &self.section),
             ("channel", &self.channel),
@@ -69,13 +68,7 @@ impl AuditQuery {
             ("action", &self.action),
             ("from", &self.from),
             ("to", &self.to),
-        ];
-        for (name, value) in fields {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                query.append_pair(name, value);
-            }
-        }
-        query.finish()
+        ])
     }
 
     pub fn value<'a>(&self, field: &'a Option<String>) -> &'a str {

@@ -63,8 +63,7 @@ impl LogQuery {
 
     /// The filters (not the cursor) as a query string, for the page links.
     pub fn filters_query(&self) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        let fields = [
+        super::query_string(&[
             ("merchant", &self.merchant),
             ("section", &self.section),
             ("channel", &self.channel),
@@ -73,13 +72,7 @@ impl LogQuery {
             ("invoice", &self.invoice),
             ("from", &self.from),
             ("to", &self.to),
-        ];
-        for (name, value) in fields {
-            if let Some(value) = self.given(value) {
-                query.append_pair(name, value);
-            }
-        }
-        query.finish()
+        ])
     }
 
     /// The query of a link to the page `cursor` (`before=ID` or `after=ID`) starts.

@@ -32,6 +32,17 @@ pub fn render_page(status: StatusCode, template: &impl Template) -> HttpResponse
     }
 }
 
+/// The filters given (blank ones left out) as a query string, for a filtered page's links.
+pub fn query_string(fields: &[(&str, &Option<String>)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.finish()
+}
+
 /// A 303 redirect, the answer to every successful form POST.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
