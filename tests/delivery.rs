@@ -1,5 +1,5 @@
-//! Deliveries survive their server: real `payhook serve` processes, killed with SIGKILL and
-//! restarted, or two of them on one database, against a receiver on 127.0.0.1.
+//! Deliveries and saves survive their server: real `payhook serve` processes, killed with
+//! SIGKILL and restarted, or two of them on one database, against a receiver on 127.0.0.1.
 
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "http/support.rs"]
@@ -9,11 +9,15 @@ mod support;
 #[path = "http/harness.rs"]
 mod harness;
 
+#[path = "http/ledger.rs"]
+mod ledger;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use harness::{Receiver, Reply};
+use ledger::{AckedSave, check_saves};
 use payhook::catalog::ChannelTarget;
 use payhook::domain::MerchantCode;
 use payhook::notify::message::{self, PaymentFacts};
@@ -21,7 +25,8 @@ use payhook::secrets::SecretBox;
 use payhook::store::Db;
 use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
 use payhook::url_policy::Environment;
-use support::{Backend, ScratchDatabase};
+use reqwest::StatusCode;
+use support::{Backend, Browser, ScratchDatabase, create_merchant_user, hidden_value, run_cli};
 
 /// Keys every server of one test shares, as instances of one site must.
 struct Keys {
@@ -234,6 +239,10 @@ async fn a_killed_server_loses_no_delivery(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     first.kill();
+    // Requests already on their way may still be read by the receiver: wait a moment, then
+    // everything before `restart` came from the killed server.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let restart = Instant::now();
     let before_restart = receiver.requests().len();
     assert!(
         before_restart < COUNT,
@@ -247,13 +256,30 @@ async fn a_killed_server_loses_no_delivery(backend: Backend) {
         assert!(arrived.get(id).is_some_and(|n| *n >= 1), "{id} arrived");
     }
     let twice: Vec<_> = arrived.iter().filter(|(_, n)| **n > 1).collect();
-    // Only an attempt in flight at the kill may arrive again (at most one per worker slot),
-    // and it carries the same request id, which the receiver saw before.
+    // Only an attempt in flight at the kill may arrive again (at most one per worker slot):
+    // once from the killed server, once from its successor, the same notification with the
+    // same request id.
     assert!(
         twice.len() <= 32,
         "duplicates beyond the attempts in flight: {twice:?}"
     );
-    assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
+    let requests = receiver.requests();
+    for (id, count) in &twice {
+        assert_eq!(**count, 2, "{id} arrived {count} times");
+        let copies: Vec<_> = requests
+            .iter()
+            .filter(|r| r.header("Request-Id") == id.as_str())
+            .collect();
+        assert!(
+            copies[0].at < restart && copies[1].at > restart,
+            "{id}: a duplicate is an attempt in flight at the kill, sent again after it"
+        );
+        assert_eq!(copies[0].path, copies[1].path, "{id}: the same target");
+        assert_eq!(
+            copies[0].body, copies[1].body,
+            "{id}: the same notification"
+        );
+    }
     assert_eq!(arrived.len(), COUNT, "no request id the queue did not hold");
 }
 
@@ -275,6 +301,138 @@ async fn two_servers_on_one_database_send_each_notification_once(backend: Backen
     }
 }
 
+/// One merchant's user, signed in on a server, saving CONFIGURE forms until told to stop.
+struct Saver {
+    merchant_id: i64,
+    browser: Browser,
+}
+
+impl Saver {
+    async fn sign_in(db: &Db, server: &Server, n: usize) -> Self {
+        let code = format!("shop{n}");
+        let email = create_merchant_user(db, &code).await;
+        let merchant = db.find_merchant(&support::code(&code)).await.unwrap();
+        let browser = Browser::new(server.address.clone());
+        let response = browser.login(&email, support::PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
+        Self {
+            merchant_id: merchant.unwrap().id,
+            browser,
+        }
+    }
+
+    /// One save through the form, as a browser makes it; `None` when the server went away
+    /// before answering.
+    async fn try_save(&self, channel: &str, sandbox: &str, production: &str) -> Option<StatusCode> {
+        let path = format!("/settings/payment/va/{channel}");
+        let page = self
+            .browser
+            .client
+            .get(self.browser.url(&path))
+            .send()
+            .await;
+        let page = page.ok()?.text().await.ok()?;
+        let (version, token) = (
+            hidden_value(&page, "version"),
+            hidden_value(&page, "csrf_token"),
+        );
+        let form = [
+            ("sandbox_url", sandbox),
+            ("production_url", production),
+            ("version", &version),
+            ("csrf_token", &token),
+        ];
+        let post = self
+            .browser
+            .client
+            .post(self.browser.url(&path))
+            .form(&form);
+        let response = post.send().await.ok()?;
+        let status = response.status();
+        response.bytes().await.ok()?;
+        Some(status)
+    }
+
+    /// Saves new URLs to two channels in turn until the server stops answering; returns every
+    /// save it acknowledged.
+    async fn save_until_gone(self, n: usize) -> Vec<AckedSave> {
+        let mut acked = Vec::new();
+        for round in 0.. {
+            let channel = ["bca", "bri"][round % 2];
+            let sandbox = format!("http://shop{n}-{round}.co.id/sandbox");
+            let production = format!("https://shop{n}-{round}.co.id/production");
+            match self.try_save(channel, &sandbox, &production).await {
+                Some(StatusCode::SEE_OTHER | StatusCode::OK) => acked.push(AckedSave {
+                    merchant_id: self.merchant_id,
+                    section: "va".into(),
+                    channel: channel.into(),
+                    sandbox_url: sandbox,
+                    production_url: production,
+                }),
+                Some(status) => panic!("save {round} of shop{n} answered {status}"),
+                None => break,
+            }
+        }
+        acked
+    }
+}
+
+async fn a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one(backend: Backend) {
+    let database = ScratchDatabase::new(backend).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&database.url).await.unwrap();
+    db.migrate().await.unwrap();
+    let first = Server::start(&database, &keys, dir.path()).await;
+    const MERCHANTS: usize = 16;
+    let mut savers = Vec::new();
+    for n in 0..MERCHANTS {
+        savers.push(Saver::sign_in(&db, &first, n).await);
+    }
+    let tasks: Vec<_> = savers
+        .into_iter()
+        .enumerate()
+        .map(|(n, saver)| tokio::spawn(saver.save_until_gone(n)))
+        .collect();
+    // Kill it once the load is well under way, saves in flight on every connection.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while check_saves(&db, &[]).await.map_or(0, |r| r.versions) < 100 {
+        assert!(Instant::now() < deadline, "the saves got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+    let mut acked = Vec::new();
+    for task in tasks {
+        acked.extend(task.await.unwrap());
+    }
+    assert!(acked.len() >= 100, "{} saves acknowledged", acked.len());
+
+    let second = Server::start(&database, &keys, dir.path()).await;
+    let report = check_saves(&db, &acked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.versions >= acked.len() as i64, "{report:?}");
+    assert_eq!(report.acknowledged, acked.len());
+    assert_eq!(report.events as i64, 2 * report.versions, "{report:?}");
+    let (code, out) = run_cli(&database.url, &["audit", "verify"]);
+    assert_eq!(code, 0, "audit verify after the crash: {out}");
+    // The restarted server carries on from the stored versions.
+    let saver = Saver::sign_in(&db, &second, MERCHANTS).await;
+    let more = saver.save_until_gone(MERCHANTS);
+    let after = tokio::time::timeout(Duration::from_secs(2), more).await;
+    assert!(after.is_err(), "the restarted server keeps saving");
+    let report = check_saves(&db, &acked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.versions > acked.len() as i64, "{report:?}");
+    let (code, out) = run_cli(&database.url, &["audit", "verify"]);
+    assert_eq!(code, 0, "audit verify after more saves: {out}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -293,5 +451,6 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     a_killed_server_loses_no_delivery,
+    a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one,
     two_servers_on_one_database_send_each_notification_once,
 );
