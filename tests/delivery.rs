@@ -1,5 +1,6 @@
 //! Deliveries and saves survive their server: real `payhook serve` processes, killed with
-//! SIGKILL and restarted, or two of them on one database, against a receiver on 127.0.0.1.
+//! SIGKILL and restarted, or two of them on one database, against a receiver on 127.0.0.1;
+//! and two of them on one Postgres and one Redis are one site.
 
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "http/support.rs"]
@@ -51,6 +52,16 @@ struct Server {
 
 impl Server {
     async fn start(database: &ScratchDatabase, keys: &Keys, dir: &std::path::Path) -> Self {
+        Self::start_with(database, keys, dir, &[]).await
+    }
+
+    /// Like `start`, with `env` on top.
+    async fn start_with(
+        database: &ScratchDatabase,
+        keys: &Keys,
+        dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -70,6 +81,7 @@ impl Server {
             .env("PAYHOOK_RETRY_SCHEDULE", "1s,2s")
             .env("PAYHOOK_DELIVERY_LEASE", "13s")
             .env("RUST_LOG", "error")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -431,6 +443,145 @@ async fn a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one(
     assert!(report.versions > acked.len() as i64, "{report:?}");
     let (code, out) = run_cli(&database.url, &["audit", "verify"]);
     assert_eq!(code, 0, "audit verify after more saves: {out}");
+}
+
+/// The browser's session on `browser.address` is over: a page sends it to sign in.
+async fn assert_signed_out(browser: &Browser, why: &str) {
+    let response = browser.get("/settings/payment").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{why}");
+    assert_eq!(support::location(&response), "/login", "{why}");
+}
+
+async fn assert_signed_in(browser: &Browser, why: &str) {
+    let response = browser.get("/settings/payment").await;
+    assert_eq!(response.status(), StatusCode::OK, "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_and_redis_are_one_site() {
+    let redis =
+        std::env::var("PAYHOOK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let database = ScratchDatabase::new(Backend::Postgres).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&database.url).await.unwrap();
+    db.migrate().await.unwrap();
+    let env = [("REDIS_URL", redis.as_str())];
+    let a = Server::start_with(&database, &keys, dir.path(), &env).await;
+    let b = Server::start_with(&database, &keys, dir.path(), &env).await;
+    let (on_a, on_b) = (a.address.as_str(), b.address.as_str());
+    let sign_in = |address: &str, email: &str| {
+        let browser = Browser::new(address.to_owned());
+        let email = email.to_owned();
+        async move {
+            let response = browser.login(&email, support::PASSWORD).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::SEE_OTHER,
+                "sign-in of {email}"
+            );
+            browser
+        }
+    };
+
+    // Signed in through one is signed in on the other, with the same cookie; saves on both.
+    let email = create_merchant_user(&db, "shop1").await;
+    let phone = sign_in(on_a, &email).await;
+    assert_signed_in(&phone.on(on_b), "the other server knows the session").await;
+    let replayed = support::new_client()
+        .get(format!("{on_b}/settings/payment"))
+        .header("cookie", phone.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        StatusCode::OK,
+        "the same cookie works there"
+    );
+    let merchant_id = db
+        .find_merchant(&support::code("shop1"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut acked = Vec::new();
+    for round in 0..6 {
+        let (browser, channel) = match round % 3 {
+            0 => (phone.on(on_a), "bca"),
+            1 => (phone.on(on_b), "bca"),
+            _ => (phone.on(on_b), "bri"),
+        };
+        let sandbox = format!("http://shop1-{round}.co.id/sandbox");
+        let production = format!("https://shop1-{round}.co.id/production");
+        let saved = browser.save("va", channel, &sandbox, &production).await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER, "save {round}");
+        acked.push(AckedSave {
+            merchant_id,
+            section: "va".into(),
+            channel: channel.into(),
+            sandbox_url: sandbox,
+            production_url: production,
+        });
+    }
+
+    // Signing out on one ends the session on the other.
+    let out = phone
+        .on(on_b)
+        .submit("/settings/payment", "/logout", &[])
+        .await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&phone, "signed out on the other server").await;
+
+    // A password change on one ends the other sessions on the other, not its own.
+    let here = sign_in(on_a, &email).await;
+    let elsewhere = sign_in(on_b, &email).await;
+    let new_password = "a much longer new passphrase";
+    let changed = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", support::PASSWORD),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&elsewhere, "password changed on the other server").await;
+    assert_signed_in(&here.on(on_b), "the changing session carries on everywhere").await;
+
+    // An admin disabling the user on one ends the session on the other.
+    let admin_email = "admin@payhook.example.com";
+    let admin_role = payhook::cli::RoleArg::Admin;
+    payhook::cli::add_user(&db, admin_email, admin_role, None, support::PASSWORD.into())
+        .await
+        .unwrap();
+    let admin = sign_in(on_b, admin_email).await;
+    let user = db.find_login_user(&support::email(&email)).await;
+    let id = user.unwrap().unwrap().id;
+    let disabled = admin
+        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&here, "disabled on the other server").await;
+
+    // One chain, every save whole, no session in the database.
+    let report = check_saves(&db, &acked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.versions, 6, "{report:?}");
+    let (code, out) = run_cli(&database.url, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    let sessions: i64 = match &db {
+        Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Db::Sqlite(_) => unreachable!("a Postgres test"),
+    };
+    assert_eq!(sessions, 0, "the sessions live in Redis");
 }
 
 macro_rules! on_both_backends {

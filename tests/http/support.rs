@@ -168,6 +168,17 @@ impl Browser {
         format!("{}{path}", self.address)
     }
 
+    /// This browser, with its cookies, talking to another server of the same site (as a load
+    /// balancer would send it there; the process-level tests use it).
+    #[allow(dead_code)]
+    pub fn on(&self, address: &str) -> Browser {
+        Browser {
+            address: address.to_owned(),
+            client: self.client.clone(),
+            jar: self.jar.clone(),
+        }
+    }
+
     /// The `Cookie` header this client sends, as someone who copied it would replay it.
     pub fn cookie_header(&self) -> String {
         let url = self.address.parse().unwrap();
