@@ -15,9 +15,12 @@ mod common;
 #[path = "../tests/http/ledger.rs"]
 mod ledger;
 
+#[path = "../tests/http/serve_process.rs"]
+mod serve_process;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +34,7 @@ use payhook::secrets::SecretBox;
 use payhook::store::{Actor, Db};
 use payhook::url_policy::Environment;
 use reqwest::{StatusCode, redirect};
+use serve_process::ServeProcess;
 
 /// At most this many merchants and seconds, whatever is asked.
 const MAX_MERCHANTS: usize = 500;
@@ -69,7 +73,8 @@ async fn main() -> anyhow::Result<()> {
     let config = Config {
         merchants,
         duration: Duration::from_secs(seconds),
-        bin,
+        // The servers run in a directory of their own.
+        bin: std::path::absolute(bin)?,
         redis: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
     };
     let dir = tempfile::tempdir()?;
@@ -112,10 +117,13 @@ async fn run(
     if let Some(redis) = redis {
         env.push(("REDIS_URL", redis.to_owned()));
     }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut servers = Vec::new();
     for n in 0..instances {
         let log = dir.join(format!("{}-{n}.log", label.replace([' ', ',', '+'], "")));
-        servers.push(Server::start(&config.bin, &env, &log).await?);
+        let stderr = std::fs::File::create(&log)?.into();
+        let server = ServeProcess::start(&config.bin, dir, &env, stderr).await;
+        servers.push(server.map_err(|e| anyhow::anyhow!("{e}; see {}", log.display()))?);
     }
     let bases: Vec<String> = servers.iter().map(|s| s.address.clone()).collect();
     let secrets = SecretBox::new(secret_key);
@@ -147,7 +155,7 @@ async fn run(
     load.print(elapsed);
     let mut passed = load.errors() == 0;
     passed &= check(&db, &load, &receiver, &config.bin, database_url).await;
-    drop(servers);
+    servers.into_iter().for_each(ServeProcess::kill);
     db.close().await;
     Ok(passed)
 }
@@ -241,54 +249,6 @@ async fn deliveries(db: &Db) -> sqlx::Result<Vec<(String, String, String)>> {
     match db {
         Db::Sqlite(pools) => sqlx::query_as(SQL).fetch_all(&pools.write).await,
         Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
-    }
-}
-
-/// A `payhook serve` process, killed when dropped.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    async fn start(bin: &Path, env: &[(&str, String)], log: &Path) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(bin)
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("PAYHOOK_BIND", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log)?)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let server = Self {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let health = reqwest::get(format!("{}/healthz", server.address)).await;
-            if health.is_ok_and(|r| r.status().is_success()) {
-                return Ok(server);
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "payhook serve did not start; see {}",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

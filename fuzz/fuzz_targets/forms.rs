@@ -13,20 +13,12 @@ use payhook::routes::integration::KeyInput;
 use payhook::routes::notify::TestInput;
 use payhook::routes::settings::ConfigureInput;
 use payhook::url_policy::{Environment, UrlPolicy};
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime")
-    })
-}
+use payhook_fuzz::block_on;
 
 fuzz_target!(|body: &[u8]| {
     if let Ok(form) = serde_urlencoded::from_bytes::<ConfigureInput>(body) {
         let policy = UrlPolicy::default();
-        runtime().block_on(async {
+        block_on(async {
             for (input, env) in [
                 (&form.sandbox_url, Environment::Sandbox),
                 (&form.production_url, Environment::Production),

@@ -9,6 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use payhook::payments::targets::{MAX_HEADER_URLS, resolve};
 use payhook::payments::{TargetError, TargetRequest};
 use payhook::url_policy::{Environment, NotificationUrl, UrlPolicy};
+use payhook_fuzz::block_on;
 
 #[derive(Debug, Arbitrary)]
 struct Input<'a> {
@@ -17,15 +18,6 @@ struct Input<'a> {
     override_header: Option<&'a str>,
     append_header: Option<&'a str>,
     allow_private_targets: bool,
-}
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime")
-    })
 }
 
 fuzz_target!(|input: Input<'_>| {
@@ -45,7 +37,7 @@ fuzz_target!(|input: Input<'_>| {
         override_header: input.override_header,
         append_header: input.append_header,
     };
-    match runtime().block_on(resolve(request, &policy, None)) {
+    match block_on(resolve(request, &policy, None)) {
         Ok(targets) => {
             assert!(!targets.is_empty());
             assert!(targets.len() <= MAX_HEADER_URLS + 1);

@@ -149,19 +149,30 @@ fn pairs(key: &ChannelKey, events: &[Event]) -> Result<Vec<Urls>, String> {
     Ok(saves)
 }
 
+/// Both tables as of one moment: saves committing meanwhile cannot tear the two reads apart.
 async fn read(db: &Db) -> sqlx::Result<(Vec<Event>, Vec<Row>)> {
     const EVENTS: &str = "SELECT id, at, merchant_id, section, channel, field, old_value, \
          new_value FROM audit_events WHERE action = 'settings_change' ORDER BY id";
     const ROWS: &str = "SELECT merchant_id, section, channel, sandbox_url, production_url, \
          version FROM channel_settings";
     match db {
-        Db::Sqlite(pools) => Ok((
-            sqlx::query_as(EVENTS).fetch_all(&pools.write).await?,
-            sqlx::query_as(ROWS).fetch_all(&pools.write).await?,
-        )),
-        Db::Postgres(pool) => Ok((
-            sqlx::query_as(EVENTS).fetch_all(pool).await?,
-            sqlx::query_as(ROWS).fetch_all(pool).await?,
-        )),
+        // A deferred transaction reads one WAL snapshot from its first SELECT on.
+        Db::Sqlite(pools) => {
+            let mut tx = pools.write.begin().await?;
+            let events = sqlx::query_as(EVENTS).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query_as(ROWS).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok((events, rows))
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let events = sqlx::query_as(EVENTS).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query_as(ROWS).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok((events, rows))
+        }
     }
 }
