@@ -1,5 +1,6 @@
-//! Deliveries survive their server: real `payhook serve` processes, killed with SIGKILL and
-//! restarted, or two of them on one database, against a receiver on 127.0.0.1.
+//! Deliveries and saves survive their server: real `payhook serve` processes, killed with
+//! SIGKILL and restarted, or two of them on one database, against a receiver on 127.0.0.1;
+//! and two of them on one Postgres and one Redis are one site.
 
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "http/support.rs"]
@@ -9,11 +10,19 @@ mod support;
 #[path = "http/harness.rs"]
 mod harness;
 
+#[path = "http/ledger.rs"]
+mod ledger;
+
+#[path = "http/serve_process.rs"]
+mod serve_process;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use harness::{Receiver, Reply};
+use ledger::{AckedSave, check_saves};
 use payhook::catalog::ChannelTarget;
 use payhook::domain::MerchantCode;
 use payhook::notify::message::{self, PaymentFacts};
@@ -21,7 +30,9 @@ use payhook::secrets::SecretBox;
 use payhook::store::Db;
 use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
 use payhook::url_policy::Environment;
-use support::{Backend, ScratchDatabase};
+use reqwest::StatusCode;
+use serve_process::ServeProcess;
+use support::{Backend, Browser, ScratchDatabase, create_merchant_user, hidden_value, run_cli};
 
 /// Keys every server of one test shares, as instances of one site must.
 struct Keys {
@@ -38,63 +49,34 @@ impl Keys {
     }
 }
 
-/// A `payhook serve` process, killed when dropped.
-struct Server {
-    child: Child,
-    address: String,
+/// A `payhook serve` of the test's site on `database`.
+async fn serve(database: &ScratchDatabase, keys: &Keys, dir: &Path) -> ServeProcess {
+    serve_with(database, keys, dir, &[]).await
 }
 
-impl Server {
-    async fn start(database: &ScratchDatabase, keys: &Keys, dir: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_payhook"))
-            .arg("serve")
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &database.url)
-            .env("PAYHOOK_BIND", format!("127.0.0.1:{port}"))
-            .env("PAYHOOK_SECRET_KEY", hex::encode(keys.secret))
-            .env("PAYHOOK_SESSION_KEY", &keys.session)
-            .env("PAYHOOK_ALLOW_PRIVATE_TARGETS", "1")
-            .env("PAYHOOK_DNS_CHECK", "off")
-            .env("PAYHOOK_RETRY_SCHEDULE", "1s,2s")
-            .env("PAYHOOK_DELIVERY_LEASE", "13s")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start payhook serve");
-        let server = Self {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{}/healthz", server.address))
-            .await
-            .map_or(true, |r| !r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        server
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Like `serve`, with `env` on top.
+async fn serve_with(
+    database: &ScratchDatabase,
+    keys: &Keys,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> ServeProcess {
+    let secret = hex::encode(keys.secret);
+    let mut vars = vec![
+        ("DATABASE_URL", database.url.as_str()),
+        ("PAYHOOK_SECRET_KEY", secret.as_str()),
+        ("PAYHOOK_SESSION_KEY", keys.session.as_str()),
+        ("PAYHOOK_ALLOW_PRIVATE_TARGETS", "1"),
+        ("PAYHOOK_DNS_CHECK", "off"),
+        ("PAYHOOK_RETRY_SCHEDULE", "1s,2s"),
+        ("PAYHOOK_DELIVERY_LEASE", "13s"),
+        ("RUST_LOG", "error"),
+    ];
+    vars.extend_from_slice(env);
+    let bin = Path::new(env!("CARGO_BIN_EXE_payhook"));
+    ServeProcess::start(bin, dir, &vars, Stdio::inherit())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A merchant with a pending payment on `database`, as the test process sees it.
@@ -222,7 +204,7 @@ async fn a_killed_server_loses_no_delivery(backend: Backend) {
     let shop = Shop::open(&database, &keys).await;
     // Slow enough that the kill finds attempts in flight and others still due.
     let receiver = Receiver::start(Reply::Slow(Duration::from_millis(300))).await;
-    let first = Server::start(&database, &keys, dir.path()).await;
+    let first = serve(&database, &keys, dir.path()).await;
     const COUNT: usize = 120;
     shop.queue(&receiver, COUNT).await;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -234,26 +216,47 @@ async fn a_killed_server_loses_no_delivery(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     first.kill();
+    // Requests already on their way may still be read by the receiver: wait a moment, then
+    // everything before `restart` came from the killed server.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let restart = Instant::now();
     let before_restart = receiver.requests().len();
     assert!(
         before_restart < COUNT,
         "killed mid-load: {before_restart} sent"
     );
 
-    let _second = Server::start(&database, &keys, dir.path()).await;
+    let _second = serve(&database, &keys, dir.path()).await;
     let ids = shop.all_delivered(COUNT, Duration::from_secs(60)).await;
     let arrived = arrivals(&receiver);
     for id in &ids {
         assert!(arrived.get(id).is_some_and(|n| *n >= 1), "{id} arrived");
     }
     let twice: Vec<_> = arrived.iter().filter(|(_, n)| **n > 1).collect();
-    // Only an attempt in flight at the kill may arrive again (at most one per worker slot),
-    // and it carries the same request id, which the receiver saw before.
+    // Only an attempt in flight at the kill may arrive again (at most one per worker slot):
+    // once from the killed server, once from its successor, the same notification with the
+    // same request id.
     assert!(
         twice.len() <= 32,
         "duplicates beyond the attempts in flight: {twice:?}"
     );
-    assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
+    let requests = receiver.requests();
+    for (id, count) in &twice {
+        assert_eq!(**count, 2, "{id} arrived {count} times");
+        let copies: Vec<_> = requests
+            .iter()
+            .filter(|r| r.header("Request-Id") == id.as_str())
+            .collect();
+        assert!(
+            copies[0].at < restart && copies[1].at > restart,
+            "{id}: a duplicate is an attempt in flight at the kill, sent again after it"
+        );
+        assert_eq!(copies[0].path, copies[1].path, "{id}: the same target");
+        assert_eq!(
+            copies[0].body, copies[1].body,
+            "{id}: the same notification"
+        );
+    }
     assert_eq!(arrived.len(), COUNT, "no request id the queue did not hold");
 }
 
@@ -263,8 +266,8 @@ async fn two_servers_on_one_database_send_each_notification_once(backend: Backen
     let dir = tempfile::tempdir().unwrap();
     let shop = Shop::open(&database, &keys).await;
     let receiver = Receiver::start(Reply::ok("OK")).await;
-    let _a = Server::start(&database, &keys, dir.path()).await;
-    let _b = Server::start(&database, &keys, dir.path()).await;
+    let _a = serve(&database, &keys, dir.path()).await;
+    let _b = serve(&database, &keys, dir.path()).await;
     const COUNT: usize = 1000;
     shop.queue(&receiver, COUNT).await;
     let ids = shop.all_delivered(COUNT, Duration::from_secs(120)).await;
@@ -273,6 +276,282 @@ async fn two_servers_on_one_database_send_each_notification_once(backend: Backen
     for id in &ids {
         assert_eq!(arrived.get(id), Some(&1), "{id} arrived exactly once");
     }
+}
+
+/// One merchant's user, signed in on a server, saving CONFIGURE forms until told to stop.
+struct Saver {
+    merchant_id: i64,
+    browser: Browser,
+}
+
+impl Saver {
+    async fn sign_in(db: &Db, server: &ServeProcess, n: usize) -> Self {
+        let code = format!("shop{n}");
+        let email = create_merchant_user(db, &code).await;
+        let merchant = db.find_merchant(&support::code(&code)).await.unwrap();
+        let browser = Browser::new(server.address.clone());
+        let response = browser.login(&email, support::PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
+        Self {
+            merchant_id: merchant.unwrap().id,
+            browser,
+        }
+    }
+
+    /// One save through the form, as a browser makes it; `None` when the server went away
+    /// before answering.
+    async fn try_save(&self, channel: &str, sandbox: &str, production: &str) -> Option<StatusCode> {
+        let path = format!("/settings/payment/va/{channel}");
+        let page = self
+            .browser
+            .client
+            .get(self.browser.url(&path))
+            .send()
+            .await;
+        let page = page.ok()?.text().await.ok()?;
+        let (version, token) = (
+            hidden_value(&page, "version"),
+            hidden_value(&page, "csrf_token"),
+        );
+        let form = [
+            ("sandbox_url", sandbox),
+            ("production_url", production),
+            ("version", &version),
+            ("csrf_token", &token),
+        ];
+        let post = self
+            .browser
+            .client
+            .post(self.browser.url(&path))
+            .form(&form);
+        let response = post.send().await.ok()?;
+        let status = response.status();
+        response.bytes().await.ok()?;
+        Some(status)
+    }
+
+    /// Saves new URLs to two channels in turn until the server stops answering; returns every
+    /// save it acknowledged.
+    async fn save_until_gone(self, n: usize) -> Vec<AckedSave> {
+        let mut acked = Vec::new();
+        for round in 0.. {
+            let channel = ["bca", "bri"][round % 2];
+            let sandbox = format!("http://shop{n}-{round}.co.id/sandbox");
+            let production = format!("https://shop{n}-{round}.co.id/production");
+            match self.try_save(channel, &sandbox, &production).await {
+                Some(StatusCode::SEE_OTHER | StatusCode::OK) => acked.push(AckedSave {
+                    merchant_id: self.merchant_id,
+                    section: "va".into(),
+                    channel: channel.into(),
+                    sandbox_url: sandbox,
+                    production_url: production,
+                }),
+                Some(status) => panic!("save {round} of shop{n} answered {status}"),
+                None => break,
+            }
+        }
+        acked
+    }
+}
+
+async fn a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one(backend: Backend) {
+    let database = ScratchDatabase::new(backend).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&database.url).await.unwrap();
+    db.migrate().await.unwrap();
+    let first = serve(&database, &keys, dir.path()).await;
+    const MERCHANTS: usize = 16;
+    let mut savers = Vec::new();
+    for n in 0..MERCHANTS {
+        savers.push(Saver::sign_in(&db, &first, n).await);
+    }
+    let tasks: Vec<_> = savers
+        .into_iter()
+        .enumerate()
+        .map(|(n, saver)| tokio::spawn(saver.save_until_gone(n)))
+        .collect();
+    // Kill it once the load is well under way, saves in flight on every connection.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while check_saves(&db, &[]).await.map_or(0, |r| r.versions) < 100 {
+        assert!(Instant::now() < deadline, "the saves got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+    let mut acked = Vec::new();
+    for task in tasks {
+        acked.extend(task.await.unwrap());
+    }
+    // At most one save per merchant was stored but not yet answered at the kill.
+    assert!(
+        acked.len() + MERCHANTS >= 100,
+        "{} saves acknowledged",
+        acked.len()
+    );
+
+    let second = serve(&database, &keys, dir.path()).await;
+    let report = check_saves(&db, &acked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.versions >= acked.len() as i64, "{report:?}");
+    assert_eq!(report.acknowledged, acked.len());
+    assert_eq!(report.events as i64, 2 * report.versions, "{report:?}");
+    let (code, out) = run_cli(&database.url, &["audit", "verify"]);
+    assert_eq!(code, 0, "audit verify after the crash: {out}");
+    // The restarted server carries on from the stored versions.
+    let saver = Saver::sign_in(&db, &second, MERCHANTS).await;
+    let more = saver.save_until_gone(MERCHANTS);
+    let after = tokio::time::timeout(Duration::from_secs(2), more).await;
+    assert!(after.is_err(), "the restarted server keeps saving");
+    let report = check_saves(&db, &acked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.versions > acked.len() as i64, "{report:?}");
+    let (code, out) = run_cli(&database.url, &["audit", "verify"]);
+    assert_eq!(code, 0, "audit verify after more saves: {out}");
+}
+
+/// The browser's session on `browser.address` is over: a page sends it to sign in.
+async fn assert_signed_out(browser: &Browser, why: &str) {
+    let response = browser.get("/settings/payment").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{why}");
+    assert_eq!(support::location(&response), "/login", "{why}");
+}
+
+async fn assert_signed_in(browser: &Browser, why: &str) {
+    let response = browser.get("/settings/payment").await;
+    assert_eq!(response.status(), StatusCode::OK, "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_and_redis_are_one_site() {
+    let redis =
+        std::env::var("PAYHOOK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let database = ScratchDatabase::new(Backend::Postgres).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&database.url).await.unwrap();
+    db.migrate().await.unwrap();
+    let env = [("REDIS_URL", redis.as_str())];
+    let a = serve_with(&database, &keys, dir.path(), &env).await;
+    let b = serve_with(&database, &keys, dir.path(), &env).await;
+    let (on_a, on_b) = (a.address.as_str(), b.address.as_str());
+    let sign_in = |address: &str, email: &str| {
+        let browser = Browser::new(address.to_owned());
+        let email = email.to_owned();
+        async move {
+            let response = browser.login(&email, support::PASSWORD).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::SEE_OTHER,
+                "sign-in of {email}"
+            );
+            browser
+        }
+    };
+
+    // Signed in through one is signed in on the other, with the same cookie; saves on both.
+    let email = create_merchant_user(&db, "shop1").await;
+    let phone = sign_in(on_a, &email).await;
+    assert_signed_in(&phone.on(on_b), "the other server knows the session").await;
+    let replayed = support::new_client()
+        .get(format!("{on_b}/settings/payment"))
+        .header("cookie", phone.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        StatusCode::OK,
+        "the same cookie works there"
+    );
+    let merchant_id = db
+        .find_merchant(&support::code("shop1"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut acked = Vec::new();
+    for round in 0..6 {
+        let (browser, channel) = match round % 3 {
+            0 => (phone.on(on_a), "bca"),
+            1 => (phone.on(on_b), "bca"),
+            _ => (phone.on(on_b), "bri"),
+        };
+        let sandbox = format!("http://shop1-{round}.co.id/sandbox");
+        let production = format!("https://shop1-{round}.co.id/production");
+        let saved = browser.save("va", channel, &sandbox, &production).await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER, "save {round}");
+        acked.push(AckedSave {
+            merchant_id,
+            section: "va".into(),
+            channel: channel.into(),
+            sandbox_url: sandbox,
+            production_url: production,
+        });
+    }
+
+    // Signing out on one ends the session on the other.
+    let out = phone
+        .on(on_b)
+        .submit("/settings/payment", "/logout", &[])
+        .await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&phone, "signed out on the other server").await;
+
+    // A password change on one ends the other sessions on the other, not its own.
+    let here = sign_in(on_a, &email).await;
+    let elsewhere = sign_in(on_b, &email).await;
+    let new_password = "a much longer new passphrase";
+    let changed = here
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", support::PASSWORD),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&elsewhere, "password changed on the other server").await;
+    assert_signed_in(&here.on(on_b), "the changing session carries on everywhere").await;
+
+    // An admin disabling the user on one ends the session on the other.
+    let admin_email = "admin@payhook.example.com";
+    let admin_role = payhook::cli::RoleArg::Admin;
+    payhook::cli::add_user(&db, admin_email, admin_role, None, support::PASSWORD.into())
+        .await
+        .unwrap();
+    let admin = sign_in(on_b, admin_email).await;
+    let user = db.find_login_user(&support::email(&email)).await;
+    let id = user.unwrap().unwrap().id;
+    let disabled = admin
+        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    assert_signed_out(&here, "disabled on the other server").await;
+
+    // One chain, every save whole, no session in the database.
+    let report = check_saves(&db, &acked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.versions, 6, "{report:?}");
+    let (code, out) = run_cli(&database.url, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    let sessions: i64 = match &db {
+        Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Db::Sqlite(_) => unreachable!("a Postgres test"),
+    };
+    assert_eq!(sessions, 0, "the sessions live in Redis");
 }
 
 macro_rules! on_both_backends {
@@ -293,5 +572,6 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     a_killed_server_loses_no_delivery,
+    a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one,
     two_servers_on_one_database_send_each_notification_once,
 );

@@ -1,4 +1,6 @@
-//! SPEC 3.1 rules 1–8: tables of refused and accepted URLs per rule, then properties.
+//! SPEC 3.1 rules 1–8: tables of refused and accepted URLs per rule, then properties; and
+//! properties of the other parsers of outside input: the posted forms, the per-payment
+//! notification headers and the payment API's JSON bodies.
 
 use std::net::Ipv4Addr;
 
@@ -528,6 +530,283 @@ mod dns_rule {
                 parse(refused, Environment::Sandbox, &hatch).is_err(),
                 "{refused}"
             );
+        }
+    }
+}
+
+/// The posted forms, read as the handlers read them (`serde_urlencoded` into the real types).
+mod forms {
+    use payhook::routes::admin::users::NewUser;
+    use payhook::routes::settings::ConfigureInput;
+    use proptest::prelude::*;
+
+    fn encode(fields: &[(&str, &str)]) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(fields);
+        form.finish()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn arbitrary_bodies_never_panic_the_form_readers(body in any::<Vec<u8>>()) {
+            let _ = serde_urlencoded::from_bytes::<ConfigureInput>(&body);
+            let _ = serde_urlencoded::from_bytes::<NewUser>(&body);
+        }
+
+        #[test]
+        fn a_configure_form_reads_back_exactly_what_was_typed(
+            sandbox in any::<String>(),
+            production in any::<String>(),
+            version in any::<i64>(),
+            and_test in proptest::option::of("sandbox|production|\\PC{0,10}"),
+        ) {
+            let version_text = version.to_string();
+            let mut fields = vec![
+                ("sandbox_url", sandbox.as_str()),
+                ("production_url", production.as_str()),
+                ("version", version_text.as_str()),
+                ("csrf_token", "t"),
+            ];
+            if let Some(env) = &and_test {
+                fields.push(("and_test", env));
+            }
+            let form: ConfigureInput = serde_urlencoded::from_str(&encode(&fields)).unwrap();
+            prop_assert_eq!(form.sandbox_url, sandbox);
+            prop_assert_eq!(form.production_url, production);
+            prop_assert_eq!(form.version, version);
+            prop_assert_eq!(form.and_test, and_test);
+        }
+
+        #[test]
+        fn a_form_without_its_text_fields_reads_them_as_empty(version in any::<i64>()) {
+            let form: ConfigureInput =
+                serde_urlencoded::from_str(&format!("version={version}")).unwrap();
+            prop_assert!(form.sandbox_url.is_empty() && form.production_url.is_empty());
+            prop_assert!(serde_urlencoded::from_str::<ConfigureInput>("sandbox_url=x").is_err());
+        }
+    }
+}
+
+/// Where a payment notifies (`X-Override-Notification`, `X-Append-Notification`, the body's
+/// override): whatever the headers hold, every target passes the sandbox policy, a header adds
+/// at most three, the override header wins, the configured URL comes first when appending.
+mod notification_headers {
+    use payhook::payments::targets::{MAX_HEADER_URLS, TOO_MANY_URLS, resolve};
+    use payhook::payments::{TargetError, TargetRequest};
+    use payhook::url_policy::{Environment, NotificationUrl, UrlPolicy};
+    use proptest::prelude::*;
+
+    const CONFIGURED: &str = "https://shop.co.id/notify";
+
+    fn targets(request: TargetRequest<'_>) -> Result<Vec<String>, TargetError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(resolve(request, &UrlPolicy::default(), None))
+    }
+
+    fn header_value() -> impl Strategy<Value = String> {
+        let url = prop_oneof![
+            "https://[a-z]{1,8}\\.co\\.id/[a-z]{0,6}",
+            "http://[a-z]{1,8}\\.example\\.com/n",
+            Just("https://a.ngrok.io/n".to_owned()),
+            Just("http://127.0.0.1:9000/n".to_owned()),
+            "\\PC{0,20}",
+        ];
+        proptest::collection::vec(url, 0..5).prop_map(|urls| urls.join(","))
+    }
+
+    fn good_urls() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(
+            "https://[a-z]{1,8}\\.co\\.id/[a-z]{0,6}",
+            1..=MAX_HEADER_URLS,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_header_values_give_policy_approved_targets_or_a_named_error(
+            override_header in proptest::option::of(header_value()),
+            append_header in proptest::option::of(header_value()),
+            configured in proptest::option::of(Just(CONFIGURED)),
+        ) {
+            let request = TargetRequest {
+                configured,
+                body_override: None,
+                override_header: override_header.as_deref(),
+                append_header: append_header.as_deref(),
+            };
+            match targets(request) {
+                Ok(urls) => {
+                    prop_assert!(!urls.is_empty() && urls.len() <= MAX_HEADER_URLS + 1);
+                    for url in &urls {
+                        let judged = NotificationUrl::parse(url, Environment::Sandbox, &UrlPolicy::default())
+                            .map(|(u, _)| u.to_string())
+                            .ok();
+                        prop_assert_eq!(judged.as_deref(), Some(url.as_str()));
+                    }
+                    if override_header.is_none() && configured.is_some() {
+                        prop_assert_eq!(urls[0].as_str(), CONFIGURED, "the configured URL first");
+                    }
+                }
+                Err(TargetError::Header { header, item, rules }) => {
+                    let sent = if override_header.is_some() { &override_header } else { &append_header };
+                    let items = sent.as_deref().unwrap().split(',').count();
+                    prop_assert!(item >= 1 && item <= items.min(MAX_HEADER_URLS + 1));
+                    prop_assert!(!rules.is_empty());
+                    if items > MAX_HEADER_URLS {
+                        prop_assert_eq!(item, MAX_HEADER_URLS + 1);
+                        prop_assert_eq!(rules, vec![TOO_MANY_URLS]);
+                    }
+                    let expected = if override_header.is_some() {
+                        "X-Override-Notification"
+                    } else {
+                        "X-Append-Notification"
+                    };
+                    prop_assert_eq!(header, expected);
+                }
+                Err(TargetError::NoTarget) => prop_assert!(configured.is_none() && override_header.is_none()),
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn the_override_header_wins_over_append_and_the_configured_url(
+            overriding in good_urls(),
+            appended in header_value(),
+        ) {
+            let header = overriding.join(", ");
+            let alone = targets(TargetRequest {
+                configured: Some(CONFIGURED),
+                override_header: Some(&header),
+                ..TargetRequest::default()
+            });
+            let both = targets(TargetRequest {
+                configured: Some(CONFIGURED),
+                override_header: Some(&header),
+                append_header: Some(&appended),
+                ..TargetRequest::default()
+            });
+            let mut expected = overriding.clone();
+            let mut seen = std::collections::HashSet::new();
+            expected.retain(|url| seen.insert(url.clone()));
+            prop_assert_eq!(alone.clone(), Ok(expected));
+            prop_assert_eq!(both, alone);
+        }
+
+        #[test]
+        fn appended_urls_follow_the_configured_one_in_order(appended in good_urls()) {
+            let urls = targets(TargetRequest {
+                configured: Some(CONFIGURED),
+                append_header: Some(&appended.join(",")),
+                ..TargetRequest::default()
+            })
+            .unwrap();
+            let mut expected = vec![CONFIGURED.to_owned()];
+            for url in appended {
+                if !expected.contains(&url) {
+                    expected.push(url);
+                }
+            }
+            prop_assert_eq!(urls, expected);
+        }
+
+        #[test]
+        fn the_body_override_must_keep_the_configured_path(
+            host in "[a-z]{1,8}",
+            path in "/[a-z]{0,6}",
+        ) {
+            let url = format!("https://{host}.co.id{path}");
+            let result = targets(TargetRequest {
+                configured: Some(CONFIGURED),
+                body_override: Some(&url),
+                ..TargetRequest::default()
+            });
+            if path == "/notify" {
+                prop_assert_eq!(result, Ok(vec![url]));
+            } else {
+                let is_other_path = matches!(result, Err(TargetError::OtherPath { .. }));
+                prop_assert!(is_other_path);
+            }
+        }
+    }
+}
+
+/// The payment API's JSON bodies, read as the handlers read them.
+mod payment_json {
+    use payhook::catalog::SECTIONS;
+    use payhook::routes::api::body::{CreatePaymentBody, SimulateBody};
+    use proptest::prelude::*;
+
+    fn channel_code() -> impl Strategy<Value = String> {
+        let codes: Vec<String> = SECTIONS
+            .iter()
+            .flat_map(|s| {
+                s.channels
+                    .iter()
+                    .map(move |c| format!("{}/{}", s.code, c.code))
+            })
+            .collect();
+        proptest::sample::select(codes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn arbitrary_bodies_never_panic_the_readers(
+            body in prop_oneof![
+                any::<Vec<u8>>(),
+                "\\{\"channel\": \"\\PC{0,12}\", \"order\": \\{\"invoice_number\": \"\\PC{0,70}\", \"amount\": -?[0-9]{1,22}\\}\\}"
+                    .prop_map(String::into_bytes),
+                "\\{\"status\": \"\\PC{0,10}\"\\}".prop_map(String::into_bytes),
+            ],
+        ) {
+            let _ = CreatePaymentBody::read(&body);
+            let _ = SimulateBody::read(&body);
+        }
+
+        #[test]
+        fn a_well_formed_body_reads_back_its_values(
+            channel in channel_code(),
+            invoice in "[A-Za-z0-9_-]{1,64}",
+            amount in 1..i64::MAX,
+            with_override in any::<bool>(),
+        ) {
+            let mut body = serde_json::json!({
+                "channel": channel,
+                "order": {"invoice_number": invoice, "amount": amount},
+            });
+            if with_override {
+                body["additional_info"] = serde_json::json!({"override_notification_url": "https://a.co.id/n"});
+            }
+            let request = CreatePaymentBody::read(body.to_string().as_bytes()).unwrap();
+            prop_assert_eq!(format!("{}/{}", request.target.section.code, request.target.channel.code), channel);
+            prop_assert_eq!(request.invoice.as_str(), invoice);
+            prop_assert_eq!(request.amount, amount);
+            prop_assert_eq!(request.body_override.is_some(), with_override);
+        }
+
+        #[test]
+        fn a_bad_field_is_named(
+            channel in channel_code(),
+            invoice in "[A-Za-z0-9_-]{65,80}|[^A-Za-z0-9_-]{1,5}",
+            amount in i64::MIN..=0,
+        ) {
+            let read = |invoice: &str, amount: i64| {
+                let body = serde_json::json!({
+                    "channel": channel,
+                    "order": {"invoice_number": invoice, "amount": amount},
+                });
+                let error = CreatePaymentBody::read(body.to_string().as_bytes()).unwrap_err();
+                (error.code, error.details.get("field").cloned())
+            };
+            prop_assert_eq!(read(&invoice, 1), ("invalid_field", Some("order.invoice_number".into())));
+            prop_assert_eq!(read("INV-1", amount), ("invalid_field", Some("order.amount".into())));
         }
     }
 }

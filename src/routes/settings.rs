@@ -87,14 +87,15 @@ pub async fn configure_form(
 #[derive(Deserialize)]
 pub struct ConfigureInput {
     #[serde(default)]
-    sandbox_url: String,
+    pub sandbox_url: String,
     #[serde(default)]
-    production_url: String,
-    version: i64,
+    pub production_url: String,
+    /// The settings version the form was based on.
+    pub version: i64,
     #[serde(default)]
     csrf_token: String,
     /// Set by the "Save & test" buttons: the environment to test once saved.
-    and_test: Option<String>,
+    pub and_test: Option<String>,
 }
 
 impl HasCsrfToken for ConfigureInput {

@@ -186,6 +186,17 @@ impl Browser {
         format!("{}{path}", self.address)
     }
 
+    /// This browser, with its cookies, talking to another server of the same site (as a load
+    /// balancer would send it there; the process-level tests use it).
+    #[allow(dead_code)]
+    pub fn on(&self, address: &str) -> Browser {
+        Browser {
+            address: address.to_owned(),
+            client: self.client.clone(),
+            jar: self.jar.clone(),
+        }
+    }
+
     /// The `Cookie` header this client sends, as someone who copied it would replay it.
     pub fn cookie_header(&self) -> String {
         let url = self.address.parse().unwrap();
@@ -313,27 +324,7 @@ impl TestApp {
     }
 
     pub async fn create_merchant_user(&self, code: &str) -> String {
-        let merchant = self::code(code);
-        if self.db.find_merchant(&merchant).await.unwrap().is_none() {
-            self.db
-                .create_merchant(&merchant, &format!("Merchant {code}"), None)
-                .await
-                .unwrap();
-        }
-        let email = format!(
-            "{}@{code}.example.com",
-            payhook::random::random_token()[..6].to_owned()
-        );
-        add_user(
-            &self.db,
-            &email,
-            RoleArg::Merchant,
-            Some(code),
-            PASSWORD.into(),
-        )
-        .await
-        .unwrap();
-        email
+        create_merchant_user(&self.db, code).await
     }
 
     pub async fn create_admin(&self) -> String {
@@ -477,16 +468,41 @@ impl TestApp {
 
     /// Runs `payhook ARGS` against this app's database; returns the exit code and stdout.
     pub fn run_cli(&self, args: &[&str]) -> (i32, String) {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_payhook"))
-            .args(args)
-            .env("DATABASE_URL", &self.settings.database_url)
-            .output()
-            .expect("run payhook");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-        )
+        run_cli(&self.settings.database_url, args)
     }
+}
+
+/// Runs `payhook ARGS` against the database at `database_url`; returns the exit code and
+/// stdout.
+pub fn run_cli(database_url: &str, args: &[&str]) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payhook"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .output()
+        .expect("run payhook");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// Creates merchant `code` (unless it exists) with one new user whose password is
+/// [`PASSWORD`]; returns the user's email.
+pub async fn create_merchant_user(db: &Db, code: &str) -> String {
+    let merchant = self::code(code);
+    if db.find_merchant(&merchant).await.unwrap().is_none() {
+        db.create_merchant(&merchant, &format!("Merchant {code}"), None)
+            .await
+            .unwrap();
+    }
+    let email = format!(
+        "{}@{code}.example.com",
+        payhook::random::random_token()[..6].to_owned()
+    );
+    add_user(db, &email, RoleArg::Merchant, Some(code), PASSWORD.into())
+        .await
+        .unwrap();
+    email
 }
 
 /// The ids of the audit rows (`data-id`) on an admin audit page, in page order.

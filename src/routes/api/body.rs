@@ -1,7 +1,12 @@
 //! The payment API's JSON: request and answer bodies, documented by their types.
 
+use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::catalog::ChannelTarget;
+use crate::error::ApiError;
+use crate::payments::{InvoiceNumber, PaymentStatus};
 
 /// `POST /api/v1/payments`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -11,6 +16,58 @@ pub struct CreatePaymentBody {
     pub channel: String,
     pub order: OrderBody,
     pub additional_info: Option<AdditionalInfo>,
+}
+
+/// A create request whose every field passed its check.
+#[derive(Debug)]
+pub struct CreateRequest {
+    pub target: ChannelTarget,
+    pub invoice: InvoiceNumber,
+    pub amount: i64,
+    pub body_override: Option<String>,
+}
+
+impl CreatePaymentBody {
+    /// Reads a request body as `POST /api/v1/payments` does: JSON, then each field checked.
+    pub fn read(bytes: &[u8]) -> Result<CreateRequest, ApiError> {
+        let body: Self = serde_json::from_slice(bytes).map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("The body is not the JSON this call takes: {error}."),
+            )
+        })?;
+        let target = ChannelTarget::parse_code(&body.channel).ok_or_else(|| {
+            invalid_field(
+                "channel",
+                "Name a channel of the catalog as section/channel, e.g. va_snap/bca.",
+            )
+        })?;
+        let invoice = InvoiceNumber::parse(&body.order.invoice_number).ok_or_else(|| {
+            invalid_field(
+                "order.invoice_number",
+                "Use 1 to 64 letters, digits, - or _.",
+            )
+        })?;
+        if body.order.amount <= 0 {
+            return Err(invalid_field(
+                "order.amount",
+                "Give a positive whole number of rupiah.",
+            ));
+        }
+        Ok(CreateRequest {
+            target,
+            invoice,
+            amount: body.order.amount,
+            body_override: body
+                .additional_info
+                .and_then(|info| info.override_notification_url),
+        })
+    }
+}
+
+fn invalid_field(field: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message).with("field", field)
 }
 
 /// The merchant's order.
@@ -35,6 +92,24 @@ pub struct AdditionalInfo {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SimulateBody {
     pub status: SimulatedStatus,
+}
+
+impl SimulateBody {
+    /// Reads a request body as `POST /api/v1/payments/{id}/simulate` does.
+    pub fn read(bytes: &[u8]) -> Result<PaymentStatus, ApiError> {
+        let body: Self = serde_json::from_slice(bytes).map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("Send {{\"status\": \"SUCCESS\" | \"FAILED\" | \"EXPIRED\"}}: {error}."),
+            )
+        })?;
+        Ok(match body.status {
+            SimulatedStatus::Success => PaymentStatus::Success,
+            SimulatedStatus::Failed => PaymentStatus::Failed,
+            SimulatedStatus::Expired => PaymentStatus::Expired,
+        })
+    }
 }
 
 /// The final status a simulated payment reaches.

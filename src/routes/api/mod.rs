@@ -2,7 +2,7 @@
 //! payment, simulate its outcome, read it with its deliveries; and its OpenAPI document,
 //! generated from these handlers' annotations and the bodies' types.
 
-mod body;
+pub mod body;
 
 use std::sync::LazyLock;
 
@@ -14,11 +14,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::SandboxClient;
-use crate::catalog::ChannelTarget;
 use crate::error::ApiError;
 use crate::paths;
 use crate::payments::targets::{APPEND_HEADER, OVERRIDE_HEADER};
-use crate::payments::{self, CreateError, InvoiceNumber, NewPayment, PaymentStatus, TargetError};
+use crate::payments::{self, CreateError, NewPayment, TargetError};
 use crate::state::AppState;
 use crate::store::payments::{StatusChange, StoredPayment};
 use body::{
@@ -59,31 +58,7 @@ pub async fn create_payment(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body: CreatePaymentBody = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("The body is not the JSON this call takes: {error}."),
-        )
-    })?;
-    let target = ChannelTarget::parse_code(&body.channel).ok_or_else(|| {
-        invalid_field(
-            "channel",
-            "Name a channel of the catalog as section/channel, e.g. va_snap/bca.",
-        )
-    })?;
-    let invoice = InvoiceNumber::parse(&body.order.invoice_number).ok_or_else(|| {
-        invalid_field(
-            "order.invoice_number",
-            "Use 1 to 64 letters, digits, - or _.",
-        )
-    })?;
-    if body.order.amount <= 0 {
-        return Err(invalid_field(
-            "order.amount",
-            "Give a positive whole number of rupiah.",
-        ));
-    }
+    let body = CreatePaymentBody::read(&body)?;
     let header = |name: &str| {
         request
             .headers()
@@ -93,13 +68,10 @@ pub async fn create_payment(
     let (override_header, append_header) = (header(OVERRIDE_HEADER), header(APPEND_HEADER));
     let new = NewPayment {
         merchant_id: client.merchant_id,
-        target,
-        invoice_number: &invoice,
-        amount: body.order.amount,
-        body_override: body
-            .additional_info
-            .as_ref()
-            .and_then(|info| info.override_notification_url.as_deref()),
+        target: body.target,
+        invoice_number: &body.invoice,
+        amount: body.amount,
+        body_override: body.body_override.as_deref(),
         override_header: override_header.as_deref(),
         append_header: append_header.as_deref(),
     };
@@ -163,18 +135,7 @@ pub async fn simulate_payment(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body: SimulateBody = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("Send {{\"status\": \"SUCCESS\" | \"FAILED\" | \"EXPIRED\"}}: {error}."),
-        )
-    })?;
-    let status = match body.status {
-        SimulatedStatus::Success => PaymentStatus::Success,
-        SimulatedStatus::Failed => PaymentStatus::Failed,
-        SimulatedStatus::Expired => PaymentStatus::Expired,
-    };
+    let status = SimulateBody::read(&body)?;
     let payment = state
         .db
         .payment(client.merchant_id, &id)
@@ -251,10 +212,6 @@ impl Modify for BasicAuth {
             .get_or_insert_with(Default::default)
             .add_security_scheme("sandbox_key", SecurityScheme::Http(scheme));
     }
-}
-
-fn invalid_field(field: &str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message).with("field", field)
 }
 
 fn create_error(error: CreateError) -> ApiError {
