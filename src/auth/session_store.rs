@@ -103,8 +103,8 @@ impl SessionStore for SessionBackend {
                     }
                 };
                 if let Some(user) = loaded.user {
-                    if let Some(merchant) = user.merchant_id {
-                        crate::prefetch::offer_settings(merchant, loaded.settings);
+                    if let (Some(merchant), Some(settings)) = (user.merchant_id, loaded.settings) {
+                        crate::prefetch::offer_settings(merchant, settings);
                     }
                     crate::prefetch::offer_user(user);
                 }

@@ -53,12 +53,13 @@ pub struct SqlitePools {
 }
 
 /// Readers: each SQLite connection runs its queries on a thread of its own, and a request that
-/// finds none free waits for one to be handed back, which costs more than a query. 4 per core
-/// serve a page view's one query without waiting; more served a few more pages but cost each
-/// about 250 KiB (bench/README.md).
+/// finds none free waits for one to be handed back, which costs more than a query. 6 per core:
+/// on 2 cores 4 per core served about a sixth fewer pages, and every reader holds its own
+/// copy of the schema, so 8 per core took the peak memory past its 40 MB bound
+/// (bench/README.md).
 fn sqlite_readers() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    u32::try_from(cores * 4).unwrap_or(8).clamp(4, 64)
+    u32::try_from(cores * 6).unwrap_or(12).clamp(6, 64)
 }
 
 /// The few statements that differ between the backends.
@@ -157,11 +158,16 @@ impl Db {
                 .await
                 .context("opening the SQLite database")?;
             // Opened at start: opening one mid-load costs a request more than its query.
+            // Each reader keeps a small page cache and few prepared statements: a page view
+            // runs one query, and the file's hot pages are in the OS cache anyway.
+            let read_options = options
+                .pragma("cache_size", "-512")
+                .statement_cache_capacity(24);
             let read = SqlitePoolOptions::new()
                 .min_connections(sqlite_readers())
                 .max_connections(sqlite_readers())
                 .test_before_acquire(false)
-                .connect_with(options)
+                .connect_with(read_options)
                 .await
                 .context("opening the SQLite database")?;
             Ok(Db::Sqlite(SqlitePools { read, write }))

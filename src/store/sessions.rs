@@ -1,6 +1,6 @@
 //! Server-side session rows, so that signing out (or disabling a user) really ends a session.
 
-use super::settings::{ChannelSetting, failing, failing_unsaved};
+use super::settings::ChannelSetting;
 use super::users::SessionUser;
 use super::{Db, on_pool};
 use crate::domain::{EmailAddress, MerchantCode};
@@ -10,14 +10,15 @@ use crate::domain::{EmailAddress, MerchantCode};
 pub struct LoadedSession {
     pub state: String,
     pub user: Option<SessionUser>,
-    /// The user's merchant's settings of the section asked for (none when none was).
-    pub settings: Vec<ChannelSetting>,
+    /// The user's merchant's settings of the section asked for; `None` when none was, or
+    /// when the merchant has failing channels (the page reads those with their health).
+    pub settings: Option<Vec<ChannelSetting>>,
 }
 
 /// A row of the session-and-section query, decoded by position (the page's hot path): the
 /// session with its user (state set), or one of the user's merchant's settings (channel set).
-/// A setting's row carries its channel's failing error and environment in the first and
-/// fourth columns, which it has no other use for (sqlx decodes tuples of at most 16).
+/// The session's row says in its `version` column, which it has no other use for, whether the
+/// merchant has a failing channel (one probe of a partial index that is almost always empty).
 type SessionOrSetting = (
     Option<String>,
     Option<i64>,
@@ -113,12 +114,12 @@ impl Db {
             .map(|(state, user)| LoadedSession {
                 state,
                 user,
-                settings: Vec::new(),
+                settings: None,
             }))
     }
 
     /// Like [`Db::load_session_with_user`], with the settings of `section` of the user's
-    /// merchant (none for an admin) in the same query, as [`Db::section_settings`] reads them.
+    /// merchant (none for an admin) in the same query.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_session_with_section(
         &self,
@@ -128,36 +129,27 @@ impl Db {
     ) -> sqlx::Result<Option<LoadedSession>> {
         // The session and its user once, then each setting: no column repeated per row.
         let rows: Vec<SessionOrSetting> = on_pool!(self, |pool| {
-            sqlx::query_as(concat!(
+            sqlx::query_as(
                 "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
                         u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
                         u.must_change_password, NULL AS channel, NULL AS sandbox_url, \
-                        NULL AS production_url, NULL AS version, NULL AS updated_at, \
-                        NULL AS updated_by \
+                        NULL AS production_url, \
+                        CASE WHEN EXISTS (SELECT 1 FROM channel_health h \
+                             WHERE h.merchant_id = u.merchant_id AND h.failing_streak >= 3) \
+                        THEN 1 END AS version, \
+                        NULL AS updated_at, NULL AS updated_by \
                  FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
                  LEFT JOIN merchants m ON m.id = u.merchant_id \
                  WHERE s.id = $1 AND s.expires_at > $2 \
-                 UNION ALL SELECT ",
-                failing!("last_error", "c.merchant_id", "c.section", "c.channel"),
-                ", NULL, NULL, ",
-                failing!("environment", "c.merchant_id", "c.section", "c.channel"),
-                ", NULL, NULL, NULL, NULL, NULL, NULL, \
-                 c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, b.email \
+                 UNION ALL \
+                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                        c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, \
+                        b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \
                  LEFT JOIN users b ON b.id = c.updated_by \
-                 WHERE s.id = $1 AND s.expires_at > $2 \
-                 UNION ALL SELECT ",
-                failing!("last_error", "f.merchant_id", "f.section", "f.channel"),
-                ", NULL, NULL, ",
-                failing!("environment", "f.merchant_id", "f.section", "f.channel"),
-                ", NULL, NULL, NULL, NULL, NULL, NULL, f.channel, NULL, NULL, NULL, NULL, NULL ",
-                failing_unsaved!(
-                    "FROM sessions s JOIN users u ON u.id = s.user_id \
-                     JOIN channel_health h ON h.merchant_id = u.merchant_id AND h.section = $3 \
-                     WHERE s.id = $1 AND s.expires_at > $2"
-                ),
-            ))
+                 WHERE s.id = $1 AND s.expires_at > $2",
+            )
             .bind(id)
             .bind(now)
             .bind(section)
@@ -165,6 +157,7 @@ impl Db {
             .await
         })?;
         let mut session = None;
+        let mut failing = false;
         let mut settings = Vec::with_capacity(rows.len());
         for row in rows {
             let (state, id, email, role, disabled, session_epoch, merchant_id) =
@@ -178,10 +171,11 @@ impl Db {
                     version: row.13.unwrap_or_default(),
                     updated_at: row.14,
                     updated_by: row.15,
-                    failing_error: state,
-                    failing_environment: role,
+                    failing_error: None,
+                    failing_environment: None,
                 }),
                 None => {
+                    failing = row.13.is_some();
                     session = SessionRow {
                         state,
                         id,
@@ -198,6 +192,9 @@ impl Db {
                 }
             }
         }
+        // A merchant with a failing channel is told so on the page: it reads its settings with
+        // their health (`Db::section_settings`), one query more for the few that need it.
+        let settings = (!failing).then_some(settings);
         Ok(session.map(|(state, user)| LoadedSession {
             state,
             user,

@@ -43,24 +43,38 @@ pub enum SaveOutcome {
     Conflict,
 }
 
-/// A failing channel's `$column` (its last error or its environment; production's when both
-/// fail) for the channel `$merchant`, `$section`, `$channel` name in the enclosing query.
-macro_rules! failing {
-    ($column:literal, $merchant:literal, $section:literal, $channel:literal) => {
+/// The failing-channel columns of a settings row (its last error and which environment:
+/// production's when both fail), over the joins [`failing_joins!`] adds: two key lookups.
+macro_rules! failing_columns {
+    () => {
+        "COALESCE(hp.last_error, hs.last_error) AS failing_error, \
+         CASE WHEN hp.last_error IS NOT NULL THEN 'production' \
+              WHEN hs.last_error IS NOT NULL THEN 'sandbox' END AS failing_environment"
+    };
+}
+
+/// Joins the channel `$merchant`, `$section`, `$channel` name in the enclosing query to its
+/// health in each environment, when failing.
+macro_rules! failing_joins {
+    ($merchant:literal, $section:literal, $channel:literal) => {
         concat!(
-            "(SELECT h.",
-            $column,
-            " FROM channel_health h WHERE h.merchant_id = ",
+            " LEFT JOIN channel_health hp ON hp.merchant_id = ",
             $merchant,
-            " AND h.section = ",
+            " AND hp.section = ",
             $section,
-            " AND h.channel = ",
+            " AND hp.channel = ",
             $channel,
-            " AND h.failing_streak >= 3 ORDER BY h.environment LIMIT 1)"
+            " AND hp.environment = 'production' AND hp.failing_streak >= 3 \
+             LEFT JOIN channel_health hs ON hs.merchant_id = ",
+            $merchant,
+            " AND hs.section = ",
+            $section,
+            " AND hs.channel = ",
+            $channel,
+            " AND hs.environment = 'sandbox' AND hs.failing_streak >= 3 "
         )
     };
 }
-pub(super) use failing;
 
 /// The settings query with the given WHERE clause (one join, no query per channel).
 macro_rules! select_settings {
@@ -68,11 +82,9 @@ macro_rules! select_settings {
         concat!(
             "SELECT s.channel, s.sandbox_url, s.production_url, s.version, s.updated_at, \
              u.email AS updated_by, ",
-            failing!("last_error", "s.merchant_id", "s.section", "s.channel"),
-            " AS failing_error, ",
-            failing!("environment", "s.merchant_id", "s.section", "s.channel"),
-            " AS failing_environment \
-             FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by ",
+            failing_columns!(),
+            " FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by",
+            failing_joins!("s.merchant_id", "s.section", "s.channel"),
             $filter
         )
     };
@@ -87,13 +99,14 @@ macro_rules! failing_unsaved {
         concat!(
             "FROM (SELECT DISTINCT h.merchant_id, h.section, h.channel ",
             $from,
-            " AND h.failing_streak >= 3) f WHERE NOT EXISTS (SELECT 1 FROM channel_settings c \
+            " AND h.failing_streak >= 3) f",
+            failing_joins!("f.merchant_id", "f.section", "f.channel"),
+            "WHERE NOT EXISTS (SELECT 1 FROM channel_settings c \
              WHERE c.merchant_id = f.merchant_id AND c.section = f.section \
              AND c.channel = f.channel)"
         )
     };
 }
-pub(super) use failing_unsaved;
 
 impl Db {
     /// Every stored channel of one section (channels never saved have no row), and failing
@@ -107,9 +120,7 @@ impl Db {
         const SQL: &str = concat!(
             select_settings!("WHERE s.merchant_id = $1 AND s.section = $2"),
             " UNION ALL SELECT f.channel, NULL, NULL, 0, NULL, NULL, ",
-            failing!("last_error", "f.merchant_id", "f.section", "f.channel"),
-            ", ",
-            failing!("environment", "f.merchant_id", "f.section", "f.channel"),
+            failing_columns!(),
             " ",
             failing_unsaved!("FROM channel_health h WHERE h.merchant_id = $1 AND h.section = $2")
         );
