@@ -15,9 +15,14 @@ CREATE TABLE delivery_resends (
     merchant_id INTEGER NOT NULL REFERENCES merchants (id),
     requested_by INTEGER NOT NULL REFERENCES users (id),
     requested_at INTEGER NOT NULL,
+    -- Where to send it when not to the delivery's own URL: the URL saved now.
+    url TEXT,
     lease_token TEXT,
     lease_until INTEGER
 );
+-- The URL an attempt went to, when not its delivery's (a resend to the URL saved since).
+ALTER TABLE delivery_attempts ADD COLUMN url TEXT;
+
 CREATE INDEX delivery_resends_merchant ON delivery_resends (merchant_id);
 
 -- Per channel and environment: how many of its newest deliveries failed their first attempt

@@ -170,6 +170,8 @@ pub struct DeliveryPage {
     pub attempts: Vec<AttemptView>,
     /// How many attempts there are in all.
     pub total_attempts: i64,
+    /// The URL saved now for the channel and environment, when it is not the one sent to.
+    pub saved_elsewhere: Option<String>,
 }
 
 impl DeliveryPage {
@@ -179,6 +181,7 @@ impl DeliveryPage {
         delivery: LoggedDelivery,
         newest_first: Vec<AttemptRow>,
         total_attempts: i64,
+        saved_elsewhere: Option<String>,
     ) -> Self {
         let body = &delivery.request_body;
         let pretty_body = serde_json::from_str::<serde_json::Value>(body)
@@ -191,10 +194,11 @@ impl DeliveryPage {
             .map(|(i, row)| {
                 let headers: Vec<(String, String)> =
                     serde_json::from_str(&row.request_headers).unwrap_or_default();
+                let url = row.url.as_deref().unwrap_or(&delivery.row.url);
                 let curl = if headers.is_empty() {
                     String::new()
                 } else {
-                    crate::notify::curl::command(&delivery.row.url, &headers, body)
+                    crate::notify::curl::command(url, &headers, body)
                 };
                 AttemptView {
                     number: total_attempts - i as i64,
@@ -212,6 +216,7 @@ impl DeliveryPage {
             pretty_body,
             attempts,
             total_attempts,
+            saved_elsewhere,
         }
     }
 

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::{CsrfForm, EmptyForm, MerchantUser, RequestMeta, Scoped};
+use crate::auth::{CsrfForm, MerchantUser, RequestMeta, Scoped};
 use crate::catalog::Section;
 use crate::domain::{DAY_MS, day_start_ms};
 use crate::error::AppError;
@@ -19,6 +19,12 @@ use crate::state::AppState;
 use crate::store::delivery_log::{Cursor, LogFilter, LogStatus};
 use crate::store::resends::MAX_PENDING_RESENDS;
 use crate::store::{ResendRequest, now_ms};
+
+crate::csrf_form!(
+    /// Resend: `to` is `sent` (the URL it was sent to, the default) or `saved` (the URL saved
+    /// now for its channel and environment).
+    ResendInput { to }
+);
 
 pub const LOG_PAGE_SIZE: i64 = 50;
 /// A notification's page shows its newest attempts, however often it was resent.
@@ -69,12 +75,23 @@ pub async fn notification_detail(
         .await?
         .ok_or(AppError::NotFound)?;
     let (attempts, total) = state.db.delivery_attempts(id, SHOWN_ATTEMPTS).await?;
+    let row = &delivery.row;
+    let setting = state
+        .db
+        .channel_setting(scope.merchant_id, &row.section, &row.channel)
+        .await?;
+    let saved = match row.environment.as_str() {
+        "production" => setting.production_url,
+        _ => setting.sandbox_url,
+    };
+    let saved_elsewhere = saved.filter(|saved| *saved != row.url);
     let page = DeliveryPage::new(
         Layout::for_user(&tf("log.delivery_title", &[&id]), &user),
         scope,
         delivery,
         attempts,
         total,
+        saved_elsewhere,
     );
     Ok(render_page(StatusCode::OK, &page))
 }
@@ -84,14 +101,21 @@ pub async fn resend(
     MerchantUser { user, merchant }: MerchantUser,
     meta: RequestMeta,
     path: web::Path<String>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(input): CsrfForm<ResendInput>,
 ) -> Result<HttpResponse, AppError> {
     let id = delivery_id(&path)?;
     let actor = user.actor(&meta);
-    let message = match state.db.request_resend(merchant.id, id, &actor).await? {
+    let to_saved = match input.to.as_str() {
+        "" | "sent" => false,
+        "saved" => true,
+        _ => return Err(AppError::BadRequest(t("log.resend_choose").to_owned())),
+    };
+    let requested = state.db.request_resend(merchant.id, id, to_saved, &actor);
+    let message = match requested.await? {
         ResendRequest::NotFound => return Err(AppError::NotFound),
         ResendRequest::AlreadyQueued => t("log.resend_already").to_owned(),
         ResendRequest::TooMany => tf("log.resend_too_many", &[&MAX_PENDING_RESENDS]),
+        ResendRequest::NoSavedUrl => t("log.resend_no_saved_url").to_owned(),
         ResendRequest::Queued => {
             state.deliveries.wake();
             t("log.resend_queued").to_owned()

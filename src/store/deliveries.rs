@@ -55,6 +55,9 @@ pub struct ClaimedDelivery {
     /// Set on a resend: the user who asked for this attempt.
     #[sqlx(default)]
     pub manual_by: Option<i64>,
+    /// Set on a resend to the URL saved since: where it goes instead (it is also `url`).
+    #[sqlx(default)]
+    pub resend_url: Option<String>,
 }
 
 impl ClaimedDelivery {
@@ -105,15 +108,17 @@ pub struct AttemptSummary {
     pub error: Option<String>,
 }
 
-/// Inserts one attempt of delivery `$id` in the open transaction `$tx`.
+/// Inserts one attempt of delivery `$id` in the open transaction `$tx`; `$url` when it went
+/// elsewhere than the delivery's own URL.
 macro_rules! insert_attempt {
-    ($tx:ident, $id:expr, $attempt:expr, $manual_by:expr) => {
+    ($tx:ident, $id:expr, $attempt:expr, $manual_by:expr, $url:expr) => {
         async {
             let a: &NewAttempt = $attempt;
+            let url: Option<&str> = $url;
             sqlx::query(
                 "INSERT INTO delivery_attempts (delivery_id, at, request_headers, outcome, \
-                 http_status, latency_ms, response_body, error, manual_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 http_status, latency_ms, response_body, error, manual_by, url) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind($id)
             .bind(a.at)
@@ -124,6 +129,7 @@ macro_rules! insert_attempt {
             .bind(a.response_body)
             .bind(a.error)
             .bind($manual_by)
+            .bind(url)
             .execute(&mut *$tx)
             .await
             .map(drop)
@@ -173,7 +179,7 @@ impl Db {
             .bind(i64::from(status != "delivered"))
             .fetch_one(&mut *tx)
             .await?;
-            insert_attempt!(tx, id, attempt, None::<i64>).await?;
+            insert_attempt!(tx, id, attempt, None::<i64>, None).await?;
             let target = (
                 delivery.merchant_id,
                 delivery.section,
@@ -270,7 +276,7 @@ impl Db {
         };
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            insert_attempt!(tx, claimed.id, attempt, None::<i64>).await?;
+            insert_attempt!(tx, claimed.id, attempt, None::<i64>, None).await?;
             let updated = sqlx::query(
                 "UPDATE deliveries SET status = $1, attempts = attempts + 1, \
                  next_attempt_at = $2, lease_token = NULL, \

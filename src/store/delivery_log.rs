@@ -132,6 +132,8 @@ pub struct AttemptRow {
     pub error: Option<String>,
     /// Who asked for it, when it was a resend.
     pub manual_by: Option<String>,
+    /// Where it went, when not to its delivery's URL.
+    pub url: Option<String>,
 }
 
 /// Deliveries of one hour (`hour` since the epoch) that ended one way.
@@ -297,7 +299,7 @@ impl Db {
         on_pool!(self, |pool| {
             let attempts = sqlx::query_as(
                 "SELECT a.id, a.at, a.request_headers, a.outcome, a.http_status, a.latency_ms, \
-                 a.response_body, a.error, u.email AS manual_by \
+                 a.response_body, a.error, u.email AS manual_by, a.url \
                  FROM delivery_attempts a LEFT JOIN users u ON u.id = a.manual_by \
                  WHERE a.delivery_id = $1 ORDER BY a.id DESC LIMIT $2",
             )

@@ -20,6 +20,8 @@ pub enum ResendRequest {
     TooMany,
     /// The merchant has no such delivery.
     NotFound,
+    /// A resend to the saved URL was asked for, but none is saved for that environment.
+    NoSavedUrl,
 }
 
 impl Db {
@@ -28,25 +30,40 @@ impl Db {
     /// event in the same transaction (`notification_resend`: the notification's id as the old
     /// value, its URL as the new one).
     #[tracing::instrument(level = "debug", skip_all)]
+    ///
+    /// With `to_saved`, it goes to the URL saved now for the channel and environment (the
+    /// merchant fixed it since), signed for that URL's path.
     pub async fn request_resend(
         &self,
         merchant_id: i64,
         delivery_id: i64,
+        to_saved: bool,
         actor: &Actor,
     ) -> sqlx::Result<ResendRequest> {
         let now = now_ms();
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            let found: Option<(String, String, String)> = sqlx::query_as(
-                "SELECT section, channel, url FROM deliveries WHERE id = $1 AND merchant_id = $2",
+            let found: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+                "SELECT d.section, d.channel, d.url, \
+                 CASE d.environment WHEN 'production' THEN c.production_url \
+                 ELSE c.sandbox_url END \
+                 FROM deliveries d LEFT JOIN channel_settings c ON c.merchant_id = d.merchant_id \
+                 AND c.section = d.section AND c.channel = d.channel \
+                 WHERE d.id = $1 AND d.merchant_id = $2",
             )
             .bind(delivery_id)
             .bind(merchant_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((section, channel, url)) = found else {
+            let Some((section, channel, sent_to, saved)) = found else {
                 return Ok(ResendRequest::NotFound);
             };
+            let elsewhere = match (to_saved, saved) {
+                (false, _) => None,
+                (true, Some(saved)) => Some(saved).filter(|saved| *saved != sent_to),
+                (true, None) => return Ok(ResendRequest::NoSavedUrl),
+            };
+            let url = elsewhere.as_deref().unwrap_or(&sent_to);
             let waiting: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM delivery_resends WHERE merchant_id = $1")
                     .bind(merchant_id)
@@ -58,12 +75,14 @@ impl Db {
             // The key is the delivery: a second request while one is in flight adds nothing.
             let queued = sqlx::query(
                 "INSERT INTO delivery_resends (delivery_id, merchant_id, requested_by, \
-                 requested_at) VALUES ($1, $2, $3, $4) ON CONFLICT (delivery_id) DO NOTHING",
+                 requested_at, url) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (delivery_id) DO NOTHING",
             )
             .bind(delivery_id)
             .bind(merchant_id)
             .bind(actor.user_id)
             .bind(now)
+            .bind(elsewhere.as_deref())
             .execute(&mut *tx)
             .await?;
             if queued.rows_affected() == 0 {
@@ -76,7 +95,7 @@ impl Db {
                 channel: Some(&channel),
                 field: Some("delivery"),
                 old_value: Some(&id),
-                new_value: Some(&url),
+                new_value: Some(url),
                 ..AuditRecord::of(AuditAction::NotificationResend)
             };
             append_events!(tx, dialect, [(now, actor, &record)]).await?;
@@ -117,9 +136,10 @@ impl Db {
                 return Ok(Vec::new());
             }
             sqlx::query_as(
-                "SELECT d.id, d.merchant_id, d.section, d.channel, d.environment, d.url, \
-                 d.request_id, d.request_body, d.attempts, d.manual_attempts, d.status, \
-                 d.first_attempt_at, r.lease_token, r.requested_by AS manual_by \
+                "SELECT d.id, d.merchant_id, d.section, d.channel, d.environment, \
+                 COALESCE(r.url, d.url) AS url, d.request_id, d.request_body, d.attempts, \
+                 d.manual_attempts, d.status, d.first_attempt_at, r.lease_token, \
+                 r.requested_by AS manual_by, r.url AS resend_url \
                  FROM delivery_resends r JOIN deliveries d ON d.id = r.delivery_id \
                  WHERE r.lease_token = $1",
             )
@@ -143,7 +163,8 @@ impl Db {
         let delivered = attempt.outcome == "delivered";
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            insert_attempt!(tx, claimed.id, attempt, claimed.manual_by).await?;
+            let elsewhere = claimed.resend_url.as_deref();
+            insert_attempt!(tx, claimed.id, attempt, claimed.manual_by, elsewhere).await?;
             let ours = sqlx::query(
                 "DELETE FROM delivery_resends WHERE delivery_id = $1 AND lease_token = $2",
             )

@@ -435,13 +435,17 @@ async fn attribute(chrome: &Chrome, css: &str, name: &str) -> String {
 pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     let email = run.app.create_merchant_user("acme").await;
     let api = SandboxApi::of(&run.app, &email).await;
-    // BCA's receiver is down for the first notification and back for every later one; BNI's
-    // never answers anything but 500.
-    let recovering = Receiver::start(Reply::script(&[500], 200)).await;
+    // The URL saved for BCA answers nothing but 500 (the merchant's old server); the fixed
+    // one answers 200. BNI's never answers anything but 500.
+    let old_server = Receiver::start(Reply::script(&[], 500)).await;
+    let new_server = Receiver::start(Reply::ok("OK")).await;
     let broken = Receiver::start(Reply::script(&[], 500)).await;
-    let bca_url = format!("http://127.0.0.1:{}/payhook/bca", recovering.port());
+    let bca_url = format!("http://127.0.0.1:{}/payhook/bca", old_server.port());
+    let fixed_url = format!("http://127.0.0.1:{}/payhook/bca", new_server.port());
     let bni_url = format!("http://127.0.0.1:{}/payhook/bni", broken.port());
-    api.pay("va/bca", "INV-2026-0001", Some(&bca_url)).await;
+    let saved = run.app.save("va", "bca", &bca_url, "").await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    api.pay("va/bca", "INV-2026-0001", None).await;
 
     let mut chrome = run.browser("notifications").await;
     chrome.sign_in(&email, PASSWORD).await;
@@ -489,8 +493,18 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     assert_eq!(chrome.text("#delivery-url").await, bca_url);
     chrome.shot("notification-detail").await;
 
-    // The receiver answers 200 from now on: the merchant sends the notification again.
-    chrome.click("#resend-form button[type=submit]").await;
+    // The merchant fixes BCA's URL, then sends the notification again to the URL saved now.
+    assert!(
+        !chrome.exists("#resend-to-saved").await,
+        "nothing saved elsewhere yet"
+    );
+    chrome.go("/settings/payment/va/bca").await;
+    chrome.fill("form.configure #sandbox_url", &fixed_url).await;
+    chrome.click("form.configure button[type=submit]").await;
+    chrome.wait_for_path("/settings/payment/va").await;
+    chrome.go(&detail).await;
+    assert!(chrome.text("#saved-url").await.contains(&fixed_url));
+    chrome.click("#resend-to-saved").await;
     chrome.wait_for_path(&detail).await;
     chrome.wait_for_text("p.flash", "Resend queued").await;
     reload_until(
@@ -599,10 +613,14 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
         format!("dikirim ulang oleh {email}")
     );
     assert_eq!(
-        chrome.text("#resend-form button[type=submit]").await,
+        chrome.text("#resend-form button[value=sent]").await,
         "Kirim ulang sekarang"
     );
-    chrome.click("#resend-form button[type=submit]").await;
+    assert_eq!(
+        chrome.text("#resend-to-saved").await,
+        "Kirim ulang ke URL tersimpan"
+    );
+    chrome.click("#resend-to-saved").await;
     chrome
         .wait_for_text("p.flash", "Pengiriman ulang diantrekan: segera dikirim.")
         .await;
@@ -619,10 +637,11 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
             .await
             .contains("3 notifikasi berturut-turut atau lebih gagal.")
     );
+    assert_eq!(old_server.requests().len(), 1, "one failure at the old URL");
     assert_eq!(
-        recovering.requests().len(),
-        3,
-        "one failure and two resends"
+        new_server.requests().len(),
+        2,
+        "two resends to the fixed one"
     );
     chrome.close().await;
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     a_failed_notification_is_resent_delivered_and_audited_and_a_double_resend_sends_once,
     merchants_see_only_their_own_log_and_admins_read_without_resending,
     a_merchant_has_at_most_ten_resends_waiting,
+    a_merchant_who_fixed_the_url_resends_to_the_saved_one,
     the_chart_counts_equal_its_table_and_failing_channels_are_flagged,
 );
 
@@ -113,6 +114,15 @@ async fn page_until(browser: &Browser, path: &str, done: impl Fn(&str) -> bool) 
         assert!(Instant::now() < deadline, "{path} never got there:\n{page}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The newest `notification_resend` audit events.
+async fn resend_events(app: &TestApp) -> Vec<payhook::store::AuditEntry> {
+    let filter = payhook::store::AuditFilter {
+        action: Some(payhook::store::AuditAction::NotificationResend),
+        ..Default::default()
+    };
+    app.db.audit_page(&filter, 10).await.unwrap()
 }
 
 /// How many deliveries the log lists with `query`.
@@ -331,17 +341,7 @@ async fn a_failed_notification_is_resent_delivered_and_audited_and_a_double_rese
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(slow.requests().len(), 2, "the first attempt and one resend");
-    let events = app
-        .db
-        .audit_page(
-            &payhook::store::AuditFilter {
-                action: Some(payhook::store::AuditAction::NotificationResend),
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .unwrap();
+    let events = resend_events(&app).await;
     assert_eq!(events.len(), 2, "one event per resend queued");
     let event = &events[0].event;
     assert_eq!(event.old_value.as_deref(), Some(id.to_string().as_str()));
@@ -417,6 +417,78 @@ async fn a_merchant_has_at_most_ten_resends_waiting(backend: Backend) {
         !page.contains("id=\"resend-pending\""),
         "nothing was queued"
     );
+}
+
+async fn a_merchant_who_fixed_the_url_resends_to_the_saved_one(backend: Backend) {
+    let app = spawn(backend, "1h").await;
+    let broken = Receiver::start(Reply::script(&[], 500)).await;
+    let fixed = Receiver::start(Reply::ok("OK")).await;
+    let api = Api::for_new_merchant(&app, "acme").await;
+    let url = |receiver: &Receiver| format!("http://127.0.0.1:{}/notify", receiver.port());
+    app.save("va", "bca", &url(&broken), "").await;
+    let (status, payment) = api.create(order("INV-1"), &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{payment}");
+    let payment = payment["id"].as_str().unwrap().to_owned();
+    api.simulate(&payment, "SUCCESS").await;
+    let id = delivery_ids(&api, &payment).await[0];
+    let path = format!("{LOG}/{id}");
+    let page = page_until(&app, &path, |p| p.contains("data-status=\"retrying\"")).await;
+    assert!(
+        !page.contains("id=\"resend-to-saved\""),
+        "the saved URL is the one sent to"
+    );
+
+    let saved = app.save("va", "bca", &url(&fixed), "").await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let page = app.get_text(&path).await;
+    assert!(page.contains("id=\"resend-to-saved\""));
+    assert!(page.contains(&url(&fixed)));
+    let token = csrf_token(&page);
+    let bogus = app
+        .post(
+            &format!("{path}/resend"),
+            &[("csrf_token", &token), ("to", "elsewhere")],
+        )
+        .await;
+    assert_eq!(bogus.status(), StatusCode::BAD_REQUEST);
+    let answer = app
+        .post(
+            &format!("{path}/resend"),
+            &[("csrf_token", &token), ("to", "saved")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let page = page_until(&app, &path, |p| p.contains("data-status=\"delivered\"")).await;
+    let got = fixed.single();
+    assert_eq!(got.path, "/notify");
+    assert_eq!(broken.requests().len(), 1, "nothing more to the broken URL");
+    assert_eq!(
+        got.header("Request-Id"),
+        broken.requests()[0].header("Request-Id"),
+        "the same notification"
+    );
+    let newest = &page[page.find("id=\"attempt-2\"").unwrap()..];
+    assert!(
+        newest.contains(&format!("POST {}", url(&fixed))),
+        "the attempt says where it went"
+    );
+    let events = resend_events(&app).await;
+    assert_eq!(
+        events[0].event.new_value.as_deref(),
+        Some(url(&fixed).as_str())
+    );
+
+    // With no URL saved any more, a resend to the saved URL is refused and nothing queued.
+    app.save("va", "bca", "", "").await;
+    let token = csrf_token(&app.get_text(&path).await);
+    app.post(
+        &format!("{path}/resend"),
+        &[("csrf_token", &token), ("to", "saved")],
+    )
+    .await;
+    let page = app.get_text(&path).await;
+    assert!(page.contains("No URL is saved for this channel"), "{page}");
+    assert!(!page.contains("id=\"resend-pending\""));
 }
 
 /// Sums the chart's bars per day, as the table beside it lists days.
