@@ -13,6 +13,10 @@ mod harness;
 #[path = "http/ledger.rs"]
 mod ledger;
 
+#[allow(dead_code)]
+#[path = "http/queue.rs"]
+mod queue;
+
 #[path = "http/serve_process.rs"]
 mod serve_process;
 
@@ -23,13 +27,8 @@ use std::time::{Duration, Instant};
 
 use harness::{Receiver, Reply};
 use ledger::{AckedSave, check_saves};
-use payhook::catalog::ChannelTarget;
-use payhook::domain::MerchantCode;
-use payhook::notify::message::{self, PaymentFacts};
 use payhook::secrets::SecretBox;
 use payhook::store::Db;
-use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
-use payhook::url_policy::Environment;
 use reqwest::StatusCode;
 use serve_process::ServeProcess;
 use support::{Backend, Browser, ScratchDatabase, create_merchant_user, hidden_value, run_cli};
@@ -79,80 +78,38 @@ async fn serve_with(
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A merchant with a pending payment on `database`, as the test process sees it.
+/// A merchant on `database`, as the test process sees it, and the payment it queued.
 struct Shop {
     db: Db,
-    payment: StoredPayment,
+    /// The sandbox key the servers sign with, sealed with the key they share.
+    secrets: SecretBox,
+    payment: String,
 }
 
 impl Shop {
     async fn open(database: &ScratchDatabase, keys: &Keys) -> Self {
         let db = Db::connect(&database.url).await.unwrap();
         db.migrate().await.unwrap();
-        let code = MerchantCode::parse("acme").unwrap();
-        let merchant_id = db.create_merchant(&code, "Acme", None).await.unwrap();
-        // The sandbox key the servers sign with, sealed with the key they share.
-        let secrets = SecretBox::new(keys.secret);
-        let actor = payhook::store::Actor::default();
-        payhook::api_keys::ensure(&db, &secrets, merchant_id, Environment::Sandbox, &actor)
-            .await
-            .unwrap();
-        let now = payhook::store::now_ms();
-        let payment = StoredPayment {
-            id: format!("pay_{}", &payhook::random::random_token()[..24]),
-            merchant_id,
-            section: "va".into(),
-            channel: "bca".into(),
-            invoice_number: "INV-1".into(),
-            amount: 150_000,
-            status: "PENDING".into(),
-            notification_urls: "[]".into(),
-            request_hash: String::new(),
-            created_at: now,
-            updated_at: now,
-        };
-        let payment = db.insert_payment(&payment).await.unwrap();
-        Self { db, payment }
+        Self {
+            db,
+            secrets: SecretBox::new(keys.secret),
+            payment: String::new(),
+        }
     }
 
-    /// Pays the payment and queues `count` notifications to `receiver`, one URL each.
-    async fn queue(&self, receiver: &Receiver, count: usize) {
-        let target = ChannelTarget::find("va", "bca").unwrap();
-        let body = message::body(&PaymentFacts {
-            target,
-            invoice_number: "INV-1",
-            amount: 150_000,
-            status: "SUCCESS",
-            reference: &self.payment.id,
-            at: time::OffsetDateTime::now_utc(),
-            test: false,
-        });
-        let notifications: Vec<QueuedNotification> = (0..count)
-            .map(|n| QueuedNotification {
-                url: format!("http://127.0.0.1:{}/notify?n={n}", receiver.port()),
-                request_id: message::new_request_id(target.section.format()),
-                request_body: body.clone(),
-            })
+    /// Pays a payment and queues `count` notifications to `receiver`, one URL each.
+    async fn queue(&mut self, receiver: &Receiver, count: usize) {
+        let urls: Vec<String> = (0..count)
+            .map(|n| format!("http://127.0.0.1:{}/notify?n={n}", receiver.port()))
             .collect();
-        let change = self
-            .db
-            .change_payment_status(
-                self.payment.merchant_id,
-                &self.payment.id,
-                "SUCCESS",
-                "sandbox",
-                &notifications,
-            )
-            .await
-            .unwrap();
-        assert_eq!(change, StatusChange::Changed);
+        self.payment = queue::queue_on(&self.db, Some(&self.secrets), "acme", &urls).await;
     }
 
     /// Waits (at most `limit`) until every delivery is delivered; returns their request ids.
     async fn all_delivered(&self, count: usize, limit: Duration) -> Vec<String> {
         let deadline = Instant::now() + limit;
         loop {
-            let (deliveries, _) = self.db.payment_deliveries(&self.payment.id).await.unwrap();
+            let (deliveries, _) = self.db.payment_deliveries(&self.payment).await.unwrap();
             assert_eq!(deliveries.len(), count);
             let delivered = deliveries
                 .iter()
@@ -173,12 +130,12 @@ impl Shop {
         const SQL: &str = "SELECT request_id FROM deliveries WHERE payment_id = $1";
         match &self.db {
             Db::Sqlite(pools) => sqlx::query_scalar(SQL)
-                .bind(&self.payment.id)
+                .bind(&self.payment)
                 .fetch_all(&pools.write)
                 .await
                 .unwrap(),
             Db::Postgres(pool) => sqlx::query_scalar(SQL)
-                .bind(&self.payment.id)
+                .bind(&self.payment)
                 .fetch_all(pool)
                 .await
                 .unwrap(),
@@ -201,7 +158,7 @@ async fn a_killed_server_loses_no_delivery(backend: Backend) {
     let database = ScratchDatabase::new(backend).await;
     let keys = Keys::new();
     let dir = tempfile::tempdir().unwrap();
-    let shop = Shop::open(&database, &keys).await;
+    let mut shop = Shop::open(&database, &keys).await;
     // Slow enough that the kill finds attempts in flight and others still due.
     let receiver = Receiver::start(Reply::Slow(Duration::from_millis(300))).await;
     let first = serve(&database, &keys, dir.path()).await;
@@ -264,7 +221,7 @@ async fn two_servers_on_one_database_send_each_notification_once(backend: Backen
     let database = ScratchDatabase::new(backend).await;
     let keys = Keys::new();
     let dir = tempfile::tempdir().unwrap();
-    let shop = Shop::open(&database, &keys).await;
+    let mut shop = Shop::open(&database, &keys).await;
     let receiver = Receiver::start(Reply::ok("OK")).await;
     let _a = serve(&database, &keys, dir.path()).await;
     let _b = serve(&database, &keys, dir.path()).await;

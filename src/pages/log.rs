@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use super::{Layout, format_time};
+use super::Layout;
 use crate::auth::Scope;
 use crate::catalog::{ChannelTarget, Section};
 use crate::error::AppError;
@@ -122,10 +122,6 @@ pub struct LogPage {
 }
 
 impl LogPage {
-    pub fn time(&self, ms: &i64) -> String {
-        format_time(ms)
-    }
-
     pub fn sections(&self) -> &'static [Section] {
         crate::catalog::SECTIONS
     }
@@ -218,10 +214,6 @@ impl DeliveryPage {
             total_attempts,
             saved_elsewhere,
         }
-    }
-
-    pub fn time(&self, ms: &i64) -> String {
-        format_time(ms)
     }
 
     pub fn channel(&self) -> String {

@@ -1,11 +1,9 @@
 //! Each channel's delivery health: whether its newest deliveries keep failing, for the
-//! section page's "failing" badge and the admins' list of merchants with failing URLs.
+//! section page's "failing" badge and the admins' list of merchants with failing URLs. A
+//! channel is failing once 3 deliveries in a row failed their first attempt: the queries write
+//! `failing_streak >= 3` as a literal, as the partial index does, so Postgres can use it.
 
 use super::{Db, on_pool};
-
-/// How many deliveries in a row must fail their first attempt before a channel is failing
-/// (written as `3` in the queries too, so Postgres can use the partial index).
-pub const FAILING_AFTER: i64 = 3;
 
 /// A merchant with failing channels, as the admin overview lists it.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
-use crate::harness::{Receiver, Reply, reveal_secret};
+use crate::harness::{Receiver, Reply, sandbox_credentials};
 use crate::support::{PASSWORD, TestApp};
 
 /// Presses CONFIGURE on a channel row: a dialog with JavaScript, the CONFIGURE page without.
@@ -329,14 +329,7 @@ impl<'a> SandboxApi<'a> {
             StatusCode::SEE_OTHER,
             "sign-in of {email}"
         );
-        let secret = reveal_secret(app, "sandbox").await;
-        let page = app.get_text("/integration/api-keys").await;
-        let client_id = page
-            .split("class=\"client-id\">")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .expect("the sandbox Client-Id is listed first")
-            .to_owned();
+        let (client_id, secret) = sandbox_credentials(app).await;
         Self {
             app,
             client_id,

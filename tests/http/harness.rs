@@ -344,6 +344,20 @@ pub async fn reveal_secret(app: &TestApp, environment: &str) -> String {
     element_text(&response.text().await.unwrap(), "secret-key").expect("the secret is shown")
 }
 
+/// The signed-in merchant's sandbox Client-Id and secret key, as Integration > API keys shows
+/// them.
+pub async fn sandbox_credentials(app: &TestApp) -> (String, String) {
+    let secret = reveal_secret(app, "sandbox").await;
+    let page = app.get_text("/integration/api-keys").await;
+    let client_id = page
+        .split("class=\"client-id\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the sandbox Client-Id is listed first")
+        .to_owned();
+    (client_id, secret)
+}
+
 /// The text inside the element with `id` (no nested tags), if present.
 pub fn element_text(html: &str, id: &str) -> Option<String> {
     let marker = format!("id=\"{id}\"");

@@ -221,8 +221,12 @@ async fn nonsense_filters_are_refused_by_name(backend: Backend) {
         let response = app.get(&format!("{LOG}?{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         let page = unescape(&response.text().await.unwrap());
+        let names = [
+            format!("The filter \"{named}\" is not valid"),
+            format!("There is no filter called \"{named}\""),
+        ];
         assert!(
-            page.contains(&format!("\"{named}\"")),
+            names.iter().any(|said| page.contains(said)),
             "{query} names {named}: {page}"
         );
     }
@@ -295,7 +299,8 @@ async fn a_failed_notification_is_resent_delivered_and_audited_and_a_double_rese
     let app = spawn(backend, "1h").await;
     // Fails once, then answers 200.
     let receiver = Receiver::start(Reply::script(&[500], 200)).await;
-    let api = Api::for_new_merchant(&app, "acme").await;
+    let email = app.sign_in_new_merchant("acme").await;
+    let api = Api::for_signed_in(&app).await;
     let target = format!("http://127.0.0.1:{}/notify", receiver.port());
     let payment = paid(&api, "INV-1", &target).await;
     let id = delivery_ids(&api, &payment).await[0];
@@ -310,8 +315,10 @@ async fn a_failed_notification_is_resent_delivered_and_audited_and_a_double_rese
     assert_eq!(location(&answer), path);
     let page = page_until(&app, &path, |p| p.contains("data-status=\"delivered\"")).await;
     assert!(page.contains("id=\"delivery-attempts\">2<"), "{page}");
-    assert!(page.contains("resent by "), "the resend names who asked");
-    assert!(page.contains("@acme.example.com"));
+    assert!(
+        page.contains(&format!("resent by {email}")),
+        "the resend names who asked"
+    );
     assert_eq!(receiver.requests().len(), 2);
     let requests = receiver.requests();
     assert_eq!(

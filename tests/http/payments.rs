@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{
     Receiver, Recorded, Reply, expected_non_snap_signature, expected_snap_signature, reveal_secret,
+    sandbox_credentials,
 };
 use crate::on_both_backends;
 use crate::support::{Backend, PASSWORD, TestApp, spawn_app_with};
@@ -54,14 +55,7 @@ impl<'a> Api<'a> {
     }
 
     pub async fn for_signed_in(app: &'a TestApp) -> Api<'a> {
-        let secret = reveal_secret(app, "sandbox").await;
-        let page = app.get_text("/integration/api-keys").await;
-        let client_id = page
-            .split("class=\"client-id\">")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .expect("the sandbox Client-Id is listed first")
-            .to_owned();
+        let (client_id, secret) = sandbox_credentials(app).await;
         Api {
             app,
             client_id,
