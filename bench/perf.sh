@@ -23,14 +23,16 @@ cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/payhook
 out=$(mktemp); trap 'rm -f "$out" "$out.compare"' EXIT
 
-# Peak RSS (KiB) of `payhook serve` while the command given runs.
+# Peak RSS (KiB) of `payhook serve` while the command given runs: the kernel's high-water mark
+# (VmHWM), read until the process ends, so a peak between two samples is not missed.
 with_peak_rss() {
   local peak_file; peak_file=$(mktemp)
   echo 0 >"$peak_file"
   ( while :; do
       # Only `payhook serve`: the set-up commands (user add hashes a password) are not it.
-      for kb in $(ps -C payhook -o rss=,args= 2>/dev/null | awk '/ serve/ {print $1}'); do
-        [ "$kb" -gt "$(cat "$peak_file")" ] && echo "$kb" >"$peak_file"
+      for pid in $(ps -C payhook -o pid=,args= 2>/dev/null | awk '/ serve/ {print $1}'); do
+        kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        [ -n "$kb" ] && [ "$kb" -gt "$(cat "$peak_file")" ] && echo "$kb" >"$peak_file"
       done
       sleep 0.1
     done ) & local sampler=$!
@@ -87,7 +89,7 @@ latency() {
     echo; echo "## $db"; echo; echo '```text'
     with_peak_rss "$COMPARE" both "$db" >"$out.compare" 2>&1 || true
     grep -v '^== building' "$out.compare"
-    echo "peak resident memory of payhook serve: $((PEAK_KB / 1024)) MiB"
+    echo "peak resident memory of payhook serve (VmHWM): $PEAK_KB KiB = $(awk -v k="$PEAK_KB" 'BEGIN {printf "%.1f MiB, %.1f MB", k/1024, k*1.024/1000}')"
     latency "$db"
     echo '```'
   done

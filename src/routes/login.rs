@@ -13,10 +13,10 @@ use crate::domain::EmailAddress;
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::{Layout, LoginPage, render_page, see_other};
-use crate::password::Busy;
+use crate::password::{self, Busy};
 use crate::paths;
 use crate::state::AppState;
-use crate::store::{Actor, AuditAction, AuditRecord};
+use crate::store::{Actor, AuditAction, AuditRecord, LoginUser};
 use crate::throttle::{self, Verdict};
 
 #[derive(Deserialize, Validate)]
@@ -133,6 +133,9 @@ pub async fn login(
         ..AuditRecord::of(AuditAction::SignIn)
     };
     state.db.record_audit(&actor, &record).await?;
+    if password::is_outdated(&user.password_hash) {
+        upgrade_hash(&state, &user, form.password).await;
+    }
     start_session(&session, user.id, user.session_epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
     state.throttle.clear(&account, ip).await?;
@@ -152,6 +155,24 @@ pub async fn logout(
     audit(&state, &user.actor(&meta), AuditAction::SignOut).await;
     user.session.purge();
     Ok(see_other(paths::SIGNED_OUT))
+}
+
+/// Re-hashes a password whose stored hash an earlier release made with other settings. Best
+/// effort: the account keeps working with the old hash, so a failure only waits for next time.
+async fn upgrade_hash(state: &AppState, user: &LoginUser, password: String) {
+    let upgraded = match state.hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(error) => return tracing::warn!(%error, "could not re-hash an outdated password"),
+    };
+    match state
+        .db
+        .upgrade_password_hash(user.id, &user.password_hash, &upgraded)
+        .await
+    {
+        Ok(true) => tracing::info!(user_id = user.id, "upgraded an outdated password hash"),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "could not store an upgraded password hash"),
+    }
 }
 
 /// Refused sign-ins and sign-outs are recorded on a best-effort basis: a failing audit insert

@@ -224,6 +224,29 @@ impl Db {
         .await
     }
 
+    /// Swaps a hash made with an earlier release's settings for one made now, for the same
+    /// password: sessions stay. Only while `outdated` is still the stored hash, so a password
+    /// changed meanwhile is never overwritten; returns whether it was swapped.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn upgrade_password_hash(
+        &self,
+        user_id: i64,
+        outdated: &str,
+        upgraded: &str,
+    ) -> sqlx::Result<bool> {
+        // The write pool: on SQLite, the single writer.
+        let swapped = on_pool!(self, |pool, _dialect| {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(upgraded)
+                .bind(user_id)
+                .bind(outdated)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        })?;
+        Ok(swapped)
+    }
+
     /// Updates a user, moves its session epoch on (ending its sessions), appends `audit` in the
     /// same transaction, then deletes the stale sessions; returns the new epoch.
     async fn change_user(

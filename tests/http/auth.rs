@@ -14,6 +14,7 @@ on_both_databases!(
     signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out,
     disabling_a_user_or_changing_its_password_ends_its_sessions,
     pages_require_a_signed_in_user,
+    a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in,
 );
 
 on_both_backends!(
@@ -207,6 +208,65 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
     assert_eq!(
         app.get("/settings/payment").await.status(),
         StatusCode::SEE_OTHER
+    );
+}
+
+/// Hashes made before the 12 MiB settings (OWASP's 19 MiB / 2 passes) keep working and are
+/// replaced by a current one once the right password is given, without ending any session.
+async fn a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in(app: TestApp) {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+    let email = app.create_merchant_user("acme").await;
+    let stored_hash = || async {
+        app.db
+            .find_login_user(&crate::support::email(&email))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let earlier = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes())
+    .unwrap()
+    .to_string();
+    let user_id = stored_hash().await.id;
+    app.db
+        .set_password_hash(user_id, &earlier, false, None)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        app.login(&email, "not the password").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        stored_hash().await.password_hash,
+        earlier,
+        "a wrong password changes nothing"
+    );
+
+    assert_eq!(
+        app.login(&email, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let upgraded = stored_hash().await.password_hash;
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
+        "{upgraded}"
+    );
+    assert!(!payhook::password::is_outdated(&upgraded));
+    assert_eq!(
+        app.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "the session that upgraded the hash stays signed in"
+    );
+    assert!(
+        payhook::password::verify(PASSWORD.into(), Some(upgraded))
+            .await
+            .unwrap(),
+        "the new hash is of the same password"
     );
 }
 
