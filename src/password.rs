@@ -34,6 +34,7 @@ pub fn is_outdated(phc: &str) -> bool {
     parsed.algorithm.as_str() != "argon2id"
         || parsed.version != Some(Version::V0x13 as u32)
         || (params.m_cost(), params.t_cost(), params.p_cost()) != (MEMORY_BLOCKS, PASSES, LANES)
+        || parsed.hash.map(|hash| hash.len()) != Some(Params::DEFAULT_OUTPUT_LEN)
 }
 
 /// Every slot for password work is taken: the caller answers "try again" instead of queueing.
@@ -70,6 +71,19 @@ impl Hasher {
             return Ok(Err(Busy));
         };
         Ok(Ok(verify_holding(permit, password, stored).await?))
+    }
+
+    /// Like [`hash`], when a slot is free right now.
+    pub async fn try_hash(&self, password: String) -> anyhow::Result<Result<String, Busy>> {
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            return Ok(Err(Busy));
+        };
+        let hashed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&password)
+        })
+        .await??;
+        Ok(Ok(hashed))
     }
 
     /// Like [`hash`], once a slot is free.

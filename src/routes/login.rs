@@ -40,6 +40,10 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
+/// The least time a refused sign-in takes from the start of its password check: several times a
+/// check (about 15 ms here), so how long the check took is never what the answer's time shows.
+const REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The sign-in form. Its CSRF token travels in a signed cookie: showing it stores nothing.
 pub async fn login_form(
     state: web::Data<AppState>,
@@ -99,7 +103,11 @@ pub async fn login(
         Ok(email) => state.db.find_login_user(&email).await?,
         Err(_) => None,
     };
-    // An unknown account is checked against a dummy hash: refused in the same time.
+    // An unknown account is checked against a dummy hash, and every refusal below is answered
+    // no sooner than REFUSAL_FLOOR after the check began: a hash an earlier release made with
+    // other settings takes another time to check than the dummy, and must not tell anyone
+    // that its account exists.
+    let check_began = tokio::time::Instant::now();
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = match state
         .hasher
@@ -115,6 +123,7 @@ pub async fn login(
     let user = match user {
         Some(user) if password_ok && !user.disabled => user,
         _ => {
+            tokio::time::sleep_until(check_began + REFUSAL_FLOOR).await;
             state.metrics.sign_in_failed();
             state.throttle.record_failure(&account, ip).await?;
             audit(&state, &actor, AuditAction::SignInFailed).await;
@@ -158,10 +167,12 @@ pub async fn logout(
 }
 
 /// Re-hashes a password whose stored hash an earlier release made with other settings. Best
-/// effort: the account keeps working with the old hash, so a failure only waits for next time.
+/// effort, and only with a free hashing slot (a sign-in never queues for one): the account keeps
+/// working with the old hash, so a busy moment or a failure only waits for the next sign-in.
 async fn upgrade_hash(state: &AppState, user: &LoginUser, password: String) {
-    let upgraded = match state.hasher.hash(password).await {
-        Ok(hash) => hash,
+    let upgraded = match state.hasher.try_hash(password).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(Busy)) => return,
         Err(error) => return tracing::warn!(%error, "could not re-hash an outdated password"),
     };
     match state

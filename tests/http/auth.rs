@@ -22,6 +22,14 @@ on_both_backends!(
     with_sessions_in_redis_a_password_change_ends_the_other_sessions,
 );
 
+async fn stored_user(app: &TestApp, email: &str) -> payhook::store::LoginUser {
+    app.db
+        .find_login_user(&crate::support::email(email))
+        .await
+        .unwrap()
+        .expect("the user exists")
+}
+
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
@@ -171,13 +179,7 @@ async fn signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out(app: Te
 
 async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestApp) {
     let email = app.sign_in_new_merchant("acme").await;
-    let user_id = app
-        .db
-        .find_login_user(&crate::support::email(&email))
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let user_id = stored_user(&app, &email).await.id;
     assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK);
     app.db.set_user_disabled(user_id, true, None).await.unwrap();
     assert_eq!(
@@ -212,17 +214,12 @@ async fn disabling_a_user_or_changing_its_password_ends_its_sessions(app: TestAp
 }
 
 /// Hashes made before the 12 MiB settings (OWASP's 19 MiB / 2 passes) keep working and are
-/// replaced by a current one once the right password is given, without ending any session.
+/// replaced by a current one once the right password is given, without ending any session or
+/// lifting a one-time password's "change it first".
 async fn a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in(app: TestApp) {
     use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
     let email = app.create_merchant_user("acme").await;
-    let stored_hash = || async {
-        app.db
-            .find_login_user(&crate::support::email(&email))
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let stored_hash = || async { stored_user(&app, &email).await.password_hash };
     let earlier = Argon2::new(
         Algorithm::Argon2id,
         Version::V0x13,
@@ -231,18 +228,30 @@ async fn a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in(app: 
     .hash_password(PASSWORD.as_bytes())
     .unwrap()
     .to_string();
-    let user_id = stored_hash().await.id;
+    assert!(payhook::password::is_outdated(&earlier));
+    let user_id = stored_user(&app, &email).await.id;
     app.db
-        .set_password_hash(user_id, &earlier, false, None)
+        .set_password_hash(user_id, &earlier, true, None)
         .await
         .unwrap();
 
+    // Refusals take the same least time whatever the stored hash, so the old settings' slower
+    // check cannot tell this account from one that does not exist.
+    for (account, password) in [
+        (email.as_str(), "not the password"),
+        ("nobody@nowhere.example.com", PASSWORD),
+    ] {
+        let began = std::time::Instant::now();
+        let refused = app.login(account, password).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{account}");
+        assert!(
+            began.elapsed() >= std::time::Duration::from_millis(200),
+            "{account} refused after {:?}, before the refusal floor",
+            began.elapsed()
+        );
+    }
     assert_eq!(
-        app.login(&email, "not the password").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        stored_hash().await.password_hash,
+        stored_hash().await,
         earlier,
         "a wrong password changes nothing"
     );
@@ -251,23 +260,34 @@ async fn a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in(app: 
         app.login(&email, PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
-    let upgraded = stored_hash().await.password_hash;
+    let upgraded = stored_hash().await;
     assert!(
         upgraded.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
         "{upgraded}"
     );
     assert!(!payhook::password::is_outdated(&upgraded));
-    assert_eq!(
-        app.get("/settings/payment").await.status(),
-        StatusCode::OK,
-        "the session that upgraded the hash stays signed in"
-    );
     assert!(
-        payhook::password::verify(PASSWORD.into(), Some(upgraded))
+        payhook::password::verify(PASSWORD.into(), Some(upgraded.clone()))
             .await
             .unwrap(),
         "the new hash is of the same password"
     );
+    let still_signed_in = app.get("/settings/payment").await;
+    assert_eq!(still_signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&still_signed_in),
+        "/account/password",
+        "still signed in, and the one-time password must still be changed first"
+    );
+
+    // A password changed between a sign-in's check and its upgrade is never overwritten.
+    assert!(
+        !app.db
+            .upgrade_password_hash(user_id, &earlier, "$argon2id$v=19$stale")
+            .await
+            .unwrap()
+    );
+    assert_eq!(stored_hash().await, upgraded);
 }
 
 async fn pages_require_a_signed_in_user(app: TestApp) {
@@ -343,13 +363,7 @@ async fn assert_signed_out(browser: &crate::support::Browser, why: &str) {
 async fn with_sessions_in_redis_disabling_a_user_ends_its_sessions_for_good(backend: Backend) {
     let app = spawn_app_with_redis_sessions(backend).await;
     let email = app.create_merchant_user("acme").await;
-    let id = app
-        .db
-        .find_login_user(&crate::support::email(&email))
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = stored_user(&app, &email).await.id;
     let phone = app.signed_in_browser(&email).await;
     let laptop = app.signed_in_browser(&email).await;
     let admin = app.signed_in_browser(&app.create_admin().await).await;
