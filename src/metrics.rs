@@ -141,12 +141,10 @@ impl Metrics {
 
     /// Every series in the text format, the queue and the pools read now.
     pub async fn render(&self, db: &Db) -> String {
-        let now = now_ms();
-        match db.queue_depth(now).await {
-            Ok((due, oldest)) => {
+        match db.queue_depth(now_ms()).await {
+            Ok((due, waited)) => {
                 self.database_up.set(1);
                 self.queue_due.set(due);
-                let waited = oldest.map_or(0, |at| (now - at).max(0));
                 self.queue_oldest.set(waited as f64 / 1000.0);
             }
             Err(error) => {

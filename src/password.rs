@@ -78,23 +78,23 @@ impl Hasher {
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
             return Ok(Err(Busy));
         };
-        let hashed = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            hash_blocking(&password)
-        })
-        .await??;
-        Ok(Ok(hashed))
+        Ok(Ok(hash_holding(permit, password).await?))
     }
 
     /// Like [`hash`], once a slot is free.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let permit = self.slots.clone().acquire_owned().await?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            hash_blocking(&password)
-        })
-        .await?
+        hash_holding(permit, password).await
     }
+}
+
+/// Like [`verify_holding`]: the slot is held until the hash is done.
+async fn hash_holding(permit: OwnedSemaphorePermit, password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        hash_blocking(&password)
+    })
+    .await?
 }
 
 /// Hashes a password into a PHC string (unbounded: the command line and admin tools).

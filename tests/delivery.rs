@@ -452,13 +452,27 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
         });
     }
 
-    // Signing out on one ends the session on the other.
+    // Signing out on one ends the session on the other: the cookie from before, replayed
+    // there, no longer signs anyone in (the phone's own jar forgot it on sign-out).
+    let before_sign_out = phone.cookie_header();
     let out = phone
         .on(on_b)
         .submit("/settings/payment", "/logout", &[])
         .await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_signed_out(&phone, "signed out on the other server").await;
+    let replayed = support::new_client()
+        .get(format!("{on_a}/settings/payment"))
+        .header("cookie", before_sign_out)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        StatusCode::SEE_OTHER,
+        "the session ended on the other server"
+    );
+    assert_eq!(support::location(&replayed), "/login");
 
     // A password change on one ends the other sessions on the other, not its own.
     let here = sign_in(on_a, &email).await;

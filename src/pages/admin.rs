@@ -70,10 +70,6 @@ impl AuditQuery {
             ("to", &self.to),
         ])
     }
-
-    pub fn value<'a>(&self, field: &'a Option<String>) -> &'a str {
-        field.as_deref().unwrap_or("")
-    }
 }
 
 #[derive(Template)]

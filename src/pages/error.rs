@@ -46,13 +46,10 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             message: user_message(self),
         };
-        let mut response = render_page(status, &page);
+        let response = render_page(status, &page);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             let seconds = crate::error::RETRY_AFTER_UNAVAILABLE.as_secs();
-            response.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from(seconds),
-            );
+            return super::retry_after(response, seconds);
         }
         response
     }

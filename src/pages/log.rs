@@ -52,15 +52,6 @@ impl LogQuery {
         Ok(query)
     }
 
-    /// A filter's value when one was given (blank counts as none).
-    pub fn given<'a>(&self, field: &'a Option<String>) -> Option<&'a str> {
-        field.as_deref().map(str::trim).filter(|v| !v.is_empty())
-    }
-
-    pub fn value<'a>(&self, field: &'a Option<String>) -> &'a str {
-        field.as_deref().unwrap_or("")
-    }
-
     /// The filters (not the cursor) as a query string, for the page links.
     pub fn filters_query(&self) -> String {
         super::query_string(&[
@@ -77,9 +68,7 @@ impl LogQuery {
 
     /// The query of a link to the page `cursor` (`before=ID` or `after=ID`) starts.
     pub fn page_link(&self, cursor: &str, id: i64) -> String {
-        let filters = self.filters_query();
-        let join = if filters.is_empty() { "" } else { "&" };
-        format!("?{filters}{join}{cursor}={id}")
+        super::page_query(&self.filters_query(), cursor, id)
     }
 }
 

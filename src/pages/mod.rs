@@ -36,11 +36,28 @@ pub fn render_page(status: StatusCode, template: &impl Template) -> HttpResponse
 pub fn query_string(fields: &[(&str, &Option<String>)]) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in fields {
-        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(value) = given(value) {
             query.append_pair(name, value);
         }
     }
     query.finish()
+}
+
+/// A filter's value when one was given (blank counts as none).
+pub fn given(field: &Option<String>) -> Option<&str> {
+    field.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A filter's value as its form field shows it again.
+pub fn typed(field: &Option<String>) -> &str {
+    field.as_deref().unwrap_or("")
+}
+
+/// The query of a link to another page of a filtered list: `filters` (a query string, maybe
+/// empty), then `cursor=id`.
+pub fn page_query(filters: &str, cursor: &str, id: i64) -> String {
+    let join = if filters.is_empty() { "" } else { "&" };
+    format!("?{filters}{join}{cursor}={id}")
 }
 
 /// A 303 redirect, the answer to every successful form POST.
@@ -48,6 +65,14 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
+}
+
+/// `response` with `Retry-After: seconds`: when a 429 or a 503 is worth trying again.
+pub fn retry_after(mut response: HttpResponse, seconds: u64) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    response
 }
 
 /// What the page frame shows: title, the signed-in user, the CSRF token, a one-time message.
@@ -272,6 +297,22 @@ pub struct SectionPage {
     pub rows: Vec<ChannelRow>,
     /// Cards shows its single URL box directly on the section page.
     pub card_form: Option<ConfigureForm>,
+}
+
+impl SectionPage {
+    /// Where a failing channel's badge leads: the log, filtered to that channel and the
+    /// environment that fails (and to the merchant an admin is reading).
+    pub fn failing_link(&self, channel: &str, environment: &str) -> String {
+        let join = if self.scope.query.is_empty() {
+            "?"
+        } else {
+            "&"
+        };
+        format!(
+            "/integration/notifications{}{join}section={}&channel={channel}&environment={environment}",
+            self.scope.query, self.section.code
+        )
+    }
 }
 
 /// The CONFIGURE form's values and the rules each field broke.

@@ -28,13 +28,12 @@ struct Queue {
 
 /// 200 `{"database":"ok","queue":{...}}`, or 503 `{"database":"unavailable","queue":null}`.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let now = now_ms();
-    match tokio::time::timeout(PROBE_LIMIT, state.db.queue_depth(now)).await {
-        Ok(Ok((due, oldest))) => HttpResponse::Ok().json(Health {
+    match tokio::time::timeout(PROBE_LIMIT, state.db.queue_depth(now_ms())).await {
+        Ok(Ok((due, waited))) => HttpResponse::Ok().json(Health {
             database: "ok",
             queue: Some(Queue {
                 due,
-                oldest_due_seconds: oldest.map_or(0, |at| (now - at).max(0) / 1000),
+                oldest_due_seconds: waited / 1000,
             }),
         }),
         outcome => {

@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::cookie::Cookie;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use validator::Validate;
@@ -12,7 +12,7 @@ use crate::auth::{CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, s
 use crate::domain::EmailAddress;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::pages::{Layout, LoginPage, render_page, see_other};
+use crate::pages::{Layout, LoginPage, render_page, retry_after, see_other};
 use crate::password::{self, Busy};
 use crate::paths;
 use crate::state::AppState;
@@ -207,12 +207,5 @@ fn with_cookie(mut response: HttpResponse, cookie: Option<Cookie<'static>>) -> H
     {
         tracing::warn!(%error, "could not set the sign-in form's cookie");
     }
-    response
-}
-
-fn retry_after(mut response: HttpResponse, seconds: u64) -> HttpResponse {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
     response
 }

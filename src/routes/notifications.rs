@@ -13,7 +13,7 @@ use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::chart::window_start;
 use crate::pages::log::{DeliveryPage, Health, LogPage, LogQuery};
-use crate::pages::{Layout, render_page};
+use crate::pages::{Layout, given, render_page};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::delivery_log::{Cursor, LogFilter, LogStatus};
@@ -75,16 +75,22 @@ pub async fn notification_detail(
         .await?
         .ok_or(AppError::NotFound)?;
     let (attempts, total) = state.db.delivery_attempts(id, SHOWN_ATTEMPTS).await?;
+    // The URL saved since is offered only beside a resend form: not to admins reading, nor
+    // while a resend waits.
     let row = &delivery.row;
-    let setting = state
-        .db
-        .channel_setting(scope.merchant_id, &row.section, &row.channel)
-        .await?;
-    let saved = match row.environment.as_str() {
-        "production" => setting.production_url,
-        _ => setting.sandbox_url,
+    let saved_elsewhere = if scope.read_only || row.resend_queued {
+        None
+    } else {
+        let setting = state
+            .db
+            .channel_setting(scope.merchant_id, &row.section, &row.channel)
+            .await?;
+        let saved = match row.environment.as_str() {
+            "production" => setting.production_url,
+            _ => setting.sandbox_url,
+        };
+        saved.filter(|saved| *saved != row.url)
     };
-    let saved_elsewhere = saved.filter(|saved| *saved != row.url);
     let page = DeliveryPage::new(
         Layout::for_user(&tf("log.delivery_title", &[&id]), &user),
         scope,
@@ -137,44 +143,40 @@ fn parse_filter(query: &LogQuery) -> Result<(LogFilter, Cursor), AppError> {
     let bad =
         |name: &str, rule: &str| AppError::BadRequest(tf("log.bad_filter", &[&name, &t(rule)]));
     let mut filter = LogFilter::default();
-    let section = match query.given(&query.section) {
+    let section = match given(&query.section) {
         Some(code) => Some(Section::find(code).ok_or_else(|| bad("section", "log.rule_section"))?),
         None => None,
     };
     filter.section = section.map(|s| s.code);
-    if let Some(code) = query.given(&query.channel) {
+    if let Some(code) = given(&query.channel) {
         let section = section.ok_or_else(|| bad("channel", "log.rule_channel_section"))?;
         let channel = section
             .channel(code)
             .ok_or_else(|| bad("channel", "log.rule_channel"))?;
         filter.channel = Some(channel.code);
     }
-    filter.environment = query
-        .given(&query.environment)
+    filter.environment = given(&query.environment)
         .map(|e| {
             e.parse()
                 .map_err(|_| bad("environment", "log.rule_environment"))
         })
         .transpose()?;
-    filter.status = query
-        .given(&query.status)
+    filter.status = given(&query.status)
         .map(|s| {
             s.parse::<LogStatus>()
                 .map_err(|()| bad("status", "log.rule_status"))
         })
         .transpose()?;
-    if let Some(invoice) = query.given(&query.invoice) {
+    if let Some(invoice) = given(&query.invoice) {
         if invoice.chars().count() > MAX_INVOICE_CHARS {
             return Err(bad("invoice", "log.rule_invoice"));
         }
         filter.invoice = Some(invoice.to_owned());
     }
-    filter.from_ms = query
-        .given(&query.from)
+    filter.from_ms = given(&query.from)
         .map(|d| day_start_ms(d).ok_or_else(|| bad("from", "log.rule_date")))
         .transpose()?;
-    filter.to_ms = query
-        .given(&query.to)
+    filter.to_ms = given(&query.to)
         .map(|d| {
             day_start_ms(d)
                 .map(|ms| ms + DAY_MS)
@@ -193,7 +195,7 @@ fn parse_filter(query: &LogQuery) -> Result<(LogFilter, Cursor), AppError> {
             .filter(|&n| n > 0)
             .ok_or_else(|| bad(name, "log.rule_cursor"))
     };
-    let cursor = match (query.given(&query.before), query.given(&query.after)) {
+    let cursor = match (given(&query.before), given(&query.after)) {
         (Some(_), Some(_)) => return Err(bad("after", "log.rule_one_cursor")),
         (Some(before), None) => Cursor::Before(cursor_id("before", before)?),
         (None, Some(after)) => Cursor::After(cursor_id("after", after)?),

@@ -49,7 +49,6 @@ pub struct ClaimedDelivery {
     pub attempts: i64,
     /// Of those, the ones users asked for (the retry schedule counts only the others).
     pub manual_attempts: i64,
-    pub status: String,
     pub first_attempt_at: Option<i64>,
     pub lease_token: String,
     /// Set on a resend: the user who asked for this attempt.
@@ -176,7 +175,6 @@ impl Db {
             .bind(attempt.http_status)
             .bind(attempt.error)
             .bind(actor.user_id)
-            .bind(i64::from(status != "delivered"))
             .fetch_one(&mut *tx)
             .await?;
             insert_attempt!(tx, id, attempt, None::<i64>, None).await?;
@@ -246,7 +244,7 @@ impl Db {
                  WHERE r.delivery_id = deliveries.id AND r.lease_until > $3) \
                  ORDER BY next_attempt_at LIMIT $4{}) \
                  RETURNING id, merchant_id, section, channel, environment, url, request_id, \
-                 request_body, attempts, manual_attempts, status, first_attempt_at, lease_token",
+                 request_body, attempts, manual_attempts, first_attempt_at, lease_token",
                 dialect.skip_locked
             );
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -291,7 +289,6 @@ impl Db {
             .bind(attempt.error)
             .bind(claimed.id)
             .bind(&claimed.lease_token)
-            .bind(i64::from(after != AfterAttempt::Delivered))
             .execute(&mut *tx)
             .await?;
             let ours = updated.rows_affected() == 1;
@@ -330,10 +327,11 @@ impl Db {
         })
     }
 
-    /// How many deliveries wait for an attempt, and since when the oldest is due (ms).
+    /// How many deliveries wait for an attempt at `now`, and how long (ms) the oldest of them
+    /// has waited (0 when none is due).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn queue_depth(&self, now: i64) -> sqlx::Result<(i64, Option<i64>)> {
-        on_pool!(self, |pool| {
+    pub async fn queue_depth(&self, now: i64) -> sqlx::Result<(i64, i64)> {
+        let (due, oldest): (i64, Option<i64>) = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries \
                  WHERE next_attempt_at <= $1",
@@ -341,7 +339,8 @@ impl Db {
             .bind(now)
             .fetch_one(pool)
             .await
-        })
+        })?;
+        Ok((due, oldest.map_or(0, |at| (now - at).max(0))))
     }
 }
 

@@ -318,7 +318,7 @@ impl Db {
 
     /// `merchant_id`'s deliveries created since `since` (ms) by hour and how they ended so far
     /// (pending ones are not counted yet), read from the `(merchant_id, created_at, status,
-    /// failures)` index alone.
+    /// attempts)` index alone.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn deliveries_by_hour(
         &self,

@@ -190,15 +190,6 @@ impl Db {
         Ok(())
     }
 
-    /// True when the database answers a trivial query.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn ping(&self) -> bool {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .is_ok())
-    }
-
     /// Closes every connection (used before a restart in tests and at shutdown).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {

@@ -138,7 +138,7 @@ impl Db {
             sqlx::query_as(
                 "SELECT d.id, d.merchant_id, d.section, d.channel, d.environment, \
                  COALESCE(r.url, d.url) AS url, d.request_id, d.request_body, d.attempts, \
-                 d.manual_attempts, d.status, d.first_attempt_at, r.lease_token, \
+                 d.manual_attempts, d.first_attempt_at, r.lease_token, \
                  r.requested_by AS manual_by, r.url AS resend_url \
                  FROM delivery_resends r JOIN deliveries d ON d.id = r.delivery_id \
                  WHERE r.lease_token = $1",
@@ -177,7 +177,7 @@ impl Db {
             let settles = ours && delivered;
             sqlx::query(
                 "UPDATE deliveries SET attempts = attempts + 1, \
-                 manual_attempts = manual_attempts + 1, failures = failures + $6, \
+                 manual_attempts = manual_attempts + 1, \
                  first_attempt_at = COALESCE(first_attempt_at, $1), last_attempt_at = $1, \
                  last_http_status = CASE WHEN status = 'delivered' AND NOT $4 \
                      THEN last_http_status ELSE $2 END, \
@@ -193,7 +193,6 @@ impl Db {
             .bind(attempt.error)
             .bind(settles)
             .bind(claimed.id)
-            .bind(i64::from(!delivered))
             .execute(&mut *tx)
             .await?;
             if ours {

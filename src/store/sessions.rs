@@ -127,7 +127,9 @@ impl Db {
         now: i64,
         section: &str,
     ) -> sqlx::Result<Option<LoadedSession>> {
-        // The session and its user once, then each setting: no column repeated per row.
+        // The session and its user once, then each setting: no column repeated per row. The
+        // session's row has no version of its own; its `version` column says whether a channel
+        // of this section is failing (one probe of an index that is almost always empty).
         let rows: Vec<SessionOrSetting> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
@@ -135,7 +137,8 @@ impl Db {
                         u.must_change_password, NULL AS channel, NULL AS sandbox_url, \
                         NULL AS production_url, \
                         CASE WHEN EXISTS (SELECT 1 FROM channel_health h \
-                             WHERE h.merchant_id = u.merchant_id AND h.failing_streak >= 3) \
+                             WHERE h.merchant_id = u.merchant_id AND h.section = $3 \
+                             AND h.failing_streak >= 3) \
                         THEN 1 END AS version, \
                         NULL AS updated_at, NULL AS updated_by \
                  FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
@@ -192,7 +195,7 @@ impl Db {
                 }
             }
         }
-        // A merchant with a failing channel is told so on the page: it reads its settings with
+        // A section with a failing channel is told so on the page: it reads its settings with
         // their health (`Db::section_settings`), one query more for the few that need it.
         let settings = (!failing).then_some(settings);
         Ok(session.map(|(state, user)| LoadedSession {

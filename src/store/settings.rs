@@ -76,15 +76,26 @@ macro_rules! failing_joins {
     };
 }
 
-/// The settings query with the given WHERE clause (one join, no query per channel).
+/// The settings query with the given WHERE clause (one join, no query per channel); with
+/// `health`, also whether each channel is failing, for the pages that show it.
 macro_rules! select_settings {
     ($filter:literal) => {
+        select_settings!("", "", $filter)
+    };
+    (health, $filter:literal) => {
+        select_settings!(
+            concat!(", ", failing_columns!()),
+            failing_joins!("s.merchant_id", "s.section", "s.channel"),
+            $filter
+        )
+    };
+    ($columns:expr, $joins:expr, $filter:literal) => {
         concat!(
             "SELECT s.channel, s.sandbox_url, s.production_url, s.version, s.updated_at, \
-             u.email AS updated_by, ",
-            failing_columns!(),
-            " FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by",
-            failing_joins!("s.merchant_id", "s.section", "s.channel"),
+             u.email AS updated_by",
+            $columns,
+            " FROM channel_settings s LEFT JOIN users u ON u.id = s.updated_by ",
+            $joins,
             $filter
         )
     };
@@ -118,7 +129,7 @@ impl Db {
         section: &str,
     ) -> sqlx::Result<Vec<ChannelSetting>> {
         const SQL: &str = concat!(
-            select_settings!("WHERE s.merchant_id = $1 AND s.section = $2"),
+            select_settings!(health, "WHERE s.merchant_id = $1 AND s.section = $2"),
             " UNION ALL SELECT f.channel, NULL, NULL, 0, NULL, NULL, ",
             failing_columns!(),
             " ",

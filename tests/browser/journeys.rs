@@ -321,14 +321,8 @@ struct SandboxApi<'a> {
 }
 
 impl<'a> SandboxApi<'a> {
-    /// Signs `email` in on the app's own HTTP client and reads the sandbox credentials.
-    async fn of(app: &'a TestApp, email: &str) -> Self {
-        let response = app.login(email, PASSWORD).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "sign-in of {email}"
-        );
+    /// Reads the sandbox credentials of the user signed in on the app's own HTTP client.
+    async fn of(app: &'a TestApp) -> Self {
         let (client_id, secret) = sandbox_credentials(app).await;
         Self {
             app,
@@ -426,8 +420,8 @@ async fn attribute(chrome: &Chrome, css: &str, name: &str) -> String {
 }
 
 pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
-    let email = run.app.create_merchant_user("acme").await;
-    let api = SandboxApi::of(&run.app, &email).await;
+    let email = run.app.sign_in_new_merchant("acme").await;
+    let api = SandboxApi::of(&run.app).await;
     // The URL saved for BCA answers nothing but 500 (the merchant's old server); the fixed
     // one answers 200. BNI's never answers anything but 500.
     let old_server = Receiver::start(Reply::script(&[], 500)).await;

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::cluster::ScratchCluster;
-use crate::harness::{Receiver, Reply, reveal_secret};
+use crate::harness::{Receiver, Reply, sandbox_credentials};
 use crate::queue::{queue_notifications, settled};
 use crate::support::{
     Backend, Probe, TestApp, code, csrf_token, hidden_value, spawn_app, spawn_app_at,
@@ -73,16 +73,6 @@ async fn assert_unavailable_json(response: reqwest::Response) {
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
 }
 
-/// The sandbox Client-Id shown on the API keys page.
-async fn client_id(app: &TestApp) -> String {
-    let page = app.get_text("/integration/api-keys").await;
-    page.split("class=\"client-id\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .expect("the sandbox Client-Id")
-        .to_owned()
-}
-
 async fn create_payment(app: &TestApp, client_id: &str, secret: &str) -> reqwest::Response {
     let invoice = format!("INV-{}", &payhook::random::random_token()[..8]);
     app.client
@@ -139,8 +129,7 @@ async fn stopping_postgres_under_load_answers_503_and_recovers_by_itself() {
     })
     .await;
     app.sign_in_new_merchant("acme").await;
-    let secret = reveal_secret(&app, "sandbox").await;
-    let client_id = client_id(&app).await;
+    let (client_id, secret) = sandbox_credentials(&app).await;
     let base = app.address.clone();
     assert!(matches!(
         save(&app.client, &base, "https://hooks.acme.co.id/n0").await,
@@ -254,8 +243,7 @@ async fn stopping_postgres_under_load_answers_503_and_recovers_by_itself() {
 async fn a_read_only_sqlite_database_answers_503_to_writes_and_writes_nothing() {
     let app = spawn_app(Backend::Sqlite).await;
     app.sign_in_new_merchant("acme").await;
-    let secret = reveal_secret(&app, "sandbox").await;
-    let client_id = client_id(&app).await;
+    let (client_id, secret) = sandbox_credentials(&app).await;
     let base = app.address.clone();
     let first = save(&app.client, &base, "https://hooks.acme.co.id/first").await;
     assert!(matches!(first, Save::Saved(_)));

@@ -515,7 +515,12 @@ pub fn event_ids(html: &str) -> Vec<i64> {
 
 /// The `rel="next"` link of a page, with HTML entities undone.
 pub fn next_link(html: &str) -> Option<String> {
-    let end = html.find("\" rel=\"next\"")?;
+    rel_link(html, "next")
+}
+
+/// The href of a page's link with `rel` (`next`, `prev`), with HTML entities undone.
+pub fn rel_link(html: &str, rel: &str) -> Option<String> {
+    let end = html.find(&format!("\" rel=\"{rel}\""))?;
     let start = html[..end].rfind("href=\"")? + 6;
     Some(html[start..end].replace("&amp;", "&").replace("&#38;", "&"))
 }

@@ -26,13 +26,7 @@ async fn parse_filter(
     state: &AppState,
     query: &AuditQuery,
 ) -> Result<Option<AuditFilter>, AppError> {
-    let given = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
+    let given = |value: &Option<String>| crate::pages::given(value).map(str::to_owned);
     let bad = |what: &str| AppError::BadRequest(tf("audit.bad_filter", &[&what]));
     let mut filter = AuditFilter {
         section: given(&query.section),
@@ -97,9 +91,8 @@ pub async fn audit(
     let next = (entries.len() as i64 > AUDIT_PAGE_SIZE).then(|| {
         entries.truncate(AUDIT_PAGE_SIZE as usize);
         let last = entries.last().map_or(0, |e| e.event.id);
-        let filters = query.filters_query();
-        let joiner = if filters.is_empty() { "" } else { "&" };
-        format!("{}?{filters}{joiner}before={last}", paths::ADMIN_AUDIT)
+        let link = crate::pages::page_query(&query.filters_query(), "before", last);
+        format!("{}{link}", paths::ADMIN_AUDIT)
     });
     let page = AuditPage {
         layout: Layout::for_user(t("nav.audit_log"), &user),
