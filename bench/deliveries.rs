@@ -13,13 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use payhook::catalog::ChannelTarget;
 use payhook::config::Settings;
+use payhook::domain::Environment;
 use payhook::domain::MerchantCode;
-use payhook::notify::message::{self, PaymentFacts};
 use payhook::startup::Application;
-use payhook::store::payments::{QueuedNotification, StoredPayment};
-use payhook::url_policy::Environment;
 
 /// Notifications per payment and payments per run.
 const PER_PAYMENT: usize = 500;
@@ -71,31 +68,14 @@ async fn run(
     let actor = payhook::store::Actor::default();
     payhook::api_keys::ensure(&db, &secrets, merchant, Environment::Sandbox, &actor).await?;
 
-    let target = ChannelTarget::find("va", "bca").expect("in the catalog");
     let total = PER_PAYMENT * PAYMENTS;
     let start_count = received.load(Ordering::Relaxed);
     let started = Instant::now();
     for p in 0..PAYMENTS {
-        let payment = stored_payment(merchant, p);
-        db.insert_payment(&payment).await?;
-        let body = message::body(&PaymentFacts {
-            target,
-            invoice_number: &payment.invoice_number,
-            amount: payment.amount,
-            status: "SUCCESS",
-            reference: &payment.id,
-            at: time::OffsetDateTime::now_utc(),
-            test: false,
-        });
-        let notifications: Vec<QueuedNotification> = (0..PER_PAYMENT)
-            .map(|n| QueuedNotification {
-                url: format!("http://127.0.0.1:{port}/notify/{p}/{n}"),
-                request_id: message::new_request_id(target.section.format()),
-                request_body: body.clone(),
-            })
+        let urls: Vec<String> = (0..PER_PAYMENT)
+            .map(|n| format!("http://127.0.0.1:{port}/notify/{p}/{n}"))
             .collect();
-        db.change_payment_status(merchant, &payment.id, "SUCCESS", "sandbox", &notifications)
-            .await?;
+        payhook_testing::queue::queue_on(&db, None, "bench", &urls).await;
     }
     let queued = started.elapsed();
     while received.load(Ordering::Relaxed) - start_count < total {
@@ -120,21 +100,4 @@ async fn run(
         total as f64 / done.as_secs_f64(),
     );
     Ok(())
-}
-
-fn stored_payment(merchant_id: i64, n: usize) -> StoredPayment {
-    let now = payhook::store::now_ms();
-    StoredPayment {
-        id: format!("pay_bench{n:05}"),
-        merchant_id,
-        section: "va".into(),
-        channel: "bca".into(),
-        invoice_number: format!("INV-{n}"),
-        amount: 150_000,
-        status: "PENDING".into(),
-        notification_urls: "[]".into(),
-        request_hash: String::new(),
-        created_at: now,
-        updated_at: now,
-    }
 }

@@ -12,12 +12,6 @@
 #[path = "common.rs"]
 mod common;
 
-#[path = "../tests/http/ledger.rs"]
-mod ledger;
-
-#[path = "../tests/http/serve_process.rs"]
-mod serve_process;
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,14 +21,14 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::{Context, ensure};
 use common::{PASSWORD, field};
-use ledger::{AckedSave, check_saves};
 use payhook::cli::{RoleArg, add_user};
+use payhook::domain::Environment;
 use payhook::domain::MerchantCode;
 use payhook::secrets::SecretBox;
 use payhook::store::{Actor, Db};
-use payhook::url_policy::Environment;
+use payhook_testing::ledger::{AckedSave, check_saves};
+use payhook_testing::serve_process::ServeProcess;
 use reqwest::{StatusCode, redirect};
-use serve_process::ServeProcess;
 
 /// At most this many merchants and seconds, whatever is asked.
 const MAX_MERCHANTS: usize = 500;

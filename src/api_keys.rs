@@ -1,9 +1,9 @@
 //! A merchant's signing credentials: per environment a Client-Id (`MCH-…`) and a secret key
 //! (`SK-…`), generated on first need and sealed at rest.
 
+use crate::domain::Environment;
 use crate::secrets::{SecretBox, SecretString};
 use crate::store::{Actor, Db};
-use crate::url_policy::Environment;
 
 /// Credentials opened for use; the secret's `Debug` hides it.
 #[derive(Debug, Clone)]

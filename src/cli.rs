@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use crate::accounts;
 use crate::config::Settings;
 use crate::dns::Resolver;
+use crate::domain::Environment;
 use crate::domain::Role;
 use crate::password;
 use crate::startup::Application;
 use crate::store::{ChainReport, Db};
-use crate::url_policy::{Environment, UrlPolicy};
+use crate::url_policy::UrlPolicy;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -34,17 +35,17 @@ pub enum Command {
     /// Manage merchants.
     Merchant {
         #[command(subcommand)]
-        action: MerchantAction,
+        command: MerchantCommand,
     },
     /// Manage users.
     User {
         #[command(subcommand)]
-        action: UserAction,
+        command: UserCommand,
     },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
-        action: AuditAction,
+        command: AuditCommand,
     },
     /// Judge a notification URL with the same policy as the dashboard.
     CheckUrl {
@@ -58,7 +59,7 @@ pub enum Command {
 }
 
 #[derive(Subcommand)]
-pub enum MerchantAction {
+pub enum MerchantCommand {
     /// Create a merchant.
     Add {
         #[arg(long)]
@@ -69,7 +70,7 @@ pub enum MerchantAction {
 }
 
 #[derive(Subcommand)]
-pub enum UserAction {
+pub enum UserCommand {
     /// Create a user; the password is read from standard input.
     Add {
         #[arg(long)]
@@ -85,7 +86,7 @@ pub enum UserAction {
 }
 
 #[derive(Subcommand)]
-pub enum AuditAction {
+pub enum AuditCommand {
     /// Walk the hash chain: exit 0 when intact, 1 naming the first broken event.
     Verify,
 }
@@ -112,7 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Merchant {
-            action: MerchantAction::Add { code, name },
+            command: MerchantCommand::Add { code, name },
         } => {
             let db = open_db().await?;
             let (_, code) = accounts::create_merchant(&db, &code, &name, None)
@@ -122,8 +123,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User {
-            action:
-                UserAction::Add {
+            command:
+                UserCommand::Add {
                     email,
                     role,
                     merchant,
@@ -139,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            action: AuditAction::Verify,
+            command: AuditCommand::Verify,
         } => {
             let db = open_db().await?;
             let report = db.verify_audit_chain().await?;

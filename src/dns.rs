@@ -1,7 +1,7 @@
 //! Rule 9 of the URL policy: resolve the host and judge every address it resolves to.
 //!
-//! The resolver is injectable: the server uses hickory's async resolver (the system's name
-//! servers and `/etc/hosts`), tests a [`StaticResolver`] that answers from a map, so no test
+//! The resolver is injectable ([`Resolve`]): the server uses hickory's async resolver (the
+//! system's name servers and `/etc/hosts`), tests one that answers from a map, so no test
 //! depends on a network. Every lookup has a time limit that really ends it (dropping an async
 //! lookup stops it; a blocking `getaddrinfo` would keep its thread), and a merchant has at most
 //! [`LOOKUPS_PER_MERCHANT`] lookups in flight.
@@ -9,8 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,11 +19,12 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use tokio::sync::Semaphore;
 
+use crate::domain::Environment;
 use crate::url_policy::{
-    Environment, NotificationUrl, Resolution, UrlPolicy, Violation, Warning, judge_resolution,
+    NotificationUrl, Resolution, UrlPolicy, Violation, Warning, judge_resolution,
 };
 
-/// How long a lookup may take before the URL is accepted with a warning (SPEC 3.1 rule 9).
+/// How long a lookup may take before the URL is accepted with a warning (rule 9 of the URL policy, README).
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Lookups one merchant may have in flight; more wait for a free one (within the time limit),
@@ -129,12 +129,6 @@ impl Resolver {
         }
     }
 
-    /// A resolver that answers only from `entries` (host, address): every other name does
-    /// not exist.
-    pub fn fixed<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self::new(StaticResolver::new(entries))
-    }
-
     /// The same resolver with another time limit.
     pub fn with_timeout(self, timeout: Duration) -> Self {
         Self { timeout, ..self }
@@ -190,111 +184,6 @@ impl Resolve for OfflineResolver {
     }
 }
 
-/// What a [`StaticResolver`] answers for one name.
-#[derive(Debug, Clone)]
-enum Answer {
-    Addresses(Vec<IpAddr>),
-    /// Never answers, like a resolver that is down.
-    Silent,
-}
-
-/// A resolver answering from a map that can change while the server runs (to play DNS
-/// rebinding in tests); it counts its lookups, and the most it had in flight at once.
-#[derive(Clone, Default)]
-pub struct StaticResolver {
-    answers: Arc<RwLock<HashMap<String, Answer>>>,
-    lookups: Arc<AtomicUsize>,
-    in_flight: Arc<AtomicUsize>,
-    peak: Arc<AtomicUsize>,
-}
-
-/// Counts one lookup in flight until dropped (answered, or given up on).
-struct InFlight(Arc<AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl StaticResolver {
-    /// A map of (host, address) pairs; a host named twice gets both addresses.
-    pub fn new<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let resolver = Self::default();
-        for (host, address) in entries {
-            let ip: IpAddr = address
-                .parse()
-                .expect("a static resolver entry needs an IP address");
-            let mut answers = resolver.answers.write().expect("resolver map");
-            match answers
-                .entry(normalise(host))
-                .or_insert(Answer::Addresses(Vec::new()))
-            {
-                Answer::Addresses(list) => list.push(ip),
-                Answer::Silent => {}
-            }
-        }
-        resolver
-    }
-
-    /// From now on `host` resolves to exactly `addresses`.
-    pub fn set(&self, host: &str, addresses: &[&str]) {
-        let ips = addresses
-            .iter()
-            .map(|a| a.parse().expect("an IP address"))
-            .collect();
-        self.answers
-            .write()
-            .expect("resolver map")
-            .insert(normalise(host), Answer::Addresses(ips));
-    }
-
-    /// From now on a lookup of `host` never answers.
-    pub fn make_silent(&self, host: &str) {
-        self.answers
-            .write()
-            .expect("resolver map")
-            .insert(normalise(host), Answer::Silent);
-    }
-
-    /// How many lookups were made so far.
-    pub fn lookups(&self) -> usize {
-        self.lookups.load(Ordering::SeqCst)
-    }
-
-    /// The most lookups that were in flight at the same time.
-    pub fn peak_in_flight(&self) -> usize {
-        self.peak.load(Ordering::SeqCst)
-    }
-}
-
-impl Resolve for StaticResolver {
-    fn lookup<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Resolution> {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let answer = self
-            .answers
-            .read()
-            .expect("resolver map")
-            .get(&normalise(host))
-            .cloned();
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        let in_flight = InFlight(self.in_flight.clone());
-        Box::pin(async move {
-            let _in_flight = in_flight;
-            match answer {
-                Some(Answer::Addresses(ips)) => Resolution::Addresses(ips),
-                Some(Answer::Silent) => std::future::pending().await,
-                None => Resolution::NoSuchName,
-            }
-        })
-    }
-}
-
-fn normalise(host: &str) -> String {
-    host.trim_end_matches('.').to_ascii_lowercase()
-}
-
 /// A URL that passed rules 1–9, with the addresses it may be delivered to.
 #[derive(Debug, Clone)]
 pub struct VettedUrl {
@@ -336,64 +225,4 @@ pub async fn vet(
         warnings,
         addresses,
     })
-}
-
-/// One form field judged by the whole policy: `url` is `None` when the field was left empty
-/// (which clears the URL) or broke a rule; the rules and warnings are in the reader's language.
-#[derive(Debug, Default)]
-pub struct FieldVerdict {
-    pub url: Option<NotificationUrl>,
-    pub errors: Vec<&'static str>,
-    pub warnings: Vec<&'static str>,
-}
-
-/// Judges one form field for `environment`, rule 9 included when `resolver` is given.
-pub async fn judge(
-    input: &str,
-    environment: Environment,
-    policy: &UrlPolicy,
-    resolver: Option<&Resolver>,
-) -> FieldVerdict {
-    if input.trim().is_empty() {
-        return FieldVerdict::default();
-    }
-    match vet(input, environment, policy, resolver).await {
-        Ok(VettedUrl { url, warnings, .. }) => FieldVerdict {
-            url: Some(url),
-            errors: Vec::new(),
-            warnings: warnings.iter().map(|w| w.code.local_message()).collect(),
-        },
-        Err(violations) => FieldVerdict {
-            url: None,
-            errors: violations.iter().map(|v| v.code.local_message()).collect(),
-            warnings: Vec::new(),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_static_resolver_answers_from_its_map_case_and_dot_insensitively() {
-        let dns = StaticResolver::new([
-            ("Hooks.Shop.com", "10.0.0.1"),
-            ("hooks.shop.com", "8.8.8.8"),
-        ]);
-        let resolver = Resolver::new(dns.clone());
-        let both = Resolution::Addresses(vec![
-            "10.0.0.1".parse().unwrap(),
-            "8.8.8.8".parse().unwrap(),
-        ]);
-        assert_eq!(resolver.lookup("hooks.shop.com.").await, both);
-        assert_eq!(
-            resolver.lookup("other.shop.com").await,
-            Resolution::NoSuchName
-        );
-        dns.make_silent("hooks.shop.com");
-        let quick = resolver.with_timeout(Duration::from_millis(20));
-        assert_eq!(quick.lookup("hooks.shop.com").await, Resolution::Unanswered);
-        assert_eq!(dns.lookups(), 3);
-    }
 }

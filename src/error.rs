@@ -1,7 +1,7 @@
 //! The one application error type. How each kind becomes a page or a status code is in
 //! `pages::error`, beside the page it renders.
 
-use crate::url_policy::UnknownEnvironment;
+use crate::domain::UnknownEnvironment;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]

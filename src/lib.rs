@@ -28,4 +28,5 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod url_field;
 pub mod url_policy;

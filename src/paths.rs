@@ -45,19 +45,67 @@ pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 /// Paths a user holding a one-time password may still use: choosing a new one, signing out.
 pub const OPEN_TO_ONE_TIME_PASSWORD: [&str; 2] = [ACCOUNT_PASSWORD, LOGOUT];
 
+/// `pattern` with its `{name}` segments replaced, in order, by `values`: a path built this way
+/// is the route pattern's own shape.
+fn fill(pattern: &str, values: &[&str]) -> String {
+    let mut path = String::with_capacity(pattern.len() + 16);
+    let mut values = values.iter();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        path.push_str(&rest[..open]);
+        path.push_str(values.next().copied().unwrap_or_default());
+        let close = rest[open..]
+            .find('}')
+            .map_or(rest.len(), |end| open + end + 1);
+        rest = &rest[close..];
+    }
+    path.push_str(rest);
+    path
+}
+
 /// A section's channel table.
 pub fn section(section: &str) -> String {
-    format!("{PAYMENT_SETTINGS}/{section}")
+    fill(SECTION, &[section])
+}
+
+/// A channel's CONFIGURE form.
+pub fn channel(section: &str, channel: &str) -> String {
+    fill(CHANNEL, &[section, channel])
+}
+
+/// Where a channel's test notification is sent from.
+pub fn channel_test(section: &str, channel: &str) -> String {
+    fill(CHANNEL_TEST, &[section, channel])
+}
+
+/// A channel's change history.
+pub fn channel_history(section: &str, channel: &str) -> String {
+    fill(CHANNEL_HISTORY, &[section, channel])
 }
 
 /// One delivery of the notification log.
-pub fn notification(id: i64) -> String {
-    format!("{NOTIFICATIONS}/{id}")
+pub fn notification(id: &i64) -> String {
+    fill(NOTIFICATION, &[&id.to_string()])
+}
+
+/// Where one delivery is resent from.
+pub fn notification_resend(id: &i64) -> String {
+    fill(NOTIFICATION_RESEND, &[&id.to_string()])
 }
 
 /// One merchant's read-only settings in the admin area.
-pub fn admin_merchant(code: &str) -> String {
-    format!("{ADMIN_MERCHANTS}/{code}")
+pub fn admin_merchant<Code: AsRef<str> + ?Sized>(code: &Code) -> String {
+    fill(ADMIN_MERCHANT, &[code.as_ref()])
+}
+
+/// A change to one user in the admin area (`enable`, `disable`, `reset-password`).
+pub fn admin_user_change(id: &i64, change: &str) -> String {
+    fill(ADMIN_USER_CHANGE, &[&id.to_string(), change])
+}
+
+/// The language switch to `code`.
+pub fn language(code: &str) -> String {
+    fill(LANGUAGE, &[code])
 }
 
 #[cfg(test)]
@@ -65,12 +113,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn built_paths_match_their_route_patterns() {
-        assert_eq!(section("va"), SECTION.replace("{section}", "va"));
+    fn built_paths_fill_their_route_patterns() {
+        assert_eq!(section("va"), "/settings/payment/va");
+        assert_eq!(channel("va", "bca"), "/settings/payment/va/bca");
+        assert_eq!(channel_test("va", "bca"), "/settings/payment/va/bca/test");
         assert_eq!(
-            admin_merchant("acme"),
-            ADMIN_MERCHANT.replace("{code}", "acme")
+            channel_history("va", "bca"),
+            "/settings/payment/va/bca/history"
         );
+        assert_eq!(notification(&7), "/integration/notifications/7");
+        assert_eq!(
+            notification_resend(&7),
+            "/integration/notifications/7/resend"
+        );
+        assert_eq!(admin_merchant("acme"), "/admin/merchants/acme");
+        assert_eq!(admin_user_change(&3, "enable"), "/admin/users/3/enable");
+        assert_eq!(language("id"), "/language/id");
         assert!(SIGNED_OUT.starts_with(LOGIN));
     }
 }

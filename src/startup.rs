@@ -19,16 +19,16 @@ use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::notify::worker::{DeliveryQueue, Workers};
+use crate::notify::worker::Workers;
 use crate::password::Hasher;
 use crate::paths;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
-    account, api, assets, health, integration, language, login, metrics, notifications, notify,
-    settings,
+    account, api, assets, health, integration, language, login, metrics, notifications, settings,
+    test_notification,
 };
 use crate::save_queue::SaveQueue;
-use crate::state::AppState;
+use crate::state::{AppState, Wake};
 use crate::store::Db;
 use crate::throttle::Throttle;
 
@@ -87,9 +87,14 @@ impl Application {
         let (sessions, throttle) = shared_stores(&settings, &db).await?;
         let key = Key::from(&settings.session_key);
         let settings = Arc::new(settings);
-        let deliveries = DeliveryQueue::default();
+        let deliveries = Wake::default();
         let metrics = Arc::new(Metrics::new());
-        let workers = Workers::start(db.clone(), settings.clone(), &deliveries, metrics.clone());
+        let workers = Workers::start(
+            db.clone(),
+            settings.clone(),
+            deliveries.clone(),
+            metrics.clone(),
+        );
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings,
@@ -251,7 +256,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::CHANNEL_HISTORY, get().to(settings::channel_history))
         .route(
             paths::CHANNEL_TEST,
-            post().to(notify::send_test_notification),
+            post().to(test_notification::send_test_notification),
         )
         // Integration
         .route(paths::API_KEYS, get().to(integration::api_keys_page))

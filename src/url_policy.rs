@@ -1,4 +1,4 @@
-//! The notification URL policy (SPEC 3.1): one pure function, [`NotificationUrl::parse`], judges
+//! The notification URL policy (README, "The notification URL policy"): one pure function, [`NotificationUrl::parse`], judges
 //! a webhook URL, names every rule it breaks and returns the normalised form to store.
 //!
 //! Rules 1–8 live here. For rule 9 (DNS) the caller resolves [`NotificationUrl::host`] (see
@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
+
+use crate::domain::Environment;
 
 /// The longest accepted URL: characters of the trimmed input, and bytes of the normalised form.
 pub const MAX_URL_LEN: usize = 2048;
@@ -66,52 +68,6 @@ const NON_PUBLIC_V6: [(Ipv6Addr, u8); 3] = [
     (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
     (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20), // documentation
 ];
-
-/// Which environment a URL is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// Test payments; plain `http` is accepted with a warning.
-    Sandbox,
-    /// Real payments; `https` only.
-    Production,
-}
-
-impl Environment {
-    /// Every environment, in display order.
-    pub const ALL: [Environment; 2] = [Environment::Sandbox, Environment::Production];
-
-    /// The stable code: `"sandbox"` or `"production"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Sandbox => "sandbox",
-            Environment::Production => "production",
-        }
-    }
-}
-
-/// A code that is neither `sandbox` nor `production`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the environment must be sandbox or production")]
-pub struct UnknownEnvironment;
-
-impl std::str::FromStr for Environment {
-    type Err = UnknownEnvironment;
-
-    /// The environment whose [`as_str`](Self::as_str) code is exactly `s`.
-    fn from_str(s: &str) -> Result<Self, UnknownEnvironment> {
-        Self::ALL
-            .into_iter()
-            .find(|env| env.as_str() == s)
-            .ok_or(UnknownEnvironment)
-    }
-}
-
-impl fmt::Display for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Policy knobs (from config). Default: no extra ports, no private targets.
 #[derive(Debug, Clone, Default)]
@@ -179,7 +135,7 @@ pub fn judge_resolution(
 pub struct NotificationUrl(Url);
 
 impl NotificationUrl {
-    /// Judges `input` for `env` under `policy` (SPEC 3.1 rules 1–8).
+    /// Judges `input` for `env` under `policy` (rules 1–8).
     ///
     /// Returns the normalised URL and any warnings, or every broken rule, each code once, in
     /// rule order. The normalised form of an accepted URL is accepted again unchanged.
@@ -553,15 +509,6 @@ mod tests {
         for code in ViolationCode::ALL {
             assert!(code.message().len() > 20, "{code:?}");
         }
-    }
-
-    #[test]
-    fn environment_codes_round_trip_exactly() {
-        for env in Environment::ALL {
-            assert_eq!(env.as_str().parse(), Ok(env));
-        }
-        assert_eq!("staging".parse::<Environment>(), Err(UnknownEnvironment));
-        assert_eq!("Production".parse::<Environment>(), Err(UnknownEnvironment));
     }
 
     #[test]

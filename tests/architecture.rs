@@ -168,3 +168,34 @@ fn no_handler_module_imports_another_and_only_startup_knows_them() {
         );
     }
 }
+
+#[test]
+fn every_page_file_sits_next_to_the_route_file_of_its_name() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let pages = src.join("pages");
+    let mut files = Vec::new();
+    rust_files(&pages, &mut files);
+    assert!(files.len() > 8, "the scan found the pages: {files:?}");
+    for file in files {
+        let relative = file.strip_prefix(&pages).unwrap().to_path_buf();
+        // The layout and helpers every page shares, and the error pages of every route.
+        if relative == Path::new("mod.rs") || relative == Path::new("error.rs") {
+            continue;
+        }
+        // Helpers of one page file live in its folder: `notifications/chart.rs` belongs to
+        // `notifications.rs`.
+        let owner = relative.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(owner) = owner
+            && pages.join(owner).with_extension("rs").exists()
+        {
+            continue;
+        }
+        let route_file = src.join("routes").join(&relative);
+        let route_folder = src.join("routes").join(relative.with_extension(""));
+        assert!(
+            route_file.exists() || route_folder.is_dir(),
+            "src/pages/{} has no route file of its name in src/routes/",
+            relative.display()
+        );
+    }
+}

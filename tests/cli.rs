@@ -47,6 +47,29 @@ fn check_url_prints_the_normalised_url_and_exits_0_when_accepted() {
 }
 
 #[test]
+fn blank_switches_count_as_unset_and_values_may_carry_spaces() {
+    let url = "http://127.0.0.1:9000/notify";
+    let args = ["check-url", url, "--environment", "sandbox", "--no-dns"];
+    let blank = payhook(&args, &[("PAYHOOK_ALLOW_PRIVATE_TARGETS", "")], "");
+    assert_eq!(
+        blank.status.code(),
+        Some(1),
+        "blank is off: a loopback URL is refused"
+    );
+    assert!(
+        stdout(&blank).contains("non_public_address"),
+        "{}",
+        stdout(&blank)
+    );
+    let spaced = payhook(&args, &[("PAYHOOK_ALLOW_PRIVATE_TARGETS", " on ")], "");
+    assert_eq!(spaced.status.code(), Some(0), "{}", stdout(&spaced));
+    let nonsense = payhook(&args, &[("PAYHOOK_ALLOW_PRIVATE_TARGETS", "maybe")], "");
+    assert_eq!(nonsense.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&nonsense.stderr);
+    assert!(said.contains("PAYHOOK_ALLOW_PRIVATE_TARGETS"), "{said}");
+}
+
+#[test]
 fn check_url_warns_about_http_in_sandbox_and_refuses_it_in_production() {
     let sandbox = payhook(
         &[
@@ -195,7 +218,7 @@ async fn check_in_production(
 ) -> (std::process::ExitCode, String) {
     payhook::cli::check_url(
         url,
-        payhook::url_policy::Environment::Production,
+        payhook::domain::Environment::Production,
         &payhook::url_policy::UrlPolicy::default(),
         Some(resolver),
     )
@@ -206,7 +229,8 @@ async fn check_in_production(
 async fn check_url_resolves_the_host_unless_told_not_to() {
     use std::process::ExitCode;
 
-    use payhook::dns::{Resolver, StaticResolver};
+    use payhook::dns::Resolver;
+    use payhook_testing::StaticResolver;
 
     // No test may depend on outside DNS: the resolver is injected, so each answer is known.
     let url = "https://no-such-host.payhook-nowhere-7f3a.com/n";
@@ -293,8 +317,10 @@ mod with_a_fixed_resolver {
     use std::process::ExitCode;
 
     use payhook::cli::check_url;
-    use payhook::dns::{Resolver, StaticResolver};
-    use payhook::url_policy::{Environment, UrlPolicy};
+    use payhook::dns::Resolver;
+    use payhook::domain::Environment;
+    use payhook::url_policy::UrlPolicy;
+    use payhook_testing::StaticResolver;
 
     fn dns() -> StaticResolver {
         StaticResolver::new([

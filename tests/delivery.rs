@@ -2,36 +2,21 @@
 //! SIGKILL and restarted, or two of them on one database, against a receiver on 127.0.0.1;
 //! and two of them on one Postgres and one Redis are one site.
 
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "http/support.rs"]
-mod support;
-
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "http/harness.rs"]
-mod harness;
-
-#[path = "http/ledger.rs"]
-mod ledger;
-
-#[allow(dead_code)]
-#[path = "http/queue.rs"]
-mod queue;
-
-#[path = "http/serve_process.rs"]
-mod serve_process;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use harness::{Receiver, Reply};
-use ledger::{AckedSave, check_saves};
+use payhook::domain::DeliveryStatus;
 use payhook::secrets::SecretBox;
 use payhook::store::Db;
+use payhook_testing::ledger::{AckedSave, check_saves};
+use payhook_testing::serve_process::ServeProcess;
+use payhook_testing::{
+    Backend, Browser, ScratchDatabase, create_merchant_user, hidden_value, run_cli,
+};
+use payhook_testing::{Receiver, Reply};
 use reqwest::StatusCode;
-use serve_process::ServeProcess;
-use support::{Backend, Browser, ScratchDatabase, create_merchant_user, hidden_value, run_cli};
 
 /// Keys every server of one test shares, as instances of one site must.
 struct Keys {
@@ -102,7 +87,8 @@ impl Shop {
         let urls: Vec<String> = (0..count)
             .map(|n| format!("http://127.0.0.1:{}/notify?n={n}", receiver.port()))
             .collect();
-        self.payment = queue::queue_on(&self.db, Some(&self.secrets), "acme", &urls).await;
+        self.payment =
+            payhook_testing::queue::queue_on(&self.db, Some(&self.secrets), "acme", &urls).await;
     }
 
     /// Waits (at most `limit`) until every delivery is delivered; returns their request ids.
@@ -113,7 +99,7 @@ impl Shop {
             assert_eq!(deliveries.len(), count);
             let delivered = deliveries
                 .iter()
-                .filter(|d| d.status == "delivered")
+                .filter(|d| d.status == DeliveryStatus::Delivered)
                 .count();
             if delivered == count {
                 return self.request_ids().await;
@@ -245,9 +231,12 @@ impl Saver {
     async fn sign_in(db: &Db, server: &ServeProcess, n: usize) -> Self {
         let code = format!("shop{n}");
         let email = create_merchant_user(db, &code).await;
-        let merchant = db.find_merchant(&support::code(&code)).await.unwrap();
+        let merchant = db
+            .find_merchant(&payhook_testing::code(&code))
+            .await
+            .unwrap();
         let browser = Browser::new(server.address.clone());
-        let response = browser.login(&email, support::PASSWORD).await;
+        let response = browser.login(&email, payhook_testing::PASSWORD).await;
         assert_eq!(
             response.status(),
             StatusCode::SEE_OTHER,
@@ -376,7 +365,7 @@ async fn a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one(
 async fn assert_signed_out(browser: &Browser, why: &str) {
     let response = browser.get("/settings/payment").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{why}");
-    assert_eq!(support::location(&response), "/login", "{why}");
+    assert_eq!(payhook_testing::location(&response), "/login", "{why}");
 }
 
 async fn assert_signed_in(browser: &Browser, why: &str) {
@@ -401,7 +390,7 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
         let browser = Browser::new(address.to_owned());
         let email = email.to_owned();
         async move {
-            let response = browser.login(&email, support::PASSWORD).await;
+            let response = browser.login(&email, payhook_testing::PASSWORD).await;
             assert_eq!(
                 response.status(),
                 StatusCode::SEE_OTHER,
@@ -415,7 +404,7 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
     let email = create_merchant_user(&db, "shop1").await;
     let phone = sign_in(on_a, &email).await;
     assert_signed_in(&phone.on(on_b), "the other server knows the session").await;
-    let replayed = support::new_client()
+    let replayed = payhook_testing::new_client()
         .get(format!("{on_b}/settings/payment"))
         .header("cookie", phone.cookie_header())
         .send()
@@ -427,7 +416,7 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
         "the same cookie works there"
     );
     let merchant_id = db
-        .find_merchant(&support::code("shop1"))
+        .find_merchant(&payhook_testing::code("shop1"))
         .await
         .unwrap()
         .unwrap()
@@ -461,7 +450,7 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
         .await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_signed_out(&phone, "signed out on the other server").await;
-    let replayed = support::new_client()
+    let replayed = payhook_testing::new_client()
         .get(format!("{on_a}/settings/payment"))
         .header("cookie", before_sign_out)
         .send()
@@ -472,7 +461,7 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
         StatusCode::SEE_OTHER,
         "the session ended on the other server"
     );
-    assert_eq!(support::location(&replayed), "/login");
+    assert_eq!(payhook_testing::location(&replayed), "/login");
 
     // A password change on one ends the other sessions on the other, not its own.
     let here = sign_in(on_a, &email).await;
@@ -483,7 +472,7 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
             "/account/password",
             "/account/password",
             &[
-                ("current_password", support::PASSWORD),
+                ("current_password", payhook_testing::PASSWORD),
                 ("new_password", new_password),
                 ("confirm_password", new_password),
             ],
@@ -496,11 +485,17 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
     // An admin disabling the user on one ends the session on the other.
     let admin_email = "admin@payhook.example.com";
     let admin_role = payhook::cli::RoleArg::Admin;
-    payhook::cli::add_user(&db, admin_email, admin_role, None, support::PASSWORD.into())
-        .await
-        .unwrap();
+    payhook::cli::add_user(
+        &db,
+        admin_email,
+        admin_role,
+        None,
+        payhook_testing::PASSWORD.into(),
+    )
+    .await
+    .unwrap();
     let admin = sign_in(on_b, admin_email).await;
-    let user = db.find_login_user(&support::email(&email)).await;
+    let user = db.find_login_user(&payhook_testing::email(&email)).await;
     let id = user.unwrap().unwrap().id;
     let disabled = admin
         .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
@@ -525,23 +520,8 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
     assert_eq!(sessions, 0, "the sessions live in Redis");
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::Backend;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+payhook_testing::on_both_backends!(
+    multi_thread:
     a_killed_server_loses_no_delivery,
     a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one,
     two_servers_on_one_database_send_each_notification_once,

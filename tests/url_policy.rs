@@ -1,9 +1,10 @@
-//! SPEC 3.1 rules 1–8: tables of refused and accepted URLs per rule, then properties; and
+//! The URL policy's rules 1–8 (README): tables of refused and accepted URLs per rule, then properties; and
 //! properties of the other parsers of outside input: the posted forms, the per-payment
 //! notification headers and the payment API's JSON bodies.
 
 use std::net::Ipv4Addr;
 
+use payhook::domain::Environment;
 use payhook::url_policy::ViolationCode::*;
 use payhook::url_policy::*;
 use proptest::prelude::*;
@@ -98,7 +99,7 @@ fn production_requires_https_and_sandbox_accepts_http_with_a_warning() {
 
 #[test]
 fn schemes_other_than_http_and_https_are_refused_in_both_environments() {
-    for env in Environment::ALL {
+    for &env in Environment::ALL {
         refused! { env;
             "ftp://files.shop.com/notify" => [UnsupportedScheme],
             "ws://shop.com/socket" => [UnsupportedScheme],
@@ -384,7 +385,7 @@ proptest! {
             "https://[a-z0-9.:@\\[\\]%#?/\\\\-]{0,30}",
         ],
     ) {
-        for env in Environment::ALL {
+        for &env in Environment::ALL {
             match NotificationUrl::parse(&input, env, &UrlPolicy::default()) {
                 Ok((url, _)) => assert_idempotent(url.as_str())?,
                 Err(violations) => prop_assert!(!violations.is_empty()),
@@ -421,8 +422,9 @@ proptest! {
 
 /// Rule 9 as a pure decision over what the resolver answered.
 mod dns_rule {
+    use payhook::domain::Environment;
     use payhook::url_policy::{
-        Environment, Resolution, UrlPolicy, ViolationCode, WarningCode, judge_resolution,
+        Resolution, UrlPolicy, ViolationCode, WarningCode, judge_resolution,
     };
 
     fn addresses(list: &[&str]) -> Resolution {
@@ -442,7 +444,7 @@ mod dns_rule {
     #[test]
     fn every_resolved_address_must_be_public() {
         let strict = UrlPolicy::default();
-        for env in Environment::ALL {
+        for &env in Environment::ALL {
             assert_eq!(
                 code(
                     &addresses(&["93.184.216.34", "2606:4700::1111"]),
@@ -593,9 +595,10 @@ mod forms {
 /// override): whatever the headers hold, every target passes the sandbox policy, a header adds
 /// at most three, the override header wins, the configured URL comes first when appending.
 mod notification_headers {
+    use payhook::domain::Environment;
     use payhook::payments::targets::{MAX_HEADER_URLS, TOO_MANY_URLS, resolve};
     use payhook::payments::{TargetError, TargetRequest};
-    use payhook::url_policy::{Environment, NotificationUrl, UrlPolicy};
+    use payhook::url_policy::{NotificationUrl, UrlPolicy};
     use proptest::prelude::*;
 
     const CONFIGURED: &str = "https://shop.co.id/notify";

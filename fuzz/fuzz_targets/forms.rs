@@ -4,15 +4,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use payhook::dns::judge;
+use payhook::url_field::judge;
 use payhook::domain::{EmailAddress, MerchantCode, Role};
 use payhook::routes::account::PasswordForm;
 use payhook::routes::admin::merchants::NewMerchant;
 use payhook::routes::admin::users::NewUser;
 use payhook::routes::integration::KeyInput;
-use payhook::routes::notify::TestInput;
+use payhook::routes::test_notification::TestInput;
 use payhook::routes::settings::ConfigureInput;
-use payhook::url_policy::{Environment, UrlPolicy};
+use payhook::domain::Environment;
+use payhook::url_policy::UrlPolicy;
 use payhook_fuzz::block_on;
 
 fuzz_target!(|body: &[u8]| {

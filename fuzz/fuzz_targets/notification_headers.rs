@@ -8,7 +8,8 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use payhook::payments::targets::{MAX_HEADER_URLS, resolve};
 use payhook::payments::{TargetError, TargetRequest};
-use payhook::url_policy::{Environment, NotificationUrl, UrlPolicy};
+use payhook::domain::Environment;
+use payhook::url_policy::{NotificationUrl, UrlPolicy};
 use payhook_fuzz::block_on;
 
 #[derive(Debug, Arbitrary)]

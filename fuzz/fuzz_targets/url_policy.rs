@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use payhook::url_policy::{Environment, NotificationUrl, UrlPolicy};
+use payhook::domain::Environment;
+use payhook::url_policy::{NotificationUrl, UrlPolicy};
 
 fuzz_target!(|input: &str| {
     let relaxed = UrlPolicy {

@@ -10,10 +10,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::future::LocalBoxFuture;
 
 use super::RequestMeta;
+use crate::domain::Environment;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::throttle::{Verdict, WINDOW};
-use crate::url_policy::Environment;
 
 /// A merchant calling the payment API with valid sandbox credentials.
 #[derive(Debug, Clone)]

@@ -8,12 +8,14 @@ pub mod login_csrf;
 pub mod reauth;
 mod scope;
 mod session_store;
+mod sign_in;
 
 pub use api_client::SandboxClient;
 pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
 pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, start_session};
 pub use scope::{MaybeScoped, Scope, Scoped};
 pub use session_store::SessionBackend;
+pub use sign_in::{SignInOutcome, audit_best_effort, sign_in};
 
 /// Keys of the values kept in a session.
 pub(crate) mod keys {

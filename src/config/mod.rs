@@ -87,17 +87,15 @@ impl std::fmt::Debug for Settings {
 
 /// `DATABASE_URL`, or the embedded SQLite default.
 pub fn database_url_from_env() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    env_var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
 /// The default embedded database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://payhook.db";
 const SESSION_KEY_FILE: &str = "payhook.session-key";
 const SECRET_KEY_FILE: &str = "payhook.secret-key";
-/// SPEC 6: a notification waits at most this long for the merchant's server.
+/// A notification waits at most this long for the merchant's server (README, "Test
+/// notifications and API keys").
 pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
@@ -166,7 +164,7 @@ impl Settings {
     /// once and kept beside it; with Postgres, where several instances share one database,
     /// they must be given so every instance uses the same ones.
     pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = env_var;
         let database_url = database_url_from_env();
         let shared = !database_url.starts_with("sqlite:");
         let required = |name: &str, bytes: usize| {
@@ -273,8 +271,8 @@ impl Settings {
 /// The notification URL policy's knobs (`PAYHOOK_ALLOWED_PORTS`,
 /// `PAYHOOK_ALLOW_PRIVATE_TARGETS`).
 pub fn url_policy_from_env() -> anyhow::Result<UrlPolicy> {
-    let ports = std::env::var("PAYHOOK_ALLOWED_PORTS").unwrap_or_default();
-    let allow_private = std::env::var("PAYHOOK_ALLOW_PRIVATE_TARGETS").ok();
+    let ports = env_var("PAYHOOK_ALLOWED_PORTS").unwrap_or_default();
+    let allow_private = env_var("PAYHOOK_ALLOW_PRIVATE_TARGETS");
     Ok(UrlPolicy {
         extra_ports: parse_ports(&ports)?,
         allow_private_targets: parse_bool("PAYHOOK_ALLOW_PRIVATE_TARGETS", allow_private)?,
@@ -283,13 +281,15 @@ pub fn url_policy_from_env() -> anyhow::Result<UrlPolicy> {
 
 /// `PAYHOOK_DNS_CHECK`: on unless set to a false value (`off`, `0`, `false`, `no`).
 pub fn dns_check_from_env() -> anyhow::Result<bool> {
-    match std::env::var("PAYHOOK_DNS_CHECK")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
+    match env_var("PAYHOOK_DNS_CHECK") {
         None => Ok(true),
         value => parse_bool("PAYHOOK_DNS_CHECK", value),
     }
+}
+
+/// An environment variable's value; set but blank counts as unset, for every variable.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Where files that belong with the database live: beside a SQLite file, else the working dir.
@@ -346,7 +346,11 @@ fn parse_session_key(hex_key: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 fn parse_bool(name: &str, value: Option<String>) -> anyhow::Result<bool> {
-    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match value
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("0" | "false" | "no" | "off") => Ok(false),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some(other) => bail!("{name}: expected true or false, got {other:?}"),
@@ -413,6 +417,8 @@ mod tests {
         assert!(parse_ports("0").is_err());
         assert!(parse_bool("X", Some("maybe".into())).is_err());
         assert!(parse_bool("X", Some("TRUE".into())).unwrap());
+        assert!(parse_bool("X", Some(" on\n".into())).unwrap());
+        assert!(!parse_bool("X", Some(" off ".into())).unwrap());
     }
 
     #[test]

@@ -5,12 +5,13 @@
 use time::OffsetDateTime;
 
 use super::message::{OutgoingRequest, Signer, signed_headers};
-use super::{Exchange, Outcome, client, first_chars, millis};
+use super::{Exchange, client, first_chars, millis};
 use crate::catalog::NotificationFormat;
 use crate::config::Settings;
 use crate::dns;
+use crate::domain::Environment;
+use crate::domain::Outcome;
 use crate::store::NewAttempt;
-use crate::url_policy::Environment;
 
 /// How much of an answer is stored with the attempt.
 pub const STORED_RESPONSE_CHARS: usize = 4096;
@@ -114,7 +115,7 @@ impl AttemptReport {
         NewAttempt {
             at: self.at,
             request_headers: &self.headers_json,
-            outcome: self.outcome.as_str(),
+            outcome: self.outcome,
             http_status: exchange.and_then(|e| e.status).map(i64::from),
             latency_ms: exchange.map(|e| millis(e.latency)),
             response_body: exchange.map(|e| first_chars(&e.response_body, STORED_RESPONSE_CHARS)),

@@ -11,35 +11,11 @@ use reqwest::dns::{Name, Resolve, Resolving};
 use reqwest::redirect::Policy;
 
 use super::message::OutgoingRequest;
+use crate::domain::Outcome;
 use crate::url_policy::NotificationUrl;
 
 /// At most this much of an answer is read.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
-/// How a delivery attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// A 2xx answer.
-    Delivered,
-    /// Any other answer (3xx included), or no connection.
-    Failed,
-    /// No complete answer within the time limit.
-    TimedOut,
-    /// Not sent: the URL failed the policy when re-checked.
-    Refused,
-}
-
-impl Outcome {
-    /// The stable code stored with the delivery.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-            Self::TimedOut => "timeout",
-            Self::Refused => "refused",
-        }
-    }
-}
 
 /// What came back from one POST.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
-//! What a notification says and how it is signed (SPEC 6). The body is fixed when the
-//! notification is made, so every attempt of a delivery sends the same bytes; each attempt is
-//! signed anew (a fresh timestamp, and for SNAP a fresh access token) under the delivery's one
+//! What a notification says and how it is signed (README, "Test notifications and API keys").
+//! The body is fixed when the notification is made, so every attempt of a delivery sends the
+//! same bytes; each attempt is signed anew (a fresh timestamp, and for SNAP a fresh access token) under the delivery's one
 //! request id, so a receiver can drop duplicates.
 
 use serde_json::json;

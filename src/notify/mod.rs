@@ -12,7 +12,7 @@ pub mod worker;
 
 use std::time::Duration;
 
-pub use client::{Exchange, Outcome};
+pub use client::Exchange;
 pub use message::OutgoingRequest;
 pub use test::{TestOutcome, TestReport, run_test};
 

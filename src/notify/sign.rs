@@ -1,4 +1,4 @@
-//! The two signature formulas of SPEC 6, as pure functions.
+//! The two signature formulas (README, "Test notifications and API keys"), as pure functions.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;

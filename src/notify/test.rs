@@ -9,9 +9,9 @@ use super::in_flight::TestSlot;
 use super::message::{self, PaymentFacts, Signer};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
-use crate::metrics::Metrics;
+use crate::domain::{DeliveryKind, Environment};
+use crate::state::AppState;
 use crate::store::{Actor, Db, TestDelivery, now_ms};
-use crate::url_policy::Environment;
 
 /// The sample payment's amount, in rupiah.
 const SAMPLE_AMOUNT_IDR: i64 = 150_000;
@@ -48,23 +48,25 @@ pub struct TestReport {
 /// until it is recorded, so tests sent at once cannot all pass the check. The URL is vetted
 /// again first, DNS included whatever `PAYHOOK_DNS_CHECK` says, and the client connects only
 /// to the addresses vetted.
-#[tracing::instrument(skip(db, settings, metrics, actor), fields(section = target.section.code, channel = target.channel.code))]
+#[tracing::instrument(skip(state, actor), fields(section = target.section.code, channel = target.channel.code))]
 pub async fn run_test(
-    db: &Db,
-    settings: &Settings,
-    metrics: &Metrics,
+    state: &AppState,
     merchant_id: i64,
     target: ChannelTarget,
     environment: Environment,
     actor: &Actor,
 ) -> anyhow::Result<TestOutcome> {
+    let (db, settings) = (&state.db, &*state.settings);
     let longest = crate::dns::LOOKUP_TIMEOUT + settings.notification_timeout;
     let Some(slot) = TestSlot::take(db, merchant_id, longest).await? else {
         return Ok(TestOutcome::Busy);
     };
     let outcome = send_and_record(db, settings, merchant_id, target, environment, actor).await;
     if let Ok(TestOutcome::Sent(sent)) = &outcome {
-        metrics.delivery_attempt("test", sent.report.outcome.as_str());
+        let kind = DeliveryKind::Test.as_str();
+        state
+            .metrics
+            .delivery_attempt(kind, sent.report.outcome.as_str());
     }
     // A slot that could not be given back frees itself when its time is up.
     if let Err(error) = slot.release().await {

@@ -7,31 +7,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::attempt::{Notification, attempt};
 use super::message::Signer;
-use super::{Outcome, millis};
+use super::millis;
 use crate::api_keys::{self, ApiKey};
 use crate::catalog::Section;
 use crate::config::Settings;
+use crate::domain::Environment;
+use crate::domain::Outcome;
 use crate::metrics::Metrics;
+use crate::state::Wake;
 use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
-use crate::url_policy::Environment;
-
-/// Wakes the workers when deliveries are queued, so they need not wait for the next poll.
-#[derive(Clone, Default)]
-pub struct DeliveryQueue {
-    wake: Arc<Notify>,
-}
-
-impl DeliveryQueue {
-    /// New deliveries are due: look now.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// The running workers.
 pub struct Workers {
@@ -55,15 +44,9 @@ impl StopClaiming {
 }
 
 impl Workers {
-    /// Starts the workers on `db`; `queue` wakes them.
-    pub fn start(
-        db: Db,
-        settings: Arc<Settings>,
-        queue: &DeliveryQueue,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    /// Starts the workers on `db`; `wake` wakes them.
+    pub fn start(db: Db, settings: Arc<Settings>, wake: Wake, metrics: Arc<Metrics>) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let wake = queue.wake.clone();
         let owner = crate::random::random_token()[..16].to_owned();
         let lease = settings.delivery_lease;
         let task = tokio::spawn(run(
@@ -112,7 +95,7 @@ async fn run(
     db: Db,
     settings: Arc<Settings>,
     metrics: Arc<Metrics>,
-    wake: Arc<Notify>,
+    wake: Wake,
     mut stopped: watch::Receiver<bool>,
     owner: String,
 ) {
@@ -139,7 +122,7 @@ async fn run(
         let batch = claim(&db, now, now + lease, &token, free as i64).await;
         if batch.is_empty() {
             tokio::select! {
-                () = wake.notified() => {}
+                () = wake.woken() => {}
                 () = tokio::time::sleep(settings.delivery_poll) => {}
                 _ = stopped.changed() => {}
             }
@@ -150,7 +133,7 @@ async fn run(
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 break;
             };
-            let key = keys.get(&(delivery.merchant_id, delivery.environment.clone()));
+            let key = keys.get(&(delivery.merchant_id, delivery.environment));
             let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
             let (metrics, stopped) = (metrics.clone(), stopped.clone());
             in_flight.spawn(async move {
@@ -206,16 +189,14 @@ async fn signing_keys(
     db: &Db,
     settings: &Settings,
     batch: &[ClaimedDelivery],
-) -> HashMap<(i64, String), ApiKey> {
+) -> HashMap<(i64, Environment), ApiKey> {
     let mut keys = HashMap::new();
     for delivery in batch {
-        let id = (delivery.merchant_id, delivery.environment.clone());
+        let id = (delivery.merchant_id, delivery.environment);
         if keys.contains_key(&id) {
             continue;
         }
-        let Ok(environment) = delivery.environment.parse::<Environment>() else {
-            continue;
-        };
+        let environment = delivery.environment;
         match api_keys::find(db, &settings.secret_box, delivery.merchant_id, environment).await {
             Ok(Some(key)) => {
                 keys.insert(id, key);
@@ -236,17 +217,13 @@ async fn deliver(
     delivery: &ClaimedDelivery,
     key: Option<&ApiKey>,
 ) -> Option<Outcome> {
-    let (Some(section), Some(key), Ok(environment)) = (
-        Section::find(&delivery.section),
-        key,
-        delivery.environment.parse::<Environment>(),
-    ) else {
+    let (Some(section), Some(key)) = (Section::find(&delivery.section), key) else {
         // Left claimed: the lease runs out and a later claim tries again.
         tracing::warn!("delivery has no known channel or signing key yet");
         return None;
     };
     let notification = Notification {
-        environment,
+        environment: delivery.environment,
         format: section.format(),
         url: &delivery.url,
         request_id: &delivery.request_id,
@@ -277,7 +254,7 @@ async fn deliver(
             .after_failure(delivery.scheduled_attempts() + 1, first)
     };
     match db.record_attempt(delivery, &record, after).await {
-        Ok(true) if after == AfterAttempt::Delivered => tracing::debug!("delivered"),
+        Ok(true) if after == AfterAttempt::Delivered => tracing::debug!("notification delivered"),
         Ok(true) => {
             let outcome = report.outcome.as_str();
             tracing::info!(outcome, next = ?after, error, "delivery attempt failed");

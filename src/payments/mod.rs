@@ -11,10 +11,10 @@ use time::OffsetDateTime;
 
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
+use crate::domain::Environment;
 use crate::notify::message::{self, PaymentFacts};
 use crate::store::payments::{QueuedNotification, StatusChange, StoredPayment};
 use crate::store::{Db, now_ms};
-use crate::url_policy::Environment;
 pub use targets::{TargetError, TargetRequest};
 
 /// A merchant's invoice number: 1 to 64 of `A-Z a-z 0-9 _ -`.
@@ -223,7 +223,7 @@ pub async fn simulate(
         payment.merchant_id,
         &payment.id,
         status.as_str(),
-        Environment::Sandbox.as_str(),
+        Environment::Sandbox,
         &notifications,
     )
     .await

@@ -1,4 +1,4 @@
-//! Where one payment's notifications go (SPEC 6), decided by these rules in order:
+//! Where one payment's notifications go (README, "Sandbox payment API"), decided by these rules in order:
 //! `additional_info.override_notification_url` (one URL, DOKU's rule) replaces the channel's
 //! sandbox URL and must keep its path; `X-Override-Notification` replaces it; otherwise
 //! `X-Append-Notification` adds to it (the configured URL first). Both headers sent: only the
@@ -6,7 +6,8 @@
 //! judged by the notification URL policy for sandbox. Duplicates are sent once.
 
 use crate::dns::{Resolver, vet};
-use crate::url_policy::{Environment, NotificationUrl, UrlPolicy, ViolationCode};
+use crate::domain::Environment;
+use crate::url_policy::{NotificationUrl, UrlPolicy, ViolationCode};
 
 pub const OVERRIDE_HEADER: &str = "X-Override-Notification";
 pub const APPEND_HEADER: &str = "X-Append-Notification";

@@ -9,7 +9,7 @@ use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::t;
-use crate::pages::admin::{PasswordErrors, PasswordPage};
+use crate::pages::account::{PasswordErrors, PasswordPage};
 use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;

@@ -8,14 +8,14 @@ use actix_web::{HttpResponse, web};
 use crate::api_keys::{self, ApiKey};
 use crate::auth::reauth::{Reauth, confirm_password};
 use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
+use crate::domain::Environment;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::pages::notify::{ApiKeysPage, KeyRow, ShownSecret};
+use crate::pages::integration::{ApiKeysPage, KeyRow, ShownSecret};
 use crate::pages::{Layout, format_time, render_page};
 use crate::state::AppState;
 use crate::store::api_keys::secret_field;
 use crate::store::{Actor, AuditAction, AuditRecord};
-use crate::url_policy::Environment;
 
 crate::csrf_form!(
     /// Reveal and rotate both ask for the user's password again.
@@ -159,7 +159,7 @@ async fn render(
     error: Option<&'static str>,
 ) -> Result<HttpResponse, AppError> {
     let mut keys = Vec::new();
-    for environment in Environment::ALL {
+    for &environment in Environment::ALL {
         let key = api_keys::ensure(
             &state.db,
             &state.settings.secret_box,

@@ -12,5 +12,5 @@ pub mod language;
 pub mod login;
 pub mod metrics;
 pub mod notifications;
-pub mod notify;
 pub mod settings;
+pub mod test_notification;

@@ -11,8 +11,8 @@ use crate::domain::{DAY_MS, day_start_ms};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::pages::chart::window_start;
-use crate::pages::log::{DeliveryPage, Health, LogPage, LogQuery};
+use crate::pages::notifications::chart::window_start;
+use crate::pages::notifications::{DeliveryPage, Health, LogPage, LogQuery};
 use crate::pages::{Layout, given, render_page};
 use crate::paths;
 use crate::state::AppState;
@@ -127,7 +127,7 @@ pub async fn resend(
             t("log.resend_queued").to_owned()
         }
     };
-    Ok(redirect_with(&paths::notification(id), &message))
+    Ok(redirect_with(&paths::notification(&id), &message))
 }
 
 /// A delivery's number from the path; anything else is 404.

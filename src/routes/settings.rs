@@ -7,19 +7,19 @@ use serde::Deserialize;
 use crate::auth::{CsrfForm, HasCsrfToken, MaybeScoped, MerchantUser, RequestMeta, Scope, Scoped};
 use crate::catalog::{ChannelTarget, Section};
 use crate::config::Settings;
-use crate::dns::{FieldVerdict, judge};
+use crate::domain::Environment;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::notify::run_test;
-use crate::pages::notify::TestResultPage;
-use crate::pages::{
-    ChannelRow, ConfigureForm, ConfigurePage, HistoryPage, Layout, MerchantPickerPage,
-    PaymentSettingsPage, SectionPage, SectionSummary, render_page,
+use crate::pages::settings::{
+    ChannelRow, ConfigureForm, ConfigurePage, HistoryPage, MerchantPickerPage, PaymentSettingsPage,
+    SectionPage, SectionSummary,
 };
+use crate::pages::test_notification::TestResultPage;
+use crate::pages::{Layout, render_page};
 use crate::state::AppState;
 use crate::store::{ChannelUpdate, SaveOutcome};
-use crate::url_policy::Environment;
+use crate::url_field::{FieldVerdict, judge};
 
 pub async fn payment_settings(
     state: web::Data<AppState>,
@@ -106,17 +106,18 @@ impl HasCsrfToken for ConfigureInput {
 
 pub async fn save_configuration(
     state: web::Data<AppState>,
-    MerchantUser { user, merchant }: MerchantUser,
+    who: MerchantUser,
     meta: RequestMeta,
     target: ChannelTarget,
     CsrfForm(input): CsrfForm<ConfigureInput>,
 ) -> Result<HttpResponse, AppError> {
+    let MerchantUser { user, merchant } = &who;
     let and_test: Option<Environment> = input.and_test.as_deref().map(str::parse).transpose()?;
     let judged = JudgedUrls::of(&input, &state.settings, merchant.id).await;
-    let scope = Scope::own(&merchant);
+    let scope = Scope::own(merchant);
     if judged.has_errors() {
         let page = ConfigurePage::new(
-            &user,
+            user,
             scope,
             target,
             judged.form(&input, input.version),
@@ -135,7 +136,7 @@ pub async fn save_configuration(
             let current = state.db.channel_setting(merchant.id, section, channel);
             let current = current.await?;
             let form = judged.form(&input, current.version);
-            let page = ConfigurePage::new(&user, scope, target, form, Some(current));
+            let page = ConfigurePage::new(user, scope, target, form, Some(current));
             return Ok(render_page(StatusCode::CONFLICT, &page));
         }
     };
@@ -144,25 +145,7 @@ pub async fn save_configuration(
         let section = crate::paths::section(target.section.code);
         return Ok(redirect_with(&section, &message));
     };
-    let db = &state.db;
-    let outcome = run_test(
-        db,
-        &state.settings,
-        &state.metrics,
-        merchant.id,
-        target,
-        environment,
-        &actor,
-    )
-    .await?;
-    let layout = Layout::for_user(t("test.title"), &user);
-    Ok(TestResultPage::answer(
-        layout,
-        target,
-        environment,
-        Some(message),
-        outcome,
-    ))
+    TestResultPage::send(&state, &who, &actor, target, environment, Some(message)).await
 }
 
 /// Both URL fields of a posted CONFIGURE form, judged by the whole policy.

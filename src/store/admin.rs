@@ -18,7 +18,6 @@ pub struct MerchantSummary {
 pub struct UserSummary {
     pub id: i64,
     pub email: EmailAddress,
-    #[sqlx(try_from = "String")]
     pub role: Role,
     pub merchant_code: Option<MerchantCode>,
     pub disabled: bool,

@@ -2,7 +2,7 @@
 
 use super::audit::{AuditAction, AuditRecord, append_events};
 use super::{Actor, Db, now_ms, on_pool};
-use crate::url_policy::Environment;
+use crate::domain::Environment;
 
 /// A stored key; the secret is still sealed.
 #[derive(Clone, sqlx::FromRow)]
@@ -92,7 +92,7 @@ impl Db {
                 new_value: Some(client_id),
                 ..AuditRecord::of(AuditAction::ApiKeyCreate)
             };
-            append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+            append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -128,7 +128,7 @@ impl Db {
                 field: Some(secret_field(environment)),
                 ..AuditRecord::of(AuditAction::ApiKeyRotate)
             };
-            append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+            append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
             tx.commit().await?;
             Ok(true)
         })

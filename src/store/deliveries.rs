@@ -1,10 +1,12 @@
 //! Notification deliveries: a durable queue of (notification, URL) pairs with their state and
 //! schedule, and every attempt with exactly what was sent and what came back.
 
+use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
+
 use super::audit::{AuditAction, AuditRecord, append_events};
-use super::health::note_health;
+use super::health::{HealthTarget, note_health};
 use super::{Actor, Db, now_ms, on_pool};
-use crate::url_policy::Environment;
+use crate::domain::{DeliveryStatus, Environment, Outcome};
 
 /// One attempt, as it is recorded.
 #[derive(Debug, Clone)]
@@ -12,8 +14,7 @@ pub struct NewAttempt<'a> {
     pub at: i64,
     /// JSON array of `[name, value]` pairs, as sent.
     pub request_headers: &'a str,
-    /// `delivered`, `failed`, `timeout` or `refused`.
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub http_status: Option<i64>,
     pub latency_ms: Option<i64>,
     /// The start of the answer.
@@ -41,7 +42,7 @@ pub struct ClaimedDelivery {
     pub merchant_id: i64,
     pub section: String,
     pub channel: String,
-    pub environment: String,
+    pub environment: Environment,
     pub url: String,
     pub request_id: String,
     pub request_body: String,
@@ -60,14 +61,14 @@ pub struct ClaimedDelivery {
 }
 
 impl ClaimedDelivery {
-    /// Its merchant, section, channel and environment: whose health its attempts tell.
-    pub fn target(&self) -> (i64, &str, &str, &str) {
-        (
-            self.merchant_id,
-            &self.section,
-            &self.channel,
-            &self.environment,
-        )
+    /// Whose health its attempts tell.
+    pub fn target(&self) -> HealthTarget<'_> {
+        HealthTarget {
+            merchant_id: self.merchant_id,
+            section: &self.section,
+            channel: &self.channel,
+            environment: self.environment,
+        }
     }
 
     /// Attempts the retry schedule has made so far.
@@ -91,7 +92,7 @@ pub enum AfterAttempt {
 pub struct DeliveryState {
     pub id: i64,
     pub url: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: Option<i64>,
 }
@@ -101,42 +102,49 @@ pub struct DeliveryState {
 pub struct AttemptSummary {
     pub delivery_id: i64,
     pub at: i64,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub http_status: Option<i64>,
     pub latency_ms: Option<i64>,
     pub error: Option<String>,
 }
 
-/// Inserts one attempt of delivery `$id` in the open transaction `$tx`; `$url` when it went
-/// elsewhere than the delivery's own URL.
-macro_rules! insert_attempt {
-    ($tx:ident, $id:expr, $attempt:expr, $manual_by:expr, $url:expr) => {
-        async {
-            let a: &NewAttempt = $attempt;
-            let url: Option<&str> = $url;
-            sqlx::query(
-                "INSERT INTO delivery_attempts (delivery_id, at, request_headers, outcome, \
-                 http_status, latency_ms, response_body, error, manual_by, url) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind($id)
-            .bind(a.at)
-            .bind(a.request_headers)
-            .bind(a.outcome)
-            .bind(a.http_status)
-            .bind(a.latency_ms)
-            .bind(a.response_body)
-            .bind(a.error)
-            .bind($manual_by)
-            .bind(url)
-            .execute(&mut *$tx)
-            .await
-            .map(drop)
-        }
-    };
+/// Inserts one attempt of delivery `delivery_id` in the open transaction `tx`; `url` when
+/// it went elsewhere than the delivery's own URL, `manual_by` when a user asked for it.
+pub(super) async fn insert_attempt<DB>(
+    tx: &mut Transaction<'_, DB>,
+    delivery_id: i64,
+    attempt: &NewAttempt<'_>,
+    manual_by: Option<i64>,
+    url: Option<&str>,
+) -> sqlx::Result<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    sqlx::query(
+        "INSERT INTO delivery_attempts (delivery_id, at, request_headers, outcome, \
+         http_status, latency_ms, response_body, error, manual_by, url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(delivery_id)
+    .bind(attempt.at)
+    .bind(attempt.request_headers)
+    .bind(attempt.outcome)
+    .bind(attempt.http_status)
+    .bind(attempt.latency_ms)
+    .bind(attempt.response_body)
+    .bind(attempt.error)
+    .bind(manual_by)
+    .bind(url)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
-
-pub(super) use insert_attempt;
 
 impl Db {
     /// Records a test notification, its one attempt and its audit event (outcome and latency,
@@ -149,11 +157,7 @@ impl Db {
         actor: &Actor,
     ) -> sqlx::Result<i64> {
         let attempt = &delivery.attempt;
-        let status = if attempt.outcome == "delivered" {
-            "delivered"
-        } else {
-            "failed"
-        };
+        let status = DeliveryStatus::after_only_attempt(attempt.outcome);
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
             let id: i64 = sqlx::query_scalar(
@@ -166,7 +170,7 @@ impl Db {
             .bind(delivery.merchant_id)
             .bind(delivery.section)
             .bind(delivery.channel)
-            .bind(delivery.environment.as_str())
+            .bind(delivery.environment)
             .bind(delivery.url)
             .bind(delivery.request_id)
             .bind(delivery.request_body)
@@ -177,14 +181,14 @@ impl Db {
             .bind(actor.user_id)
             .fetch_one(&mut *tx)
             .await?;
-            insert_attempt!(tx, id, attempt, None::<i64>, None).await?;
-            let target = (
-                delivery.merchant_id,
-                delivery.section,
-                delivery.channel,
-                delivery.environment.as_str(),
-            );
-            note_health!(tx, target, attempt, true).await?;
+            insert_attempt(&mut tx, id, attempt, None, None).await?;
+            let target = HealthTarget {
+                merchant_id: delivery.merchant_id,
+                section: delivery.section,
+                channel: delivery.channel,
+                environment: delivery.environment,
+            };
+            note_health(&mut tx, target, attempt, true).await?;
             let record = AuditRecord {
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
@@ -194,7 +198,7 @@ impl Db {
                 new_value: Some(summary),
                 ..AuditRecord::of(AuditAction::TestNotification)
             };
-            append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+            append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
             tx.commit().await?;
             Ok(id)
         })
@@ -268,13 +272,13 @@ impl Db {
         after: AfterAttempt,
     ) -> sqlx::Result<bool> {
         let (status, next) = match after {
-            AfterAttempt::Delivered => ("delivered", None),
-            AfterAttempt::RetryAt(at) => ("retrying", Some(at)),
-            AfterAttempt::Failed => ("failed", None),
+            AfterAttempt::Delivered => (DeliveryStatus::Delivered, None),
+            AfterAttempt::RetryAt(at) => (DeliveryStatus::Retrying, Some(at)),
+            AfterAttempt::Failed => (DeliveryStatus::Failed, None),
         };
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            insert_attempt!(tx, claimed.id, attempt, None::<i64>, None).await?;
+            insert_attempt(&mut tx, claimed.id, attempt, None, None).await?;
             let updated = sqlx::query(
                 "UPDATE deliveries SET status = $1, attempts = attempts + 1, \
                  next_attempt_at = $2, lease_token = NULL, \
@@ -294,7 +298,7 @@ impl Db {
             let ours = updated.rows_affected() == 1;
             if ours {
                 let first = claimed.scheduled_attempts() == 0;
-                note_health!(tx, claimed.target(), attempt, first).await?;
+                note_health(&mut tx, claimed.target(), attempt, first).await?;
             }
             tx.commit().await?;
             Ok(ours)

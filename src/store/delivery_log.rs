@@ -7,34 +7,29 @@ use std::str::FromStr;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{Db, on_pool};
-use crate::url_policy::Environment;
+use crate::domain::{DeliveryKind, DeliveryStatus, Environment, Outcome, text_enum};
 
-/// The log's status filter: a delivery's state, or `test` for test notifications.
+/// The log's status filter: a delivery's status, or `test` for test notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogStatus {
-    Delivered,
-    Retrying,
-    Failed,
-    Pending,
+    Is(DeliveryStatus),
     Test,
 }
 
 impl LogStatus {
+    /// Every choice of the filter, in the order the form lists them.
     pub const ALL: [LogStatus; 5] = [
-        Self::Delivered,
-        Self::Retrying,
-        Self::Failed,
-        Self::Pending,
+        Self::Is(DeliveryStatus::Delivered),
+        Self::Is(DeliveryStatus::Retrying),
+        Self::Is(DeliveryStatus::Failed),
+        Self::Is(DeliveryStatus::Pending),
         Self::Test,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Delivered => "delivered",
-            Self::Retrying => "retrying",
-            Self::Failed => "failed",
-            Self::Pending => "pending",
-            Self::Test => "test",
+            Self::Is(status) => status.as_str(),
+            Self::Test => DeliveryKind::Test.as_str(),
         }
     }
 }
@@ -88,11 +83,11 @@ pub struct LogRow {
     pub created_at: i64,
     pub section: String,
     pub channel: String,
-    pub environment: String,
-    pub kind: String,
+    pub environment: Environment,
+    pub kind: DeliveryKind,
     pub invoice_number: Option<String>,
     pub url: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_http_status: Option<i64>,
     pub next_attempt_at: Option<i64>,
@@ -125,7 +120,7 @@ pub struct AttemptRow {
     pub id: i64,
     pub at: i64,
     pub request_headers: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub http_status: Option<i64>,
     pub latency_ms: Option<i64>,
     pub response_body: Option<String>,
@@ -136,13 +131,27 @@ pub struct AttemptRow {
     pub url: Option<String>,
 }
 
+text_enum! {
+    /// How a notification ended so far, as the health chart counts it.
+    pub enum HourOutcome {
+        /// Delivered at the first attempt.
+        First = "first",
+        /// Delivered after a retry.
+        Retried = "retried",
+        /// Not delivered yet; tried again later.
+        Retrying = "retrying",
+        /// Given up.
+        Failed = "failed",
+    }
+    /// A code that names no chart outcome.
+    unknown: UnknownHourOutcome = "unknown chart outcome";
+}
+
 /// Deliveries of one hour (`hour` since the epoch) that ended one way.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HourCount {
     pub hour: i64,
-    /// `first` (delivered at the first attempt), `retried` (delivered later), `retrying`
-    /// (not delivered yet, tried again later) or `failed` (given up).
-    pub outcome: String,
+    pub outcome: HourOutcome,
     pub count: i64,
 }
 
@@ -189,19 +198,19 @@ impl LogFilter {
         let texts = [
             (" AND d.section = ", self.section),
             (" AND d.channel = ", self.channel),
-            (
-                " AND d.environment = ",
-                self.environment.map(Environment::as_str),
-            ),
         ];
         for (condition, value) in texts {
             if let Some(value) = value {
                 query.push(condition).push_bind(value);
             }
         }
+        if let Some(environment) = self.environment {
+            query.push(" AND d.environment = ").push_bind(environment);
+        }
         match self.status {
+            // A literal, so the planner can use the partial index of tests.
             Some(LogStatus::Test) => query.push(" AND d.kind = 'test'"),
-            Some(status) => query.push(" AND d.status = ").push_bind(status.as_str()),
+            Some(LogStatus::Is(status)) => query.push(" AND d.status = ").push_bind(status),
             None => &mut query,
         };
         if let Some(invoice) = &self.invoice {

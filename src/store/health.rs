@@ -3,7 +3,10 @@
 //! channel is failing once 3 deliveries in a row failed their first attempt: the queries write
 //! `failing_streak >= 3` as a literal, as the partial index does, so Postgres can use it.
 
-use super::{Db, on_pool};
+use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
+
+use super::{Db, NewAttempt, on_pool};
+use crate::domain::{Environment, Outcome};
 
 /// A merchant with failing channels, as the admin overview lists it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,53 +18,59 @@ pub struct FailingMerchant {
     pub failures: i64,
 }
 
-/// Notes an attempt's outcome in its channel's health (per environment: a dead sandbox URL
-/// says nothing of production), in the open transaction `$tx`: a
+/// A channel in one environment: whose health an attempt tells (a dead sandbox URL says
+/// nothing of production).
+#[derive(Debug, Clone, Copy)]
+pub struct HealthTarget<'a> {
+    pub merchant_id: i64,
+    pub section: &'a str,
+    pub channel: &'a str,
+    pub environment: Environment,
+}
+
+/// Notes an attempt's outcome in its channel's health, in the open transaction `tx`: a
 /// delivered attempt ends a failing streak (and writes nothing when there is none, so
 /// deliveries to a healthy channel never wait for each other on its row); a failed one keeps
-/// its error and, when `$first` (the delivery's first scheduled attempt), lengthens the streak.
-macro_rules! note_health {
-    ($tx:ident, $target:expr, $attempt:expr, $first:expr) => {
-        async {
-            let attempt: &$crate::store::NewAttempt = $attempt;
-            let (merchant, section, channel, environment): (i64, &str, &str, &str) = $target;
-            if attempt.outcome == "delivered" {
-                sqlx::query(
-                    "UPDATE channel_health SET failing_streak = 0 WHERE merchant_id = $1 \
-                     AND section = $2 AND channel = $3 AND environment = $4 \
-                     AND failing_streak <> 0",
-                )
-                .bind(merchant)
-                .bind(section)
-                .bind(channel)
-                .bind(environment)
-                .execute(&mut *$tx)
-                .await
-                .map(drop)
-            } else {
-                sqlx::query(
-                    "INSERT INTO channel_health (merchant_id, section, channel, environment, \
-                     failing_streak, last_error, last_failed_at) \
-                     VALUES ($1, $2, $3, $7, $4, $5, $6) \
-                     ON CONFLICT (merchant_id, section, channel, environment) DO UPDATE SET \
-                     failing_streak = channel_health.failing_streak + $4, last_error = $5, \
-                     last_failed_at = $6",
-                )
-                .bind(merchant)
-                .bind(section)
-                .bind(channel)
-                .bind(i64::from($first))
-                .bind(attempt.error.unwrap_or(attempt.outcome))
-                .bind(attempt.at)
-                .bind(environment)
-                .execute(&mut *$tx)
-                .await
-                .map(drop)
-            }
-        }
+/// its error and, when `first` (the delivery's first scheduled attempt), lengthens the streak.
+pub(super) async fn note_health<DB>(
+    tx: &mut Transaction<'_, DB>,
+    target: HealthTarget<'_>,
+    attempt: &NewAttempt<'_>,
+    first: bool,
+) -> sqlx::Result<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+{
+    let delivered = attempt.outcome == Outcome::Delivered;
+    let sql = if delivered {
+        "UPDATE channel_health SET failing_streak = 0 WHERE merchant_id = $1 \
+         AND section = $2 AND channel = $3 AND environment = $4 AND failing_streak <> 0"
+    } else {
+        "INSERT INTO channel_health (merchant_id, section, channel, environment, \
+         failing_streak, last_error, last_failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (merchant_id, section, channel, environment) DO UPDATE SET \
+         failing_streak = channel_health.failing_streak + $5, last_error = $6, \
+         last_failed_at = $7"
     };
+    let mut query = sqlx::query(sql)
+        .bind(target.merchant_id)
+        .bind(target.section)
+        .bind(target.channel)
+        .bind(target.environment);
+    if !delivered {
+        query = query
+            .bind(i64::from(first))
+            .bind(attempt.error.unwrap_or(attempt.outcome.as_str()))
+            .bind(attempt.at);
+    }
+    query.execute(&mut **tx).await.map(drop)
 }
-pub(super) use note_health;
 
 impl Db {
     /// Merchants with a failing channel, most failed attempts since `since` (ms) first. The

@@ -53,10 +53,9 @@ pub struct SqlitePools {
 }
 
 /// Readers: each SQLite connection runs its queries on a thread of its own, and a request that
-/// finds none free waits for one to be handed back, which costs more than a query. 6 per core:
-/// on 2 cores 4 per core served about a sixth fewer pages, and every reader holds its own
-/// copy of the schema, so 8 per core took the peak memory past its 40 MB bound
-/// (bench/README.md).
+/// finds none free waits for one to be handed back, which costs more than a query; each reader
+/// also holds its own copy of the schema. 6 per core balances pages served against peak memory
+/// (measured in bench/README.md, "Page views queued for SQLite connections").
 fn sqlite_readers() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     u32::try_from(cores * 6).unwrap_or(12).clamp(6, 64)

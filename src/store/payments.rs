@@ -1,6 +1,7 @@
 //! Sandbox payments, and the deliveries their status changes queue.
 
 use super::{Db, now_ms, on_pool};
+use crate::domain::{DeliveryKind, DeliveryStatus, Environment};
 
 /// A stored payment.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -124,7 +125,7 @@ impl Db {
         merchant_id: i64,
         payment_id: &str,
         status: &str,
-        environment: &str,
+        environment: Environment,
         notifications: &[QueuedNotification],
     ) -> sqlx::Result<StatusChange> {
         let now = now_ms();
@@ -167,12 +168,12 @@ impl Db {
                         .push_bind(&section)
                         .push_bind(&channel)
                         .push_bind(environment)
-                        .push_bind("payment")
+                        .push_bind(DeliveryKind::Payment)
                         .push_bind(payment_id)
                         .push_bind(&n.url)
                         .push_bind(&n.request_id)
                         .push_bind(&n.request_body)
-                        .push_bind("pending")
+                        .push_bind(DeliveryStatus::Pending)
                         .push_bind(0_i64)
                         .push_bind(now)
                         .push_bind(now);

@@ -5,6 +5,7 @@ use super::audit::{AuditAction, AuditRecord, append_events};
 use super::deliveries::{ClaimedDelivery, NewAttempt, insert_attempt};
 use super::health::note_health;
 use super::{Actor, Db, now_ms, on_pool};
+use crate::domain::Outcome;
 
 /// Resends one merchant may have waiting at once: each is a request to a receiver the merchant
 /// names, so a script pressing Resend on every notification cannot crowd the workers.
@@ -29,10 +30,10 @@ impl Db {
     /// flight and the merchant has fewer than [`MAX_PENDING_RESENDS`] waiting, with its audit
     /// event in the same transaction (`notification_resend`: the notification's id as the old
     /// value, its URL as the new one).
-    #[tracing::instrument(level = "debug", skip_all)]
     ///
     /// With `to_saved`, it goes to the URL saved now for the channel and environment (the
     /// merchant fixed it since), signed for that URL's path.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_resend(
         &self,
         merchant_id: i64,
@@ -98,7 +99,7 @@ impl Db {
                 new_value: Some(url),
                 ..AuditRecord::of(AuditAction::NotificationResend)
             };
-            append_events!(tx, dialect, [(now, actor, &record)]).await?;
+            append_events(&mut tx, dialect, [(now, actor, &record)]).await?;
             tx.commit().await?;
             Ok(ResendRequest::Queued)
         })
@@ -160,11 +161,11 @@ impl Db {
         claimed: &ClaimedDelivery,
         attempt: &NewAttempt<'_>,
     ) -> sqlx::Result<bool> {
-        let delivered = attempt.outcome == "delivered";
+        let delivered = attempt.outcome == Outcome::Delivered;
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
             let elsewhere = claimed.resend_url.as_deref();
-            insert_attempt!(tx, claimed.id, attempt, claimed.manual_by, elsewhere).await?;
+            insert_attempt(&mut tx, claimed.id, attempt, claimed.manual_by, elsewhere).await?;
             let ours = sqlx::query(
                 "DELETE FROM delivery_resends WHERE delivery_id = $1 AND lease_token = $2",
             )
@@ -196,7 +197,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             if ours {
-                note_health!(tx, claimed.target(), attempt, false).await?;
+                note_health(&mut tx, claimed.target(), attempt, false).await?;
             }
             tx.commit().await?;
             Ok(ours)

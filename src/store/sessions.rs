@@ -3,7 +3,7 @@
 use super::settings::ChannelSetting;
 use super::users::SessionUser;
 use super::{Db, on_pool};
-use crate::domain::{EmailAddress, MerchantCode};
+use crate::domain::{EmailAddress, MerchantCode, Role};
 
 /// A session as loaded: its state (JSON), its user, and the settings read with it.
 #[derive(Debug)]
@@ -15,28 +15,22 @@ pub struct LoadedSession {
     pub settings: Option<Vec<ChannelSetting>>,
 }
 
-/// A row of the session-and-section query, decoded by position (the page's hot path): the
-/// session with its user (state set), or one of the user's merchant's settings (channel set).
-/// The session's row says in its `version` column, which it has no other use for, whether the
-/// merchant has a failing channel (one probe of a partial index that is almost always empty).
-type SessionOrSetting = (
-    Option<String>,
-    Option<i64>,
-    Option<EmailAddress>,
-    Option<String>,
-    Option<bool>,
-    Option<i64>,
-    Option<i64>,
-    Option<MerchantCode>,
-    Option<String>,
-    Option<bool>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// A row of the session-and-section query: the session with its user (`channel` unset), or
+/// one of the user's merchant's settings of the section asked for (`channel` set).
+#[derive(sqlx::FromRow)]
+struct SessionOrSettingRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    /// On the session's row: whether a channel of the section is failing (one probe of a
+    /// partial index that is almost always empty).
+    section_failing: Option<bool>,
+    channel: Option<String>,
+    sandbox_url: Option<String>,
+    production_url: Option<String>,
+    version: Option<i64>,
+    updated_at: Option<i64>,
+    updated_by: Option<String>,
+}
 
 /// A session row joined with its user, when it has one.
 #[derive(sqlx::FromRow)]
@@ -44,7 +38,7 @@ struct SessionRow {
     state: Option<String>,
     id: Option<i64>,
     email: Option<EmailAddress>,
-    role: Option<String>,
+    role: Option<Role>,
     disabled: Option<bool>,
     session_epoch: Option<i64>,
     merchant_id: Option<i64>,
@@ -56,7 +50,7 @@ struct SessionRow {
 impl SessionRow {
     /// The state and the user; `None` for a row that carries no session.
     fn split(self) -> Option<(String, Option<SessionUser>)> {
-        let user = match (self.id, self.email, self.role.and_then(|r| r.parse().ok())) {
+        let user = match (self.id, self.email, self.role) {
             (Some(id), Some(email), Some(role)) => Some(SessionUser {
                 id,
                 email,
@@ -127,25 +121,22 @@ impl Db {
         now: i64,
         section: &str,
     ) -> sqlx::Result<Option<LoadedSession>> {
-        // The session and its user once, then each setting: no column repeated per row. The
-        // session's row has no version of its own; its `version` column says whether a channel
-        // of this section is failing (one probe of an index that is almost always empty).
-        let rows: Vec<SessionOrSetting> = on_pool!(self, |pool| {
+        // The session and its user once, then each setting: no column repeated per row.
+        let rows: Vec<SessionOrSettingRow> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
                         u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
-                        u.must_change_password, NULL AS channel, NULL AS sandbox_url, \
-                        NULL AS production_url, \
-                        CASE WHEN EXISTS (SELECT 1 FROM channel_health h \
-                             WHERE h.merchant_id = u.merchant_id AND h.section = $3 \
-                             AND h.failing_streak >= 3) \
-                        THEN 1 END AS version, \
-                        NULL AS updated_at, NULL AS updated_by \
+                        u.must_change_password, \
+                        EXISTS (SELECT 1 FROM channel_health h \
+                                WHERE h.merchant_id = u.merchant_id AND h.section = $3 \
+                                AND h.failing_streak >= 3) AS section_failing, \
+                        NULL AS channel, NULL AS sandbox_url, NULL AS production_url, \
+                        NULL AS version, NULL AS updated_at, NULL AS updated_by \
                  FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
                  LEFT JOIN merchants m ON m.id = u.merchant_id \
                  WHERE s.id = $1 AND s.expires_at > $2 \
                  UNION ALL \
-                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
                         c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, \
                         b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -163,35 +154,20 @@ impl Db {
         let mut failing = false;
         let mut settings = Vec::with_capacity(rows.len());
         for row in rows {
-            let (state, id, email, role, disabled, session_epoch, merchant_id) =
-                (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
-            let (merchant_code, merchant_name, must_change_password) = (row.7, row.8, row.9);
-            match row.10 {
+            match row.channel {
                 Some(channel) => settings.push(ChannelSetting {
                     channel,
-                    sandbox_url: row.11,
-                    production_url: row.12,
-                    version: row.13.unwrap_or_default(),
-                    updated_at: row.14,
-                    updated_by: row.15,
+                    sandbox_url: row.sandbox_url,
+                    production_url: row.production_url,
+                    version: row.version.unwrap_or_default(),
+                    updated_at: row.updated_at,
+                    updated_by: row.updated_by,
                     failing_error: None,
                     failing_environment: None,
                 }),
                 None => {
-                    failing = row.13.is_some();
-                    session = SessionRow {
-                        state,
-                        id,
-                        email,
-                        role,
-                        disabled,
-                        session_epoch,
-                        merchant_id,
-                        merchant_code,
-                        merchant_name,
-                        must_change_password,
-                    }
-                    .split();
+                    failing = row.section_failing.unwrap_or(false);
+                    session = row.session.split();
                 }
             }
         }

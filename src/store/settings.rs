@@ -299,7 +299,7 @@ impl Db {
                 })
                 .collect();
             let events = records.iter().map(|(actor, record)| (at, *actor, record));
-            append_events!(tx, dialect, events).await?;
+            append_events(&mut tx, dialect, events).await?;
             tx.commit().await?;
             Ok(outcomes)
         })

@@ -18,7 +18,6 @@ pub struct LoginUser {
     pub password_hash: String,
     pub disabled: bool,
     pub session_epoch: i64,
-    #[sqlx(try_from = "String")]
     pub role: Role,
     pub merchant_id: Option<i64>,
 }
@@ -37,7 +36,6 @@ impl std::fmt::Debug for LoginUser {
 pub struct SessionUser {
     pub id: i64,
     pub email: EmailAddress,
-    #[sqlx(try_from = "String")]
     pub role: Role,
     pub disabled: bool,
     pub session_epoch: i64,
@@ -126,7 +124,7 @@ impl Db {
                     new_value: Some(code.as_str()),
                     ..AuditRecord::of(AuditAction::MerchantCreate)
                 };
-                append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+                append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
             }
             tx.commit().await?;
             Ok(id)
@@ -166,7 +164,7 @@ impl Db {
                     new_value: Some(email.as_str()),
                     ..AuditRecord::of(AuditAction::UserCreate)
                 };
-                append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+                append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
             }
             tx.commit().await?;
             Ok(id)
@@ -281,7 +279,7 @@ impl Db {
                     new_value: Some(&email),
                     ..AuditRecord::of(action)
                 };
-                append_events!(tx, dialect, [(now_ms(), actor, &record)]).await?;
+                append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
             }
             tx.commit().await?;
             epoch

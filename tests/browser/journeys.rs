@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
-use crate::harness::{Receiver, Reply, sandbox_credentials};
-use crate::support::{PASSWORD, TestApp};
+use payhook_testing::{PASSWORD, TestApp};
+use payhook_testing::{Receiver, Reply, sandbox_credentials};
 
 /// Presses CONFIGURE on a channel row: a dialog with JavaScript, the CONFIGURE page without.
 async fn open_configure(chrome: &Chrome, section: &str, channel: &str) {

@@ -1,14 +1,6 @@
 //! Journeys through a real headless Chromium against the real server on a random loopback port,
 //! each with JavaScript and without it, on SQLite and on Postgres.
 
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../http/support.rs"]
-mod support;
-
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../http/harness.rs"]
-mod harness;
-
 mod chrome;
 mod journeys;
 
@@ -17,7 +9,7 @@ use std::time::Duration;
 use chrome::Chrome;
 use payhook::config::{RetrySchedule, Settings};
 use payhook::dns::Resolver;
-use support::{Backend, TestApp, spawn_app_with};
+use payhook_testing::{Backend, StaticResolver, TestApp, spawn_app_with};
 
 /// One run of a journey: the app and whether the browser runs JavaScript.
 pub struct Run {
@@ -37,11 +29,11 @@ impl Run {
         Self {
             // The merchant's domain resolves to a public address, as it would in production.
             app: spawn_app_with(backend, |settings| {
-                settings.resolver = Resolver::fixed([
+                settings.resolver = Resolver::new(StaticResolver::new([
                     ("acme.co.id", "34.101.2.3"),
                     ("first.acme.co.id", "34.101.2.4"),
                     ("second.acme.co.id", "34.101.2.5"),
-                ]);
+                ]));
                 adjust(settings);
             })
             .await,
@@ -79,7 +71,7 @@ pub fn loopback_notifications(settings: &mut Settings) {
 macro_rules! journeys {
     ($($name:ident $(with $adjust:path)?),* $(,)?) => {$(
         mod $name {
-            use $crate::support::Backend;
+            use payhook_testing::Backend;
             use $crate::Run;
             async fn run(backend: Backend, javascript: bool) -> Run {
                 Run::with(backend, javascript, |_settings| {

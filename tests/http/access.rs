@@ -2,11 +2,12 @@
 
 use reqwest::StatusCode;
 
-use crate::on_both_databases;
-use crate::support::Probe;
-use crate::support::{Backend, PASSWORD, TestApp, location, spawn_app_with};
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, PASSWORD, TestApp, location, spawn_app_with};
 
-on_both_databases!(
+on_both_backends!(
+    app:
     a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_nothing,
     merchant_b_never_sees_merchant_a_settings,
     an_admin_reads_any_merchant_settings_but_cannot_change_them,
@@ -28,7 +29,7 @@ async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_no
     let missing = app.post("/settings/payment/va/bca", &fields).await;
     assert_eq!(missing.status(), StatusCode::FORBIDDEN);
 
-    let other = crate::support::new_client();
+    let other = payhook_testing::new_client();
     let foreign_page = other
         .get(app.url("/login"))
         .send()
@@ -37,7 +38,7 @@ async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_no
         .text()
         .await
         .unwrap();
-    let foreign = crate::support::csrf_token(&foreign_page);
+    let foreign = payhook_testing::csrf_token(&foreign_page);
     let mut with_foreign = fields.to_vec();
     with_foreign.push(("csrf_token", &foreign));
     let response = app.post("/settings/payment/va/bca", &with_foreign).await;
@@ -49,7 +50,7 @@ async fn a_post_without_or_with_a_foreign_csrf_token_is_forbidden_and_changes_no
         StatusCode::FORBIDDEN,
         "sign-out needs the token too"
     );
-    let login = crate::support::new_client()
+    let login = payhook_testing::new_client()
         .post(app.url("/login"))
         .form(&[("email", "x@y.example.com"), ("password", PASSWORD)])
         .send()
@@ -93,7 +94,7 @@ async fn merchant_b_never_sees_merchant_a_settings(app: TestApp) {
     )
     .await;
 
-    let other = crate::support::new_client();
+    let other = payhook_testing::new_client();
     let email = app.create_merchant_user("bravo").await;
     let page = other
         .get(app.url("/login"))
@@ -103,7 +104,7 @@ async fn merchant_b_never_sees_merchant_a_settings(app: TestApp) {
         .text()
         .await
         .unwrap();
-    let token = crate::support::csrf_token(&page);
+    let token = payhook_testing::csrf_token(&page);
     let response = other
         .post(app.url("/login"))
         .form(&[
@@ -251,7 +252,7 @@ async fn sessions_can_live_in_redis_and_sign_out_still_ends_them() {
     assert_eq!(app.get("/settings/payment").await.status(), StatusCode::OK);
     let stolen = app.cookie_header();
     app.submit("/settings/payment", "/logout", &[]).await;
-    let replay = crate::support::new_client()
+    let replay = payhook_testing::new_client()
         .get(app.url("/settings/payment"))
         .header("cookie", stolen)
         .send()
@@ -263,7 +264,7 @@ async fn sessions_can_live_in_redis_and_sign_out_still_ends_them() {
 
 #[tokio::test]
 async fn static_files_carry_a_content_hash_and_are_cached_for_a_year() {
-    let app = crate::support::spawn_app(Backend::Sqlite).await;
+    let app = payhook_testing::spawn_app(Backend::Sqlite).await;
     let page = app.get_text("/login").await;
     for (attribute, file, kind) in [
         ("href", "app.css", "text/css"),

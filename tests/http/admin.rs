@@ -2,12 +2,13 @@
 
 use reqwest::StatusCode;
 
-use crate::on_both_databases;
-use crate::support::Probe;
-use crate::support::{PASSWORD, TestApp, csrf_token, location};
 use payhook::domain::Role;
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{PASSWORD, TestApp, csrf_token, location};
 
-on_both_databases!(
+on_both_backends!(
+    app:
     a_merchant_gets_404_on_every_admin_path,
     an_admin_sees_every_merchant_and_its_settings_read_only,
     an_admin_creates_merchants_and_users_and_every_action_is_audited,
@@ -64,14 +65,14 @@ async fn a_merchant_gets_404_on_every_admin_path(app: TestApp) {
     }
     assert!(
         app.db
-            .find_merchant(&crate::support::code("evil"))
+            .find_merchant(&payhook_testing::code("evil"))
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         !app.db
-            .find_login_user(&crate::support::email(&app_user_email(&app).await))
+            .find_login_user(&payhook_testing::email(&app_user_email(&app).await))
             .await
             .unwrap()
             .unwrap()
@@ -180,7 +181,7 @@ async fn an_admin_sees_every_merchant_and_its_settings_read_only(app: TestApp) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let alpha_id = app
         .db
-        .find_merchant(&crate::support::code("alpha"))
+        .find_merchant(&payhook_testing::code("alpha"))
         .await
         .unwrap()
         .unwrap()
@@ -311,7 +312,7 @@ async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: T
 
     let merchant_id = app
         .db
-        .find_merchant(&crate::support::code("tokobaru"))
+        .find_merchant(&payhook_testing::code("tokobaru"))
         .await
         .unwrap()
         .unwrap()
@@ -594,7 +595,7 @@ async fn an_account_change_whose_audit_event_fails_changes_nothing(app: TestApp)
     );
     assert!(
         app.db
-            .find_login_user(&crate::support::email("kasir@acme.example.com"))
+            .find_login_user(&payhook_testing::email("kasir@acme.example.com"))
             .await
             .unwrap()
             .is_none()

@@ -1,16 +1,16 @@
 //! API keys: generated on first need, revealed only with the password, rotated with an audit
 //! event, sealed at rest, and never shown, logged or audited anywhere else.
 
-use payhook::dns::StaticResolver;
+use payhook_testing::StaticResolver;
 use reqwest::StatusCode;
 
-use crate::harness::{
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, PASSWORD, TestApp, spawn_app};
+use payhook_testing::{
     Options, Receiver, Reply, capture_logs, element_text, expected_non_snap_signature,
     expected_snap_signature, logs, reveal_secret, send_test, spawn_with_dns,
 };
-use crate::on_both_backends;
-use crate::support::Probe;
-use crate::support::{Backend, PASSWORD, TestApp, spawn_app};
 
 on_both_backends!(
     each_environment_has_a_client_id_and_a_secret_shown_only_after_the_password,
@@ -285,7 +285,7 @@ async fn the_secret_never_appears_in_other_pages_the_audit_log_or_the_logs(backe
     assert!(!format!("{deliveries:?}").contains(&secret));
     let stored = app
         .db
-        .api_key(1, payhook::url_policy::Environment::Sandbox)
+        .api_key(1, payhook::domain::Environment::Sandbox)
         .await
         .unwrap()
         .unwrap();
@@ -394,7 +394,7 @@ async fn secrets_are_sealed_at_rest_and_survive_a_restart(backend: Backend) {
     let secret = reveal_secret(&app, "sandbox").await;
     let stored = app
         .db
-        .api_key(1, payhook::url_policy::Environment::Sandbox)
+        .api_key(1, payhook::domain::Environment::Sandbox)
         .await
         .unwrap()
         .unwrap();

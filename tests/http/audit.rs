@@ -4,11 +4,12 @@ use payhook::startup::Application;
 use payhook::store::{Actor, AuditAction, AuditRecord};
 use reqwest::StatusCode;
 
-use crate::on_both_databases;
-use crate::support::Probe;
-use crate::support::{Browser, TestApp, event_ids, next_link};
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{Browser, TestApp, event_ids, next_link};
 
-on_both_databases!(
+on_both_backends!(
+    app:
     each_filter_returns_exactly_the_matching_events,
     nonsense_filters_give_400_and_an_unknown_merchant_an_empty_page,
     keyset_pages_have_no_duplicates_or_gaps_while_events_arrive,
@@ -48,14 +49,14 @@ async fn append_events(app: &TestApp, first_id: i64, count: i64) -> Vec<Expected
             Some(code) => Some(
                 match app
                     .db
-                    .find_merchant(&crate::support::code(code))
+                    .find_merchant(&payhook_testing::code(code))
                     .await
                     .unwrap()
                 {
                     Some(m) => m.id,
                     None => app
                         .db
-                        .create_merchant(&crate::support::code(code), code, None)
+                        .create_merchant(&payhook_testing::code(code), code, None)
                         .await
                         .unwrap(),
                 },
@@ -352,7 +353,7 @@ async fn direct_sql_cannot_edit_delete_or_renumber_an_event(app: TestApp) {
         let error = app.execute_sql(sql).await.expect_err(sql).to_string();
         assert!(error.contains("append-only"), "{sql}: {error}");
     }
-    if app.backend == crate::support::Backend::Postgres {
+    if app.backend == payhook_testing::Backend::Postgres {
         let error = app
             .execute_sql("TRUNCATE audit_events")
             .await
@@ -377,8 +378,8 @@ const DROP_TRIGGERS_POSTGRES: [&str; 1] =
 async fn verify_names_the_event_edited_or_removed_behind_a_dropped_trigger(app: TestApp) {
     append_events(&app, 1, 20).await;
     let drops: &[&str] = match app.backend {
-        crate::support::Backend::Sqlite => &DROP_TRIGGERS_SQLITE,
-        crate::support::Backend::Postgres => &DROP_TRIGGERS_POSTGRES,
+        payhook_testing::Backend::Sqlite => &DROP_TRIGGERS_SQLITE,
+        payhook_testing::Backend::Postgres => &DROP_TRIGGERS_POSTGRES,
     };
     for sql in drops {
         app.execute_sql(sql).await.unwrap();
@@ -472,7 +473,7 @@ async fn fifty_concurrent_saves_from_two_servers_keep_one_chain(app: TestApp) {
             let browser = Browser::new(address.clone());
             assert_eq!(
                 browser
-                    .login(&email, crate::support::PASSWORD)
+                    .login(&email, payhook_testing::PASSWORD)
                     .await
                     .status(),
                 StatusCode::SEE_OTHER
@@ -546,8 +547,8 @@ async fn a_batch_append_continues_the_chain_and_never_turns_time_back(app: TestA
 async fn verify_notices_events_cut_off_the_end(app: TestApp) {
     append_events(&app, 1, 20).await;
     let drops: &[&str] = match app.backend {
-        crate::support::Backend::Sqlite => &DROP_TRIGGERS_SQLITE,
-        crate::support::Backend::Postgres => &DROP_TRIGGERS_POSTGRES,
+        payhook_testing::Backend::Sqlite => &DROP_TRIGGERS_SQLITE,
+        payhook_testing::Backend::Postgres => &DROP_TRIGGERS_POSTGRES,
     };
     for sql in drops {
         app.execute_sql(sql).await.unwrap();

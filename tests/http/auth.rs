@@ -2,11 +2,12 @@
 
 use reqwest::StatusCode;
 
-use crate::support::Probe;
-use crate::support::{Backend, PASSWORD, TestApp, location, new_client, spawn_app_with};
-use crate::{on_both_backends, on_both_databases};
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, PASSWORD, TestApp, location, new_client, spawn_app_with};
 
-on_both_databases!(
+on_both_backends!(
+    app:
     no_sign_in_without_its_audit_event,
     signing_in_renews_the_session_and_leads_to_payment_settings,
     an_unknown_email_and_a_wrong_password_get_the_same_answer,
@@ -24,7 +25,7 @@ on_both_backends!(
 
 async fn stored_user(app: &TestApp, email: &str) -> payhook::store::LoginUser {
     app.db
-        .find_login_user(&crate::support::email(email))
+        .find_login_user(&payhook_testing::email(email))
         .await
         .unwrap()
         .expect("the user exists")
@@ -307,7 +308,7 @@ async fn no_sign_in_without_its_audit_event(app: TestApp) {
     let email = app.create_merchant_user("acme").await;
     let merchant_id = app
         .db
-        .find_merchant(&crate::support::code("acme"))
+        .find_merchant(&payhook_testing::code("acme"))
         .await
         .unwrap()
         .unwrap()
@@ -354,7 +355,7 @@ async fn sessions_in_the_database(app: &TestApp) -> i64 {
     .expect("count sessions")
 }
 
-async fn assert_signed_out(browser: &crate::support::Browser, why: &str) {
+async fn assert_signed_out(browser: &payhook_testing::Browser, why: &str) {
     let response = browser.get("/settings/payment").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{why}");
     assert_eq!(location(&response), "/login", "{why}");

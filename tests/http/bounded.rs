@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use payhook::dns::StaticResolver;
+use payhook_testing::StaticResolver;
 use reqwest::StatusCode;
 
-use crate::harness::{Options, Receiver, Reply, send_test, spawn_with_dns};
-use crate::on_both_backends;
-use crate::support::{Backend, csrf_token, hidden_value};
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, csrf_token, hidden_value};
+use payhook_testing::{Options, Receiver, Reply, send_test, spawn_with_dns};
 
 on_both_backends!(
     twenty_test_notifications_sent_at_once_send_at_most_two,

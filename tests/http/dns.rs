@@ -3,21 +3,24 @@
 //! time limit is over (nothing keeps asking in the background).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, Record, RecordType, rdata::A};
 use payhook::dns::Resolver;
 use payhook::url_policy::Resolution;
+use payhook_testing::StaticResolver;
 use tokio::net::UdpSocket;
 
 /// A name server on 127.0.0.1 (UDP): `hooks.shop.co.id` has an address, `slow.shop.co.id` is
-/// never answered, every other name does not exist. It counts the queries it receives.
+/// never answered, every other name does not exist. It counts the queries it receives and keeps
+/// where each came from.
 struct FakeNameServer {
     addr: SocketAddr,
     queries: Arc<AtomicUsize>,
+    askers: Arc<Mutex<Vec<SocketAddr>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -26,11 +29,13 @@ impl FakeNameServer {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
         let queries = Arc::new(AtomicUsize::new(0));
-        let counted = queries.clone();
+        let askers = Arc::new(Mutex::new(Vec::new()));
+        let (counted, seen) = (queries.clone(), askers.clone());
         let task = tokio::spawn(async move {
             let mut buffer = [0u8; 4096];
             while let Ok((len, from)) = socket.recv_from(&mut buffer).await {
                 counted.fetch_add(1, Ordering::SeqCst);
+                seen.lock().unwrap().push(from);
                 let Ok(query) = Message::from_vec(&buffer[..len]) else {
                     continue;
                 };
@@ -42,12 +47,18 @@ impl FakeNameServer {
         Self {
             addr,
             queries,
+            askers,
             task,
         }
     }
 
     fn queries(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
+    }
+
+    /// The addresses the queries came from.
+    fn askers(&self) -> Vec<SocketAddr> {
+        self.askers.lock().unwrap().clone()
     }
 }
 
@@ -112,13 +123,23 @@ async fn a_lookup_given_up_at_its_time_limit_stops_asking() {
     assert!(started.elapsed() >= limit);
     let asked = server.queries();
     assert!(asked >= 1, "the server was asked");
-    // hickory on its own would retry for seconds; the lookup we dropped must not.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(
-        server.queries(),
-        asked,
-        "nothing asked after the time limit"
-    );
+    // hickory on its own would retry for seconds; the lookup we dropped must not. Every socket
+    // it asked from is closed: nothing is left to ask again.
+    for asker in server.askers() {
+        assert!(udp_port_closed(asker).await, "{asker} still listens");
+    }
+}
+
+/// Whether nothing listens any more on the UDP address `peer`: a datagram sent there is
+/// refused (the kernel's port-unreachable answer, which a connected socket reports as
+/// ECONNREFUSED). An open socket would take it in silence.
+async fn udp_port_closed(peer: SocketAddr) -> bool {
+    let probe = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    probe.connect(peer).await.unwrap();
+    probe.send(b"is anyone there").await.unwrap();
+    let mut buffer = [0u8; 64];
+    let answer = tokio::time::timeout(Duration::from_secs(2), probe.recv(&mut buffer)).await;
+    matches!(answer, Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
 #[tokio::test]
@@ -130,4 +151,26 @@ async fn the_system_resolver_reads_the_hosts_file() {
         }
         other => panic!("localhost resolves from /etc/hosts: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_test_resolver_answers_from_its_map_case_and_dot_insensitively() {
+    let dns = StaticResolver::new([
+        ("Hooks.Shop.com", "10.0.0.1"),
+        ("hooks.shop.com", "8.8.8.8"),
+    ]);
+    let resolver = Resolver::new(dns.clone());
+    let both = Resolution::Addresses(vec![
+        "10.0.0.1".parse().unwrap(),
+        "8.8.8.8".parse().unwrap(),
+    ]);
+    assert_eq!(resolver.lookup("hooks.shop.com.").await, both);
+    assert_eq!(
+        resolver.lookup("other.shop.com").await,
+        Resolution::NoSuchName
+    );
+    dns.make_silent("hooks.shop.com");
+    let quick = resolver.with_timeout(Duration::from_millis(20));
+    assert_eq!(quick.lookup("hooks.shop.com").await, Resolution::Unanswered);
+    assert_eq!(dns.lookups(), 3);
 }

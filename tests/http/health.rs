@@ -5,9 +5,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::on_both_backends;
-use crate::queue::queue_notifications;
-use crate::support::{Backend, TestApp, spawn_app_with};
+use payhook_testing::on_both_backends;
+use payhook_testing::queue::queue_notifications;
+use payhook_testing::{Backend, TestApp, spawn_app_with};
 
 on_both_backends!(health_reports_the_database_and_the_queue);
 

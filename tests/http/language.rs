@@ -3,10 +3,11 @@
 
 use reqwest::StatusCode;
 
-use crate::on_both_databases;
-use crate::support::{TestApp, location};
+use payhook_testing::on_both_backends;
+use payhook_testing::{TestApp, location};
 
-on_both_databases!(
+on_both_backends!(
+    app:
     accept_language_picks_indonesian_and_the_switch_overrides_it,
     validation_messages_and_errors_follow_the_language,
 );

@@ -7,10 +7,11 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::on_both_databases;
-use crate::support::TestApp;
+use payhook_testing::TestApp;
+use payhook_testing::on_both_backends;
 
-on_both_databases!(
+on_both_backends!(
+    app:
     clients_trickling_their_headers_are_cut_off_while_others_are_served,
     oversized_request_heads_get_431_or_a_closed_connection,
     a_flood_of_idle_connections_does_not_stop_service,
@@ -43,7 +44,7 @@ async fn served_promptly(app: &TestApp, path: &str) {
     let client = if path.starts_with("/settings") {
         app.client.clone()
     } else {
-        crate::support::new_client()
+        payhook_testing::new_client()
     };
     let started = Instant::now();
     let response = tokio::time::timeout(Duration::from_secs(5), client.get(app.url(path)).send())

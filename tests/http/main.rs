@@ -1,8 +1,5 @@
 //! End-to-end tests over real HTTP, each on SQLite and on Postgres.
 
-mod harness;
-mod support;
-
 mod access;
 mod admin;
 mod api_keys;
@@ -20,7 +17,6 @@ mod notify;
 mod observability;
 mod outage;
 mod payments;
-mod queue;
 mod reads;
 mod sessions;
 mod settings;

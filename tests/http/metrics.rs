@@ -6,10 +6,10 @@ use std::time::Duration;
 use payhook::config::parse_allow_list;
 use reqwest::StatusCode;
 
-use crate::harness::{Receiver, Reply};
-use crate::on_both_backends;
-use crate::queue::{queue_notifications, settled};
-use crate::support::{Backend, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use payhook_testing::on_both_backends;
+use payhook_testing::queue::{queue_notifications, settled};
+use payhook_testing::{Backend, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use payhook_testing::{Receiver, Reply};
 
 on_both_backends!(
     requests_are_counted_by_route_pattern_method_and_status_never_by_path,
@@ -151,7 +151,7 @@ async fn delivery_attempts_are_counted_by_kind_and_outcome(backend: Backend) {
     app.sign_in_new_merchant("acme").await;
     let saved = app.save("va", "bca", &delivered, "").await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
-    let sent = crate::harness::send_test(&app, "va", "bca", "sandbox").await;
+    let sent = payhook_testing::send_test(&app, "va", "bca", "sandbox").await;
     assert_eq!(sent.status(), StatusCode::OK);
 
     let text = scrape(&app).await;

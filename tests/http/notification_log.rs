@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Receiver, Reply};
-use crate::on_both_backends;
 use crate::payments::{Api, order, spawn};
-use crate::support::{Backend, Browser, Probe, TestApp, csrf_token, location, rel_link};
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, Browser, Probe, TestApp, csrf_token, location, rel_link};
+use payhook_testing::{Receiver, Reply};
 
 on_both_backends!(
     pages_follow_the_keyset_and_filters_hold_while_new_deliveries_arrive,
@@ -186,7 +186,7 @@ async fn pages_follow_the_keyset_and_filters_hold_while_new_deliveries_arrive(ba
     );
 
     app.save("va", "bca", &format!("{base}/test"), "").await;
-    let sent = crate::harness::send_test(&app, "va", "bca", "sandbox").await;
+    let sent = payhook_testing::send_test(&app, "va", "bca", "sandbox").await;
     assert_eq!(sent.status(), StatusCode::OK);
     let tests = app.get_text(&format!("{LOG}?status=test")).await;
     assert_eq!(row_ids(&tests).len(), 1);
@@ -338,7 +338,8 @@ async fn a_failed_notification_is_resent_delivered_and_audited_and_a_double_rese
         p.contains("id=\"delivery-attempts\">2<") && !p.contains("id=\"resend-pending\"")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Delivered, and no resend waits: nothing more can be sent.
+    assert_eq!(app.count_rows("delivery_resends").await, 0);
     assert_eq!(slow.requests().len(), 2, "the first attempt and one resend");
     let events = resend_events(&app).await;
     assert_eq!(events.len(), 2, "one event per resend queued");
@@ -385,7 +386,17 @@ async fn merchants_see_only_their_own_log_and_admins_read_without_resending(back
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     let merchant_page = admin.get_text("/admin/merchants/acme").await;
     assert!(merchant_page.contains("href=\"/integration/notifications?merchant=acme\""));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing was queued by the refused resends, and the one attempt settled the notification.
+    assert_eq!(
+        app.count_rows("delivery_resends").await,
+        0,
+        "no resend queued"
+    );
+    let detail = page_until(&app, &path, |p| p.contains("data-status=\"delivered\"")).await;
+    assert!(
+        detail.contains("id=\"delivery-attempts\">1<"),
+        "one attempt"
+    );
     assert_eq!(receiver.requests().len(), 1, "nobody else resent anything");
 }
 

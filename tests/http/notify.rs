@@ -1,18 +1,18 @@
-//! Test notifications: signed as SPEC 6 says, sent only to vetted addresses, bounded in time,
+//! Test notifications: signed as the README says, sent only to vetted addresses, bounded in time,
 //! never following redirects; and the DNS rule on save.
 
 use std::time::{Duration, Instant};
 
-use payhook::dns::StaticResolver;
+use payhook_testing::StaticResolver;
 use reqwest::StatusCode;
 
-use crate::harness::{
+use payhook_testing::Backend;
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{
     Options, Receiver, Reply, element_text, expected_non_snap_signature, expected_snap_signature,
     reveal_secret, send_test, spawn_with_dns,
 };
-use crate::on_both_backends;
-use crate::support::Backend;
-use crate::support::Probe;
 
 on_both_backends!(
     a_non_snap_test_notification_reaches_the_receiver_signed_as_documented,
@@ -612,7 +612,7 @@ async fn tests_without_a_url_token_or_valid_environment_are_refused(backend: Bac
 
     let admin = app.create_admin().await;
     assert_eq!(
-        app.login(&admin, crate::support::PASSWORD).await.status(),
+        app.login(&admin, payhook_testing::PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
     let page = app.get_text("/settings/payment/va/bri?merchant=acme").await;
@@ -629,8 +629,9 @@ async fn tests_without_a_url_token_or_valid_environment_are_refused(backend: Bac
 }
 
 async fn the_resolver_in_settings_decides_and_the_default_one_is_offline(backend: Backend) {
-    let fixed = crate::support::spawn_app_with(backend, |settings| {
-        settings.resolver = payhook::dns::Resolver::fixed([("hooks.merchant.com", "10.0.0.1")]);
+    let fixed = payhook_testing::spawn_app_with(backend, |settings| {
+        settings.resolver =
+            payhook::dns::Resolver::new(StaticResolver::new([("hooks.merchant.com", "10.0.0.1")]));
     })
     .await;
     fixed.sign_in_new_merchant("acme").await;
@@ -643,7 +644,7 @@ async fn the_resolver_in_settings_decides_and_the_default_one_is_offline(backend
         .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let offline = crate::support::spawn_app(backend).await;
+    let offline = payhook_testing::spawn_app(backend).await;
     offline.sign_in_new_merchant("acme").await;
     let saved = offline
         .save("va", "bca", "", "https://shop.acme.co.id/n")

@@ -2,11 +2,11 @@
 
 use reqwest::StatusCode;
 
-use crate::harness::{capture_logs, logs};
-use crate::on_both_databases;
-use crate::support::TestApp;
+use payhook_testing::TestApp;
+use payhook_testing::on_both_backends;
+use payhook_testing::{capture_logs, logs};
 
-on_both_databases!(an_error_page_and_its_log_line_name_the_same_request);
+on_both_backends!(app: an_error_page_and_its_log_line_name_the_same_request);
 
 fn request_id(response: &reqwest::Response) -> String {
     response

@@ -9,11 +9,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::cluster::ScratchCluster;
-use crate::harness::{Receiver, Reply, sandbox_credentials};
-use crate::queue::{queue_notifications, settled};
-use crate::support::{
+use payhook_testing::queue::{queue_notifications, settled};
+use payhook_testing::{
     Backend, Probe, TestApp, code, csrf_token, hidden_value, spawn_app, spawn_app_at,
 };
+use payhook_testing::{Receiver, Reply, sandbox_credentials};
 
 const CHANNEL: &str = "/settings/payment/va/bca";
 const UNAVAILABLE_TEXT: &str = "The service is unavailable for a moment and nothing was changed";

@@ -3,10 +3,10 @@
 use reqwest::StatusCode;
 use sqlx::Connection;
 
-use crate::on_both_databases;
-use crate::support::TestApp;
+use payhook_testing::TestApp;
+use payhook_testing::on_both_backends;
 
-on_both_databases!(a_signed_in_section_page_view_writes_nothing_to_the_database);
+on_both_backends!(app: a_signed_in_section_page_view_writes_nothing_to_the_database);
 
 /// SQLite: moves, on this one connection, whenever another connection commits a write.
 async fn data_version(conn: &mut sqlx::SqliteConnection) -> i64 {

@@ -5,11 +5,12 @@
 use std::time::{Duration, Instant};
 
 use payhook::config::Settings;
-use payhook::dns::{Resolver, StaticResolver};
+use payhook::dns::Resolver;
+use payhook_testing::StaticResolver;
 use reqwest::StatusCode;
 
-use crate::on_both_backends;
-use crate::support::{Backend, Browser, PASSWORD, TestApp, csrf_token, location, spawn_app_with};
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, Browser, PASSWORD, TestApp, csrf_token, location, spawn_app_with};
 
 on_both_backends!(
     a_session_signed_out_while_a_slow_request_is_in_flight_stays_signed_out,

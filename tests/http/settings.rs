@@ -2,11 +2,12 @@
 
 use reqwest::StatusCode;
 
-use crate::on_both_databases;
-use crate::support::Probe;
-use crate::support::{TestApp, hidden_value, location};
+use payhook_testing::Probe;
+use payhook_testing::on_both_backends;
+use payhook_testing::{TestApp, hidden_value, location};
 
-on_both_databases!(
+on_both_backends!(
+    app:
     saved_urls_show_on_the_section_page_and_survive_a_restart,
     each_kind_of_invalid_url_is_refused_with_its_rule_and_stores_nothing,
     http_is_accepted_in_sandbox_with_a_warning_and_refused_in_production,
@@ -43,7 +44,7 @@ async fn saved_urls_show_on_the_section_page_and_survive_a_restart(mut app: Test
     assert!(history.contains(&email));
 
     app.restart().await;
-    let response = app.login(&email, crate::support::PASSWORD).await;
+    let response = app.login(&email, payhook_testing::PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let page = app.get_text("/settings/payment/va_snap").await;
     assert!(page.contains("https://sandbox.acme.co.id/notify"));
@@ -192,7 +193,7 @@ async fn two_saves_on_the_same_version_give_one_success_and_one_conflict(app: Te
     app.sign_in_new_merchant("acme").await;
     let path = "/settings/payment/cstore/alfa";
     let form = app.get_text(path).await;
-    let token = crate::support::csrf_token(&form);
+    let token = payhook_testing::csrf_token(&form);
     let version = hidden_value(&form, "version");
     let save = |url: &'static str| {
         let fields = [
@@ -372,7 +373,7 @@ async fn saves_batched_together_each_get_their_own_outcome_and_a_bad_one_spoils_
     use payhook::save_queue::SaveQueue;
     use payhook::store::{Actor, ChannelUpdate, SaveOutcome};
 
-    crate::harness::capture_logs();
+    payhook_testing::capture_logs();
     app.sign_in_new_merchant("acme").await;
     app.refuse_audit_events_containing("refused").await;
     let queue = SaveQueue::start(app.db.clone());
@@ -402,7 +403,7 @@ async fn saves_batched_together_each_get_their_own_outcome_and_a_bad_one_spoils_
         ),
     );
     assert!(
-        crate::harness::logs().contains("saves=4"),
+        payhook_testing::logs().contains("saves=4"),
         "the four were one batch, which failed and was retried one by one"
     );
     assert_eq!(first.unwrap(), SaveOutcome::Saved { version: 1 });

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::on_both_backends;
-use crate::support::{Backend, PASSWORD, Probe, TestApp, spawn_app_with};
+use payhook_testing::on_both_backends;
+use payhook_testing::{Backend, PASSWORD, Probe, TestApp, spawn_app_with};
 
 on_both_backends!(
     fifty_failures_for_the_admin_from_one_address_leave_the_right_password_from_another,
@@ -143,7 +143,7 @@ async fn an_account_failing_from_many_addresses_is_slowed_not_locked(backend: Ba
     );
 }
 
-async fn change_password(app: &crate::support::Browser, current: &str) -> reqwest::Response {
+async fn change_password(app: &payhook_testing::Browser, current: &str) -> reqwest::Response {
     app.submit(
         "/account/password",
         "/account/password",

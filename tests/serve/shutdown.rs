@@ -8,12 +8,14 @@ use payhook::secrets::SecretBox;
 use payhook::store::{Db, now_ms};
 use reqwest::StatusCode;
 
-use crate::harness::{Receiver, Reply, element_text};
-use crate::queue::queue_on;
-use crate::support::{Backend, Browser, PASSWORD, Probe, ScratchDatabase, code};
 use crate::{STARTUP_LIMIT, Server, address};
+use payhook_testing::queue::queue_on;
+use payhook_testing::{Backend, Browser, PASSWORD, Probe, ScratchDatabase, code};
+use payhook_testing::{Receiver, Reply, element_text};
 
-crate::on_both_backends!(sigterm_finishes_the_work_in_flight_gives_back_claims_and_exits_0);
+payhook_testing::on_both_backends!(
+    sigterm_finishes_the_work_in_flight_gives_back_claims_and_exits_0
+);
 
 /// How long the receiver takes to answer: the stop comes while it waits.
 const RECEIVER_DELAY: Duration = Duration::from_secs(3);

@@ -11,7 +11,7 @@ use crate::domain::{DAY_MS, MerchantCode, day_start_ms};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::pages::admin::{AuditPage, AuditQuery};
+use crate::pages::admin::audit::{AuditPage, AuditQuery};
 use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;

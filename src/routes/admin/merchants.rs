@@ -12,8 +12,9 @@ use crate::domain::MerchantCode;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::pages::admin::{MerchantPage, MerchantsPage};
-use crate::pages::{ChannelRow, Layout, render_page};
+use crate::pages::admin::merchants::{MerchantPage, MerchantsPage};
+use crate::pages::settings::ChannelRow;
+use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 

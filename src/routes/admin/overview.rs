@@ -7,8 +7,9 @@ use crate::auth::Admin;
 use crate::domain::DAY_MS;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::pages::admin::OverviewPage;
-use crate::pages::{Layout, SectionSummary, render_page};
+use crate::pages::admin::overview::OverviewPage;
+use crate::pages::settings::SectionSummary;
+use crate::pages::{Layout, render_page};
 use crate::state::AppState;
 use crate::store::now_ms;
 

@@ -11,7 +11,7 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::pages::admin::{IssuedPassword, UsersPage};
+use crate::pages::admin::users::{IssuedPassword, UsersPage};
 use crate::pages::{Layout, render_page};
 use crate::password;
 use crate::paths;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::catalog::ChannelTarget;
+use crate::domain::DeliveryStatus;
 use crate::error::ApiError;
 use crate::payments::{InvoiceNumber, PaymentStatus};
 
@@ -147,7 +148,7 @@ pub struct DeliveryBody {
     pub id: i64,
     pub url: String,
     /// `pending`, `delivered`, `retrying` or `failed`.
-    #[schema(example = "retrying")]
+    #[schema(example = json!(DeliveryStatus::Retrying.as_str()))]
     pub status: String,
     /// When the next attempt is due (RFC 3339, UTC), while there is one.
     pub next_attempt_at: Option<String>,

@@ -14,6 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::SandboxClient;
+use crate::domain::DeliveryStatus;
 use crate::error::ApiError;
 use crate::paths;
 use crate::payments::targets::{APPEND_HEADER, OVERRIDE_HEADER};
@@ -318,13 +319,13 @@ async fn with_deliveries(
                     error: a.error.clone(),
                 })
                 .collect(),
-            next_attempt_at: (delivery.status == "retrying")
+            next_attempt_at: (delivery.status == DeliveryStatus::Retrying)
                 .then_some(delivery.next_attempt_at)
                 .flatten()
                 .map(rfc3339),
             id: delivery.id,
             url: delivery.url,
-            status: delivery.status,
+            status: delivery.status.as_str().to_owned(),
         })
         .collect();
     Ok(payment_body(payment, Some(deliveries)))

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::format_time;
-use super::log::channel_name;
-use crate::store::delivery_log::{HourCount, LatencyCount};
+use super::channel_name;
+use crate::pages::format_time;
+use crate::store::delivery_log::{HourCount, HourOutcome, LatencyCount};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Hours the chart shows, ending with the current one.
@@ -17,7 +17,7 @@ pub const CHART_HEIGHT: i64 = 160;
 pub const CHART_WIDTH: i64 = CHART_HOURS * BAR_STEP;
 
 /// How deliveries ended (so far), in the order the bars stack them.
-pub const OUTCOMES: [&str; 4] = ["first", "retried", "retrying", "failed"];
+pub const OUTCOMES: &[HourOutcome] = HourOutcome::ALL;
 
 /// Deliveries of one hour by outcome.
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,12 +29,16 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, outcome: &str, count: i64) {
+    fn add(&mut self, outcome: HourOutcome, count: i64) {
+        *self.get_mut(outcome) += count;
+    }
+
+    fn get_mut(&mut self, outcome: HourOutcome) -> &mut i64 {
         match outcome {
-            "first" => self.first += count,
-            "retried" => self.retried += count,
-            "retrying" => self.retrying += count,
-            _ => self.failed += count,
+            HourOutcome::First => &mut self.first,
+            HourOutcome::Retried => &mut self.retried,
+            HourOutcome::Retrying => &mut self.retrying,
+            HourOutcome::Failed => &mut self.failed,
         }
     }
 
@@ -49,19 +53,19 @@ impl Counts {
         self.first + self.retried + self.retrying + self.failed
     }
 
-    fn get(&self, outcome: &str) -> i64 {
+    fn get(&self, outcome: HourOutcome) -> i64 {
         match outcome {
-            "first" => self.first,
-            "retried" => self.retried,
-            "retrying" => self.retrying,
-            _ => self.failed,
+            HourOutcome::First => self.first,
+            HourOutcome::Retried => self.retried,
+            HourOutcome::Retrying => self.retrying,
+            HourOutcome::Failed => self.failed,
         }
     }
 }
 
 /// One stacked piece of an hour's bar.
 pub struct Segment {
-    pub outcome: &'static str,
+    pub outcome: HourOutcome,
     pub count: i64,
     pub y: i64,
     pub height: i64,
@@ -127,7 +131,7 @@ impl Health {
                 .ok()
                 .and_then(|i| per_hour.get_mut(i))
             {
-                counts.add(&row.outcome, row.count);
+                counts.add(row.outcome, row.count);
             }
         }
         let highest = per_hour.iter().map(Counts::total).max().unwrap_or(0).max(1);
@@ -166,7 +170,8 @@ fn stack(counts: Counts, highest: i64) -> Vec<Segment> {
     let mut below = 0;
     OUTCOMES
         .iter()
-        .filter(|outcome| counts.get(outcome) > 0)
+        .copied()
+        .filter(|&outcome| counts.get(outcome) > 0)
         .map(|outcome| {
             let count = counts.get(outcome);
             below += count;

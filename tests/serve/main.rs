@@ -9,19 +9,6 @@ use std::time::{Duration, Instant};
 use payhook::domain::{EmailAddress, Role};
 use payhook::store::Db;
 
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "http/support.rs"]
-mod support;
-
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "http/harness.rs"]
-mod harness;
-
-#[allow(dead_code)]
-#[path = "http/queue.rs"]
-mod queue;
-
-#[path = "serve/shutdown.rs"]
 mod shutdown;
 
 /// How long `payhook serve` may take to say it is listening (first start hashes two passwords).

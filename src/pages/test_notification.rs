@@ -1,42 +1,23 @@
-//! Pages of the integration area: API keys and the result of a test notification.
+//! The result of a test notification, sent from a channel's CONFIGURE form or section page.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
 
+use crate::paths;
+
 use super::{Layout, render_page};
+use crate::auth::MerchantUser;
 use crate::catalog::{Channel, ChannelTarget, Section};
+use crate::domain::Environment;
+use crate::domain::Outcome;
+use crate::error::AppError;
 use crate::i18n::{t, tf};
 use crate::notify::in_flight::TESTS_IN_FLIGHT;
 use crate::notify::test::TESTS_PER_MINUTE;
-use crate::notify::{Outcome, TestOutcome, TestReport};
-use crate::url_policy::Environment;
-
-/// One environment's credentials as the API keys page lists them (never the secret).
-pub struct KeyRow {
-    pub environment: &'static str,
-    pub title: &'static str,
-    pub client_id: String,
-    pub created: String,
-    pub rotated: Option<String>,
-}
-
-/// A secret shown on purpose: after a password check, or once after a rotation.
-pub struct ShownSecret {
-    pub title: &'static str,
-    pub client_id: String,
-    pub secret: String,
-    pub just_rotated: bool,
-}
-
-#[derive(Template)]
-#[template(path = "api_keys.html")]
-pub struct ApiKeysPage {
-    pub layout: Layout,
-    pub keys: Vec<KeyRow>,
-    pub shown: Option<ShownSecret>,
-    pub error: Option<&'static str>,
-}
+use crate::notify::{TestOutcome, TestReport, run_test};
+use crate::state::AppState;
+use crate::store::Actor;
 
 /// A test notification's result, ready to show.
 pub struct TestResult {
@@ -71,7 +52,7 @@ impl TestResult {
         Self {
             environment: test.environment.as_str(),
             url: test.url.clone(),
-            outcome_label: super::log::outcome_label(report.outcome.as_str()),
+            outcome_label: super::notifications::outcome_label(report.outcome),
             outcome: match report.outcome {
                 Outcome::Delivered => "Delivered",
                 Outcome::Failed => "Failed",
@@ -120,10 +101,26 @@ pub struct TestResultPage {
 }
 
 impl TestResultPage {
+    /// Sends `target`'s test notification to its `environment` URL for the signed-in merchant
+    /// user and answers with the result page; `notice` is what a save just before it did
+    /// ("Save & test").
+    pub async fn send(
+        state: &AppState,
+        who: &MerchantUser,
+        actor: &Actor,
+        target: ChannelTarget,
+        environment: Environment,
+        notice: Option<String>,
+    ) -> Result<HttpResponse, AppError> {
+        let outcome = run_test(state, who.merchant.id, target, environment, actor).await?;
+        let layout = Layout::for_user(t("test.title"), &who.user);
+        Ok(Self::answer(layout, target, environment, notice, outcome))
+    }
+
     /// The page answering a test notification: 200 when it was sent (whatever the merchant's
     /// server answered), 422 when nothing could be sent, 429 over a limit. `notice` is what
     /// the save before it did ("Save & test").
-    pub fn answer(
+    fn answer(
         layout: Layout,
         target: ChannelTarget,
         environment: Environment,

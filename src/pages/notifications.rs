@@ -2,14 +2,19 @@
 
 use askama::Template;
 
+use crate::paths;
+
 use super::Layout;
 use crate::auth::Scope;
 use crate::catalog::{ChannelTarget, Section};
+use crate::domain::{DeliveryStatus, Outcome};
 use crate::error::AppError;
 use crate::i18n::{t, tf};
 use crate::store::delivery_log::{AttemptRow, LogPage as Rows, LogRow, LoggedDelivery};
 
-pub use super::chart::Health;
+pub mod chart;
+
+pub use chart::Health;
 
 /// The log's filters as typed, kept to fill the form and build page links.
 #[derive(Debug, Default, Clone)]
@@ -81,21 +86,21 @@ pub fn channel_name(section: &str, channel: &str) -> String {
 }
 
 /// A delivery's status in words.
-pub fn status_label(status: &str) -> &'static str {
+pub fn status_label(status: &DeliveryStatus) -> &'static str {
     match status {
-        "delivered" => t("log.status_delivered"),
-        "retrying" => t("log.status_retrying"),
-        "failed" => t("log.status_failed"),
-        _ => t("log.status_pending"),
+        DeliveryStatus::Delivered => t("log.status_delivered"),
+        DeliveryStatus::Retrying => t("log.status_retrying"),
+        DeliveryStatus::Failed => t("log.status_failed"),
+        DeliveryStatus::Pending => t("log.status_pending"),
     }
 }
 
 /// The badge class of a delivery's status.
-pub fn status_css(status: &str) -> &'static str {
+pub fn status_css(status: &DeliveryStatus) -> &'static str {
     match status {
-        "delivered" => "badge-ok",
-        "retrying" | "pending" => "badge-partial",
-        _ => "badge-none",
+        DeliveryStatus::Delivered => "badge-ok",
+        DeliveryStatus::Retrying | DeliveryStatus::Pending => "badge-partial",
+        DeliveryStatus::Failed => "badge-none",
     }
 }
 
@@ -187,7 +192,7 @@ impl DeliveryPage {
                 };
                 AttemptView {
                     number: total_attempts - i as i64,
-                    outcome_label: outcome_label(&row.outcome),
+                    outcome_label: outcome_label(row.outcome),
                     row,
                     headers,
                     curl,
@@ -211,12 +216,12 @@ impl DeliveryPage {
     }
 }
 
-/// An attempt's stored outcome in words.
-pub fn outcome_label(outcome: &str) -> &'static str {
+/// An attempt's outcome in words.
+pub fn outcome_label(outcome: Outcome) -> &'static str {
     match outcome {
-        "delivered" => t("test.outcome_delivered"),
-        "timeout" => t("test.outcome_timed_out"),
-        "refused" => t("test.outcome_refused"),
-        _ => t("test.outcome_failed"),
+        Outcome::Delivered => t("test.outcome_delivered"),
+        Outcome::TimedOut => t("test.outcome_timed_out"),
+        Outcome::Refused => t("test.outcome_refused"),
+        Outcome::Failed => t("test.outcome_failed"),
     }
 }

@@ -2,13 +2,13 @@
 //! API would, for the tests of the delivery queue, metrics and health.
 
 use payhook::catalog::ChannelTarget;
+use payhook::domain::Environment;
 use payhook::notify::message::{self, PaymentFacts};
 use payhook::secrets::SecretBox;
 use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
 use payhook::store::{Actor, Db, now_ms};
-use payhook::url_policy::Environment;
 
-use crate::support::{TestApp, code};
+use super::{TestApp, code};
 
 /// Creates merchant `merchant` (with its sandbox signing key when `signing_key`), a paid
 /// payment and one queued notification per URL; returns the payment's id.
@@ -81,7 +81,7 @@ pub async fn queue_on(
             merchant_id,
             &payment.id,
             "SUCCESS",
-            "sandbox",
+            Environment::Sandbox,
             &notifications,
         )
         .await
@@ -97,7 +97,7 @@ pub async fn settled(app: &TestApp, payment: &str, limit: std::time::Duration) -
     loop {
         let (deliveries, _) = app.db.payment_deliveries(payment).await.unwrap();
         if !deliveries.is_empty() && deliveries.iter().all(|d| d.attempts > 0) {
-            return deliveries.into_iter().map(|d| d.status).collect();
+            return deliveries.iter().map(|d| d.status.to_string()).collect();
         }
         assert!(
             std::time::Instant::now() < deadline,

@@ -2,56 +2,91 @@
 //! from the database, which holds nothing else), so code that receives one need not check it.
 
 use std::fmt;
-use std::str::FromStr;
 
 use validator::ValidateEmail;
 
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Merchant,
-    Admin,
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
+
+text_enum! {
+    /// What a user may do.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role {
+        Merchant = "merchant",
+        Admin = "admin",
+    }
+    /// A role code that is neither `merchant` nor `admin`.
+    unknown: UnknownRole = "unknown role";
 }
 
-impl Role {
-    /// The stable code stored in the database and the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Merchant => "merchant",
-            Self::Admin => "admin",
+text_enum! {
+    /// Which environment a notification URL, a secret key or a notification is for.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Environment {
+        /// Test payments; plain `http` is accepted with a warning.
+        Sandbox = "sandbox",
+        /// Real payments; `https` only.
+        Production = "production",
+    }
+    /// A code that is neither `sandbox` nor `production`.
+    unknown: UnknownEnvironment = "the environment must be sandbox or production";
+}
+
+text_enum! {
+    /// Where a notification stands.
+    pub enum DeliveryStatus {
+        /// Queued, not attempted yet.
+        Pending = "pending",
+        /// Failed so far; tried again on the retry schedule.
+        Retrying = "retrying",
+        /// A receiver answered 2xx.
+        Delivered = "delivered",
+        /// No attempt is left.
+        Failed = "failed",
+    }
+    /// A code that names no delivery status.
+    unknown: UnknownDeliveryStatus = "unknown delivery status";
+}
+
+text_enum! {
+    /// Why a notification was sent.
+    pub enum DeliveryKind {
+        /// A payment changed state.
+        Payment = "payment",
+        /// A merchant asked for a test notification.
+        Test = "test",
+    }
+    /// A code that names no delivery kind.
+    unknown: UnknownDeliveryKind = "unknown delivery kind";
+}
+
+text_enum! {
+    /// How one attempt to deliver a notification ended.
+    pub enum Outcome {
+        /// A 2xx answer.
+        Delivered = "delivered",
+        /// Any other answer (3xx included), or no connection.
+        Failed = "failed",
+        /// No complete answer within the time limit.
+        TimedOut = "timeout",
+        /// Not sent: the URL failed the policy when re-checked.
+        Refused = "refused",
+    }
+    /// A code that names no attempt outcome.
+    unknown: UnknownOutcome = "unknown attempt outcome";
+}
+
+impl DeliveryStatus {
+    /// The status a single attempt leaves when nothing follows it (a test notification).
+    pub fn after_only_attempt(outcome: Outcome) -> Self {
+        if outcome == Outcome::Delivered {
+            Self::Delivered
+        } else {
+            Self::Failed
         }
-    }
-}
-
-/// A role code that is neither `merchant` nor `admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role")]
-pub struct UnknownRole;
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-
-    fn from_str(s: &str) -> Result<Self, UnknownRole> {
-        match s {
-            "merchant" => Ok(Self::Merchant),
-            "admin" => Ok(Self::Admin),
-            _ => Err(UnknownRole),
-        }
-    }
-}
-
-impl TryFrom<String> for Role {
-    type Error = UnknownRole;
-
-    fn try_from(s: String) -> Result<Self, UnknownRole> {
-        s.parse()
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -79,6 +114,12 @@ impl MerchantCode {
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for MerchantCode {
+    fn as_ref(&self) -> &str {
         &self.0
     }
 }
@@ -160,10 +201,24 @@ mod tests {
     }
 
     #[test]
-    fn roles_round_trip_through_their_codes() {
-        for role in [Role::Merchant, Role::Admin] {
-            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+    fn stored_codes_round_trip_and_unknown_ones_are_refused() {
+        fn round_trip<T>(all: &[T], unknown: &str)
+        where
+            T: Copy + PartialEq + fmt::Debug + fmt::Display + std::str::FromStr,
+        {
+            let mut codes: Vec<String> = all.iter().map(ToString::to_string).collect();
+            for value in all {
+                assert!(value.to_string().parse::<T>().is_ok_and(|v| v == *value));
+            }
+            codes.sort_unstable();
+            codes.dedup();
+            assert_eq!(codes.len(), all.len(), "codes are unique");
+            assert!(unknown.parse::<T>().is_err(), "{unknown}");
         }
-        assert_eq!("root".parse::<Role>(), Err(UnknownRole));
+        round_trip(Role::ALL, "root");
+        round_trip(Environment::ALL, "Production");
+        round_trip(DeliveryStatus::ALL, "DELIVERED");
+        round_trip(DeliveryKind::ALL, "resend");
+        round_trip(Outcome::ALL, "timed_out");
     }
 }

@@ -4,12 +4,10 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
 use crate::catalog::ChannelTarget;
+use crate::domain::Environment;
 use crate::error::AppError;
-use crate::i18n::t;
-use crate::pages::Layout;
-use crate::pages::notify::TestResultPage;
+use crate::pages::test_notification::TestResultPage;
 use crate::state::AppState;
-use crate::url_policy::Environment;
 
 crate::csrf_form!(
     /// The "Send test notification" form.
@@ -18,29 +16,12 @@ crate::csrf_form!(
 
 pub async fn send_test_notification(
     state: web::Data<AppState>,
-    MerchantUser { user, merchant }: MerchantUser,
+    who: MerchantUser,
     meta: RequestMeta,
     target: ChannelTarget,
     CsrfForm(input): CsrfForm<TestInput>,
 ) -> Result<HttpResponse, AppError> {
     let environment: Environment = input.environment.parse()?;
-    let actor = user.actor(&meta);
-    let outcome = crate::notify::run_test(
-        &state.db,
-        &state.settings,
-        &state.metrics,
-        merchant.id,
-        target,
-        environment,
-        &actor,
-    )
-    .await?;
-    let layout = Layout::for_user(t("test.title"), &user);
-    Ok(TestResultPage::answer(
-        layout,
-        target,
-        environment,
-        None,
-        outcome,
-    ))
+    let actor = who.user.actor(&meta);
+    TestResultPage::send(&state, &who, &actor, target, environment, None).await
 }

@@ -1,0 +1,52 @@
+//! The audit log with its filters.
+
+use askama::Template;
+
+use crate::paths;
+
+use crate::pages::{Layout, format_time, query_string};
+use crate::store::{AuditAction, AuditEntry};
+
+/// The audit page's filter values, as typed.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct AuditQuery {
+    pub merchant: Option<String>,
+    pub section: Option<String>,
+    pub channel: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub before: Option<String>,
+}
+
+impl AuditQuery {
+    /// The filters (not the cursor) as a query string, for links to other pages and the CSV.
+    pub fn filters_query(&self) -> String {
+        query_string(&[
+            ("merchant", &self.merchant),
+            ("section", &self.section),
+            ("channel", &self.channel),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("from", &self.from),
+            ("to", &self.to),
+        ])
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub layout: Layout,
+    pub query: AuditQuery,
+    pub entries: Vec<AuditEntry>,
+    pub next: Option<String>,
+    pub actions: &'static [AuditAction],
+}
+
+impl AuditPage {
+    pub fn time(&self, entry: &AuditEntry) -> String {
+        format_time(&entry.event.at)
+    }
+}

@@ -1,0 +1,16 @@
+//! The sign-in page.
+
+use askama::Template;
+
+use crate::paths;
+
+use super::Layout;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub email: String,
+    pub error: Option<String>,
+    pub notice: Option<&'static str>,
+}
