@@ -86,7 +86,7 @@ async fn run(
     // The last attempts are recorded just after their answers arrive.
     let mut undone = total;
     while undone > 0 {
-        let (waiting, _) = db.queue_depth(i64::MAX).await?;
+        let waiting = db.queue_depth(i64::MAX).await?.due;
         undone = usize::try_from(waiting).unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -1,6 +1,7 @@
 //! What `/metrics` reports, in the Prometheus text format: requests by route pattern, method
-//! and status with their latency, sign-in failures and lockouts, delivery attempts by outcome,
-//! and, read when scraped, the delivery queue and the database pools.
+//! and status with their latency, sign-in failures and lockouts, delivery attempts and email
+//! tries by outcome, and, read when scraped, the delivery queue, the email outbox and the
+//! database pools.
 
 use std::time::Instant;
 
@@ -29,6 +30,16 @@ const LATENCY_BUCKETS: [f64; 14] = [
 /// made-up paths cannot add series.
 const UNMATCHED: &str = "unmatched";
 
+/// How one try to hand an email to the relay ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailOutcome {
+    Sent,
+    /// Not taken; it is tried again later.
+    Failed,
+    /// Not taken, and a day of tries is over.
+    GivenUp,
+}
+
 /// Every series of one server.
 pub struct Metrics {
     registry: Registry,
@@ -39,6 +50,9 @@ pub struct Metrics {
     database_up: IntGauge,
     queue_due: IntGauge,
     queue_oldest: prometheus::Gauge,
+    emails: IntCounterVec,
+    outbox_unsent: IntGauge,
+    outbox_oldest: prometheus::Gauge,
     pool_size: IntGaugeVec,
     pool_idle: IntGaugeVec,
     pool_max: IntGaugeVec,
@@ -63,6 +77,13 @@ impl Metrics {
                 "Notification attempts by kind (payment, test) and outcome",
             ),
             &["kind", "outcome"],
+        );
+        let emails = IntCounterVec::new(
+            Opts::new(
+                "payhook_email_sent_total",
+                "Tries to hand an email to the relay by outcome (sent, failed, given_up)",
+            ),
+            &["outcome"],
         );
         let pool = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["pool"]);
         let metrics = Self {
@@ -89,6 +110,16 @@ impl Metrics {
                 "How long the oldest due delivery has waited",
             )
             .expect("valid gauge"),
+            emails: emails.expect("valid counter"),
+            outbox_unsent: gauge(
+                "payhook_email_outbox_unsent",
+                "Emails in the outbox not sent yet",
+            ),
+            outbox_oldest: prometheus::Gauge::new(
+                "payhook_email_outbox_oldest_unsent_seconds",
+                "How long the oldest unsent email has waited since it was queued",
+            )
+            .expect("valid gauge"),
             pool_size: pool("payhook_db_pool_connections", "Open database connections")
                 .expect("valid gauge"),
             pool_idle: pool(
@@ -105,7 +136,7 @@ impl Metrics {
     }
 
     fn register_all(&self) {
-        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 13] = [
             Box::new(self.requests.clone()),
             Box::new(self.sign_in_failures.clone()),
             Box::new(self.sign_in_lockouts.clone()),
@@ -113,6 +144,9 @@ impl Metrics {
             Box::new(self.database_up.clone()),
             Box::new(self.queue_due.clone()),
             Box::new(self.queue_oldest.clone()),
+            Box::new(self.emails.clone()),
+            Box::new(self.outbox_unsent.clone()),
+            Box::new(self.outbox_oldest.clone()),
             Box::new(self.pool_size.clone()),
             Box::new(self.pool_idle.clone()),
             Box::new(self.pool_max.clone()),
@@ -139,13 +173,26 @@ impl Metrics {
         self.attempts.with_label_values(&[kind, outcome]).inc();
     }
 
-    /// Every series in the text format, the queue and the pools read now.
+    /// One try to hand an email to the relay.
+    pub fn email_sent(&self, outcome: EmailOutcome) {
+        let label = match outcome {
+            EmailOutcome::Sent => "sent",
+            EmailOutcome::Failed => "failed",
+            EmailOutcome::GivenUp => "given_up",
+        };
+        self.emails.with_label_values(&[label]).inc();
+    }
+
+    /// Every series in the text format, the queues and the pools read now.
     pub async fn render(&self, db: &Db) -> String {
         match db.queue_depth(now_ms()).await {
-            Ok((due, waited)) => {
+            Ok(depth) => {
                 self.database_up.set(1);
-                self.queue_due.set(due);
-                self.queue_oldest.set(waited as f64 / 1000.0);
+                self.queue_due.set(depth.due);
+                self.queue_oldest.set(depth.oldest_due_ms as f64 / 1000.0);
+                self.outbox_unsent.set(depth.unsent_emails);
+                self.outbox_oldest
+                    .set(depth.oldest_unsent_email_ms as f64 / 1000.0);
             }
             Err(error) => {
                 tracing::warn!(%error, "reading the delivery queue for /metrics");

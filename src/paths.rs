@@ -13,6 +13,12 @@ pub const LOGIN: &str = "/login";
 pub const SIGNED_OUT: &str = "/login?signed_out=1";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const PASSWORD_FORGOT: &str = "/password/forgot";
+pub const PASSWORD_RESET: &str = "/password/reset/{token}";
+/// Where a reset link sends its user once the new password is set.
+pub const PASSWORD_WAS_RESET: &str = "/login?reset=1";
+/// Paths whose last segment is a secret token: shown in logs without it.
+pub const TOKEN_PATH_PREFIXES: [&str; 1] = ["/password/reset/"];
 
 pub const PAYMENT_SETTINGS: &str = "/settings/payment";
 pub const SECTION: &str = "/settings/payment/{section}";
@@ -103,6 +109,11 @@ pub fn admin_user_change(id: &i64, change: &str) -> String {
     fill(ADMIN_USER_CHANGE, &[&id.to_string(), change])
 }
 
+/// A password-reset link's page.
+pub fn password_reset(token: &str) -> String {
+    fill(PASSWORD_RESET, &[token])
+}
+
 /// The language switch to `code`.
 pub fn language(code: &str) -> String {
     fill(LANGUAGE, &[code])
@@ -129,6 +140,9 @@ mod tests {
         assert_eq!(admin_merchant("acme"), "/admin/merchants/acme");
         assert_eq!(admin_user_change(&3, "enable"), "/admin/users/3/enable");
         assert_eq!(language("id"), "/language/id");
+        assert_eq!(password_reset("abc"), "/password/reset/abc");
+        assert!(password_reset("abc").starts_with(TOKEN_PATH_PREFIXES[0]));
+        assert!(PASSWORD_WAS_RESET.starts_with(LOGIN));
         assert!(SIGNED_OUT.starts_with(LOGIN));
     }
 }

@@ -3,14 +3,36 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use crate::notify::worker::StopClaiming;
+use tokio::sync::watch;
 
-/// Resolves on SIGTERM or Ctrl-C: the server then stops accepting and drains, and the delivery
-/// workers stop claiming at the same moment rather than once the last request is answered.
+/// Tells the workers (notifications, emails) to claim nothing more, as soon as a stop is asked
+/// for; what they have in flight goes on.
+#[derive(Clone)]
+pub struct StopClaiming(Arc<watch::Sender<bool>>);
+
+impl Default for StopClaiming {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(false).0))
+    }
+}
+
+impl StopClaiming {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// What a worker watches: `true` once the stop came.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C: the server then stops accepting and drains, and the workers
+/// stop claiming at the same moment rather than once the last request is answered.
 pub async fn stop_signal(stop_claiming: StopClaiming, asked: Arc<OnceLock<Instant>>) {
     wait_for_termination().await;
     let _ = asked.set(Instant::now());
-    tracing::info!("stop asked: finishing the requests and delivery attempts in flight");
+    tracing::info!("stop asked: finishing the requests, delivery attempts and emails in flight");
     stop_claiming.stop();
 }
 

@@ -18,16 +18,19 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::auth::{SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::mail::worker::MailWorker;
 use crate::metrics::Metrics;
 use crate::notify::worker::Workers;
 use crate::password::Hasher;
 use crate::paths;
+use crate::request_span::RequestSpan;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
-    account, api, assets, health, integration, language, login, metrics, notifications, settings,
-    test_notification,
+    account, api, assets, health, integration, language, login, metrics, notifications, password,
+    settings, test_notification,
 };
 use crate::save_queue::SaveQueue;
+use crate::shutdown::StopClaiming;
 use crate::state::{AppState, Wake};
 use crate::store::Db;
 use crate::throttle::Throttle;
@@ -64,6 +67,7 @@ pub struct Application {
     server: Server,
     db: Db,
     workers: Workers,
+    mail: MailWorker,
     /// `PAYHOOK_SHUTDOWN_TIMEOUT`: how long a stop may take, requests and attempts together.
     shutdown_timeout: std::time::Duration,
     /// When the stop signal came, if it did.
@@ -79,34 +83,48 @@ impl Application {
     }
 
     /// Like `build`, on an already connected and migrated database.
-    pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
+    pub async fn build_with_db(mut settings: Settings, db: Db) -> anyhow::Result<Self> {
         warn_about_relaxed_checks(&settings);
         settings.secret_box.check_against(&db).await?;
         let listener = bind(&settings.bind)?;
-        let port = listener.local_addr()?.port();
+        let address = listener.local_addr()?;
+        let port = address.port();
+        // The address actually bound (port 0 picks one): what links point at without
+        // PAYHOOK_PUBLIC_URL.
+        settings.bind = address.to_string();
         let (sessions, throttle) = shared_stores(&settings, &db).await?;
         let key = Key::from(&settings.session_key);
         let settings = Arc::new(settings);
-        let deliveries = Wake::default();
+        let (deliveries, mail) = (Wake::default(), Wake::default());
         let metrics = Arc::new(Metrics::new());
+        let stop_claiming = StopClaiming::default();
         let workers = Workers::start(
             db.clone(),
             settings.clone(),
             deliveries.clone(),
             metrics.clone(),
+            &stop_claiming,
         );
+        let mail_worker = MailWorker::start(
+            db.clone(),
+            settings.clone(),
+            mail.clone(),
+            metrics.clone(),
+            &stop_claiming,
+        )?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings,
             saves: SaveQueue::start(db.clone()),
             deliveries,
+            mail,
             throttle,
             hasher: Hasher::per_core(),
             metrics: metrics.clone(),
         });
         let shutdown_timeout = state.settings.shutdown_timeout;
         let stop_asked = Arc::new(OnceLock::new());
-        let on_signal = crate::shutdown::stop_signal(workers.stop_claiming(), stop_asked.clone());
+        let on_signal = crate::shutdown::stop_signal(stop_claiming, stop_asked.clone());
         let cookie_secure = state.settings.cookie_secure;
         let idle = Duration::try_from(state.settings.session_idle_timeout)?;
         let server = HttpServer::new(move || {
@@ -144,7 +162,7 @@ impl Application {
                 .wrap(security_headers())
                 .wrap(from_fn(echo_request_id))
                 .wrap(from_fn(crate::metrics::track_requests))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
         })
         .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
@@ -160,6 +178,7 @@ impl Application {
             server,
             db,
             workers,
+            mail: mail_worker,
             shutdown_timeout,
             stop_asked,
         })
@@ -179,7 +198,7 @@ impl Application {
     }
 
     /// Serves until the server is stopped (SIGTERM, Ctrl-C or its handle), then lets the
-    /// delivery workers finish, within `PAYHOOK_SHUTDOWN_TIMEOUT` from the signal.
+    /// delivery and mail workers finish, within `PAYHOOK_SHUTDOWN_TIMEOUT` from the signal.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let spent = self
@@ -188,7 +207,7 @@ impl Application {
             .map(Instant::elapsed)
             .unwrap_or_default();
         let left = self.shutdown_timeout.saturating_sub(spent);
-        self.workers.stop(left).await;
+        tokio::join!(self.workers.stop(left), self.mail.stop(left));
         served
     }
 }
@@ -244,6 +263,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::LOGIN, get().to(login::login_form))
         .route(paths::LOGIN, post().to(login::login))
         .route(paths::LOGOUT, post().to(login::logout))
+        .route(paths::PASSWORD_FORGOT, get().to(password::forgot_form))
+        .route(paths::PASSWORD_FORGOT, post().to(password::request_link))
+        .route(paths::PASSWORD_RESET, get().to(password::reset_form))
+        .route(paths::PASSWORD_RESET, post().to(password::reset_password))
         .route(paths::ACCOUNT_PASSWORD, get().to(account::password_form))
         .route(paths::ACCOUNT_PASSWORD, post().to(account::change_password))
         // Settings > Payment Settings

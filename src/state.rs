@@ -1,4 +1,4 @@
-//! What every handler can reach: the database, the validated settings, the delivery queue and
+//! What every handler can reach: the database, the validated settings, the queues to wake and
 //! the shared guards.
 
 use std::sync::Arc;
@@ -20,6 +20,8 @@ pub struct AppState {
     pub saves: SaveQueue,
     /// Wakes the delivery workers when notifications are queued.
     pub deliveries: Wake,
+    /// Wakes the mail worker when emails are queued.
+    pub mail: Wake,
     /// Failed-password counters: sign-in, password re-checks, the API's Basic authentication.
     pub throttle: Throttle,
     /// Slots for argon2 work, about one per core.

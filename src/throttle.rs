@@ -1,5 +1,6 @@
-//! Guessing passwords costs, and nobody can turn that against a real user. Failures are counted
-//! over a sliding window per (account, client IP), per client IP and per account:
+//! Guessing passwords costs, and nobody can turn that against a real user. Failures (and other
+//! attempts that cost, such as asking for a reset link) are counted over a sliding window per
+//! (account, client IP), per client IP and per account, against [`Limits`]. For sign-in:
 //!
 //! - [`ACCOUNT_IP_LIMIT`] failures for one account from one address refuse that address for
 //!   that account; [`IP_LIMIT`] failures from one address, over any accounts, refuse it;
@@ -8,8 +9,9 @@
 //!
 //! The account is any string key: `user@shop.co.id` for sign-in, `session:…` for password
 //! re-checks inside a session (counted without an address, so they never block a sign-in),
-//! `api:<client_id>` for the API's Basic authentication. The counters live in the database,
-//! or in Redis when `REDIS_URL` is set, so every instance sees the same ones.
+//! `api:<client_id>` for the API's Basic authentication, `reset:<address>` for reset links.
+//! The counters live in the database, or in Redis when `REDIS_URL` is set, so every instance
+//! sees the same ones.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -28,6 +30,42 @@ pub const IP_LIMIT: i64 = 50;
 pub const ACCOUNT_SLOW_ABOVE: i64 = 100;
 /// How long a slowed attempt waits before it is answered.
 pub const SLOW_DELAY: Duration = Duration::from_secs(1);
+
+/// How many counted attempts one window allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// For one account from one address; at this many, that address is refused for it.
+    pub account_ip: i64,
+    /// From one address over every account; at this many, the address is refused.
+    pub ip: i64,
+    /// For one account from anywhere.
+    pub account: AccountLimit,
+}
+
+/// What many attempts at one account, from anywhere, lead to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountLimit {
+    /// Above this many, attempts are slowed, never refused: a stranger cannot lock the owner
+    /// out.
+    SlowAbove(i64),
+    /// At this many, attempts are refused.
+    RefuseAt(i64),
+}
+
+/// Passwords at sign-in, re-checked in a session, and the API's Basic authentication.
+pub const SIGN_IN: Limits = Limits {
+    account_ip: ACCOUNT_IP_LIMIT,
+    ip: IP_LIMIT,
+    account: AccountLimit::SlowAbove(ACCOUNT_SLOW_ABOVE),
+};
+
+/// Asking for a password-reset link: a few an address (each sends an email), a few more from
+/// one client address.
+pub const RESET_REQUESTS: Limits = Limits {
+    account_ip: 5,
+    ip: 20,
+    account: AccountLimit::RefuseAt(5),
+};
 
 /// What an attempt may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +109,25 @@ fn address_key(ip: Option<IpAddr>) -> String {
     }
 }
 
-fn judge(counts: FailureCounts) -> Verdict {
-    if counts.account_ip >= ACCOUNT_IP_LIMIT || counts.ip >= IP_LIMIT {
-        Verdict::Refused
-    } else if counts.account > ACCOUNT_SLOW_ABOVE {
-        Verdict::Slowed(SLOW_DELAY)
-    } else {
-        Verdict::Allowed
+fn judge(limits: &Limits, counts: FailureCounts) -> Verdict {
+    if counts.account_ip >= limits.account_ip || counts.ip >= limits.ip {
+        return Verdict::Refused;
+    }
+    match limits.account {
+        AccountLimit::RefuseAt(at) if counts.account >= at => Verdict::Refused,
+        AccountLimit::SlowAbove(above) if counts.account > above => Verdict::Slowed(SLOW_DELAY),
+        _ => Verdict::Allowed,
+    }
+}
+
+impl Limits {
+    /// How far each count needs to go to reach its verdict: no scan runs longer.
+    fn caps(&self) -> [i64; 3] {
+        let account = match self.account {
+            AccountLimit::SlowAbove(above) => above + 1,
+            AccountLimit::RefuseAt(at) => at,
+        };
+        [self.account_ip, self.ip, account]
     }
 }
 
@@ -104,14 +154,24 @@ impl Throttle {
         }
     }
 
-    /// Whether an attempt for `account` from `ip` may go ahead.
+    /// Whether a password attempt for `account` from `ip` may go ahead ([`SIGN_IN`] limits).
     pub async fn check(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<Verdict> {
+        self.check_within(&SIGN_IN, account, ip).await
+    }
+
+    /// Whether an attempt for `account` from `ip` may go ahead within `limits`.
+    pub async fn check_within(
+        &self,
+        limits: &Limits,
+        account: &str,
+        ip: Option<IpAddr>,
+    ) -> anyhow::Result<Verdict> {
         let ip = address_key(ip);
         let since = now_ms() - window_ms();
         let counts = match &self.counters {
             Counters::Database(db) => {
-                let caps = [ACCOUNT_IP_LIMIT, IP_LIMIT, ACCOUNT_SLOW_ABOVE + 1];
-                db.auth_failure_counts(account, &ip, since, caps).await?
+                db.auth_failure_counts(account, &ip, since, limits.caps())
+                    .await?
             }
             Counters::Redis { conn, prefix } => {
                 let keys = RedisKeys::new(prefix, account, &ip);
@@ -129,7 +189,7 @@ impl Throttle {
                 }
             }
         };
-        Ok(judge(counts))
+        Ok(judge(limits, counts))
     }
 
     /// Counts a wrong password for `account` from `ip`.
@@ -256,9 +316,15 @@ mod tests {
             ip,
             account,
         };
-        assert_eq!(judge(counts(9, 49, 100)), Verdict::Allowed);
-        assert_eq!(judge(counts(10, 10, 10)), Verdict::Refused);
-        assert_eq!(judge(counts(0, 50, 50)), Verdict::Refused);
-        assert_eq!(judge(counts(0, 0, 101)), Verdict::Slowed(SLOW_DELAY));
+        assert_eq!(judge(&SIGN_IN, counts(9, 49, 100)), Verdict::Allowed);
+        assert_eq!(judge(&SIGN_IN, counts(10, 10, 10)), Verdict::Refused);
+        assert_eq!(judge(&SIGN_IN, counts(0, 50, 50)), Verdict::Refused);
+        assert_eq!(
+            judge(&SIGN_IN, counts(0, 0, 101)),
+            Verdict::Slowed(SLOW_DELAY)
+        );
+        assert_eq!(judge(&RESET_REQUESTS, counts(0, 0, 4)), Verdict::Allowed);
+        assert_eq!(judge(&RESET_REQUESTS, counts(0, 0, 5)), Verdict::Refused);
+        assert_eq!(judge(&RESET_REQUESTS, counts(0, 20, 0)), Verdict::Refused);
     }
 }

@@ -13,7 +13,8 @@ use payhook::store::Db;
 use payhook_testing::ledger::{AckedSave, check_saves};
 use payhook_testing::serve_process::ServeProcess;
 use payhook_testing::{
-    Backend, Browser, ScratchDatabase, create_merchant_user, hidden_value, run_cli,
+    Acceptance, Backend, Browser, PUBLIC_URL, ScratchDatabase, SmtpServer, create_merchant_user,
+    free_port, hidden_value, run_cli,
 };
 use payhook_testing::{Receiver, Reply};
 use reqwest::StatusCode;
@@ -520,9 +521,99 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
     assert_eq!(sessions, 0, "the sessions live in Redis");
 }
 
+/// Asks `server` for a password-reset link for `email`, as a visitor would.
+async fn ask_for_reset(server: &ServeProcess, email: &str) {
+    let browser = Browser::new(server.address.clone());
+    let answer = browser
+        .submit("/password/forgot", "/password/forgot", &[("email", email)])
+        .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+}
+
+async fn a_killed_server_loses_no_email(backend: Backend) {
+    let database = ScratchDatabase::new(backend).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let shop = Shop::open(&database, &keys).await;
+    let waiting = create_merchant_user(&shop.db, "acme").await;
+    let in_flight = create_merchant_user(&shop.db, "acme").await;
+    let port = free_port();
+    let relay = format!("smtp://127.0.0.1:{port}");
+    let env = [
+        ("PAYHOOK_SMTP_URL", relay.as_str()),
+        ("PAYHOOK_PUBLIC_URL", PUBLIC_URL),
+    ];
+    let first = serve_with(&database, &keys, dir.path(), &env).await;
+
+    // The relay is down: the first email waits in the outbox for its next try.
+    ask_for_reset(&first, &waiting).await;
+    let tried = "SELECT COUNT(*) FROM email_attempts";
+    wait_for_count(&shop.db, tried, 1).await;
+    // Then it takes the second email whole and never answers: the server dies mid-send.
+    let hanging = SmtpServer::start_on(port, Acceptance::Hang).await;
+    ask_for_reset(&first, &in_flight).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hanging.unanswered().is_empty() {
+        assert!(Instant::now() < deadline, "no email reached the relay");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill();
+    let unanswered = hanging.unanswered();
+    hanging.stop().await;
+
+    let smtp = SmtpServer::start_on(port, Acceptance::Accept).await;
+    let _second = serve_with(&database, &keys, dir.path(), &env).await;
+    // Each email arrives: the waiting one when due, the one in flight once its lease ran out.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while smtp.mails_to(&waiting).is_empty() || smtp.mails_to(&in_flight).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "not every email arrived: {:#?}",
+            smtp.received()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A copy reached the relay twice only if it was in flight at the crash, and then it is the
+    // same message (one Message-ID), so the recipient's mail program shows it once.
+    for email in [&waiting, &in_flight] {
+        let copies = smtp.mails_to(email);
+        assert_eq!(copies.len(), 1, "{email}: {copies:#?}");
+        let id = copies[0].message_id();
+        let earlier: Vec<_> = unanswered
+            .iter()
+            .filter(|m| m.envelope_to.contains(email))
+            .collect();
+        assert!(earlier.iter().all(|m| m.message_id() == id), "{email}");
+    }
+    assert!(
+        unanswered
+            .iter()
+            .any(|m| m.envelope_to.contains(&in_flight)),
+        "the second email was the one in flight"
+    );
+}
+
+/// Waits up to 30 s until `sql` counts at least `count` rows.
+async fn wait_for_count(db: &Db, sql: &'static str, count: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counted: i64 = match db {
+            Db::Sqlite(pools) => sqlx::query_scalar(sql).fetch_one(&pools.write).await,
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap();
+        if counted >= count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sql} never reached {count}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 payhook_testing::on_both_backends!(
     multi_thread:
     a_killed_server_loses_no_delivery,
+    a_killed_server_loses_no_email,
     a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one,
     two_servers_on_one_database_send_each_notification_once,
 );

@@ -111,3 +111,20 @@ fn the_policy_speaks_english_on_the_command_line_from_the_same_table() {
     );
     assert!(INDONESIAN["violation.tunnel_domain"].starts_with("Tunnel ngrok tidak diterima"));
 }
+
+#[test]
+fn every_email_text_is_written_in_both_languages() {
+    let email_keys: Vec<&str> = ENGLISH
+        .keys()
+        .copied()
+        .filter(|key| key.starts_with("email."))
+        .collect();
+    assert!(email_keys.len() >= 15, "the email texts were read");
+    for key in email_keys {
+        let indonesian = INDONESIAN.get(key).copied().unwrap_or_default();
+        assert!(!indonesian.is_empty(), "{key} has no Indonesian text");
+        if key != "email.signature" {
+            assert_ne!(ENGLISH[key], indonesian, "{key} is not translated");
+        }
+    }
+}

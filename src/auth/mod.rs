@@ -5,6 +5,7 @@ mod api_client;
 mod csrf;
 mod extract;
 pub mod login_csrf;
+pub mod password_reset;
 pub mod reauth;
 mod scope;
 mod session_store;

@@ -98,6 +98,10 @@ pub async fn sign_in(
         upgrade_hash(state, &user, password).await;
     }
     state.throttle.clear(&account, client_ip).await?;
+    // Reset links still out are void now, and the language the user reads becomes the one of
+    // their emails.
+    let language = crate::i18n::Lang::current().code();
+    state.db.note_sign_in(user.id, language).await?;
     Ok(SignInOutcome::SignedIn(user))
 }
 

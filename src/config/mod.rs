@@ -10,9 +10,11 @@ use crate::secrets::{KEY_LEN, SecretBox};
 use crate::url_policy::UrlPolicy;
 
 mod allow;
+mod mail;
 mod schedule;
 
 pub use allow::{AddressRange, DEFAULT_METRICS_ALLOW, parse_allow_list};
+pub use mail::{MailSettings, SmtpRelay};
 pub use schedule::{RetrySchedule, parse_duration};
 
 /// Everything the server needs to start, validated.
@@ -51,11 +53,15 @@ pub struct Settings {
     pub delivery_concurrency: usize,
     /// When failed deliveries are tried again (`PAYHOOK_RETRY_SCHEDULE`, default `30m,6h,12h`).
     pub retry_schedule: RetrySchedule,
-    /// How long a claimed delivery is a worker's before another may take it
+    /// How long a claimed delivery or email is a worker's before another may take it
     /// (`PAYHOOK_DELIVERY_LEASE`, default 60s): longer than one attempt can take.
     pub delivery_lease: Duration,
-    /// How often idle workers look for due deliveries (1 s; queued ones wake them at once).
+    /// How often idle workers look for due deliveries and emails (1 s; queued ones wake them
+    /// at once).
     pub delivery_poll: Duration,
+    /// Where emails go and where their links lead (`PAYHOOK_SMTP_URL`, `PAYHOOK_MAIL_FROM`,
+    /// `PAYHOOK_PUBLIC_URL`).
+    pub mail: MailSettings,
     /// Who may read `/metrics` (`PAYHOOK_METRICS_ALLOW`, default loopback).
     pub metrics_allow: Vec<AddressRange>,
     /// How long a stop may take (`PAYHOOK_SHUTDOWN_TIMEOUT`, default 30s): requests and
@@ -80,6 +86,7 @@ impl std::fmt::Debug for Settings {
             .field("retry_schedule", &self.retry_schedule.to_string())
             .field("delivery_lease", &self.delivery_lease)
             .field("metrics_allow", &display_list(&self.metrics_allow))
+            .field("mail", &self.mail)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
@@ -212,6 +219,11 @@ impl Settings {
                 .unwrap_or_default(),
             delivery_lease: delivery_lease(var("PAYHOOK_DELIVERY_LEASE"))?,
             delivery_poll: DELIVERY_POLL,
+            mail: MailSettings::parse(
+                var("PAYHOOK_SMTP_URL"),
+                var("PAYHOOK_MAIL_FROM"),
+                var("PAYHOOK_PUBLIC_URL"),
+            )?,
             metrics_allow: metrics_allow(var("PAYHOOK_METRICS_ALLOW"))?,
             shutdown_timeout: var("PAYHOOK_SHUTDOWN_TIMEOUT")
                 .map(|text| parse_duration(text.trim()))
@@ -244,6 +256,7 @@ impl Settings {
             retry_schedule: RetrySchedule::default(),
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             delivery_poll: DELIVERY_POLL,
+            mail: MailSettings::log_only(),
             metrics_allow: default_metrics_allow(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }

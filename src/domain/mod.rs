@@ -5,8 +5,10 @@ use std::fmt;
 
 use validator::ValidateEmail;
 
+mod email;
 mod text_enum;
 
+pub use email::{EmailKind, EmailStatus, SendOutcome};
 pub(crate) use text_enum::text_enum;
 
 text_enum! {
@@ -220,5 +222,8 @@ mod tests {
         round_trip(DeliveryStatus::ALL, "DELIVERED");
         round_trip(DeliveryKind::ALL, "resend");
         round_trip(Outcome::ALL, "timed_out");
+        round_trip(EmailKind::ALL, "newsletter");
+        round_trip(EmailStatus::ALL, "queued");
+        round_trip(SendOutcome::ALL, "bounced");
     }
 }

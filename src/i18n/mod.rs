@@ -11,6 +11,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
+use time::OffsetDateTime;
 
 /// The cookie remembering the language chosen with the switch in the header.
 pub const COOKIE: &str = "lang";
@@ -218,6 +219,22 @@ pub async fn negotiate_language(
     Ok(response)
 }
 
+/// Formats stored milliseconds as `2026-11-22 07:40 UTC` (written out by hand: a table of
+/// channels formats one per row, and `time`'s generic formatter showed in the profile).
+pub fn format_time(ms: &i64) -> String {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +247,13 @@ mod tests {
         assert_eq!(from_accept_language("fr-FR, de"), Lang::En);
         assert_eq!(from_accept_language("id;q=0, en;q=0.1"), Lang::En);
         assert_eq!(from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn times_are_shown_to_the_minute_in_utc() {
+        assert_eq!(format_time(&1_795_855_212_345), "2026-11-28 08:40 UTC");
+        assert_eq!(format_time(&-1), "1969-12-31 23:59 UTC");
+        assert_eq!(format_time(&0), "1970-01-01 00:00 UTC");
     }
 
     #[test]

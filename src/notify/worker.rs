@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::domain::Environment;
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
+use crate::shutdown::StopClaiming;
 use crate::state::Wake;
 use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
 
@@ -32,21 +33,16 @@ pub struct Workers {
     lease: Duration,
 }
 
-/// Tells the workers to claim nothing more, as soon as a stop is asked for (the attempts in
-/// flight go on).
-#[derive(Clone)]
-pub struct StopClaiming(Arc<watch::Sender<bool>>);
-
-impl StopClaiming {
-    pub fn stop(&self) {
-        let _ = self.0.send(true);
-    }
-}
-
 impl Workers {
-    /// Starts the workers on `db`; `wake` wakes them.
-    pub fn start(db: Db, settings: Arc<Settings>, wake: Wake, metrics: Arc<Metrics>) -> Self {
-        let (stop, stopped) = watch::channel(false);
+    /// Starts the workers on `db`; `wake` wakes them, `stop` ends their claiming.
+    pub fn start(
+        db: Db,
+        settings: Arc<Settings>,
+        wake: Wake,
+        metrics: Arc<Metrics>,
+        stop: &StopClaiming,
+    ) -> Self {
+        let stopped = stop.subscribe();
         let owner = crate::random::random_token()[..16].to_owned();
         let lease = settings.delivery_lease;
         let task = tokio::spawn(run(
@@ -58,17 +54,12 @@ impl Workers {
             owner.clone(),
         ));
         Self {
-            stop: StopClaiming(Arc::new(stop)),
+            stop: stop.clone(),
             task,
             db,
             owner,
             lease,
         }
-    }
-
-    /// What stops the claiming from elsewhere (the stop signal).
-    pub fn stop_claiming(&self) -> StopClaiming {
-        self.stop.clone()
     }
 
     /// Claims nothing more and waits up to `within` for the attempts in flight; attempts still

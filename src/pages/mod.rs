@@ -4,7 +4,6 @@
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use askama::Template;
-use time::OffsetDateTime;
 
 use crate::auth::CurrentUser;
 use crate::domain::Role;
@@ -17,6 +16,7 @@ pub mod error;
 pub mod integration;
 pub mod login;
 pub mod notifications;
+pub mod password;
 pub mod settings;
 pub mod test_notification;
 
@@ -68,6 +68,19 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
+}
+
+/// `response` with `cookie` set, when there is one (an anonymous form's CSRF cookie).
+pub fn with_cookie(
+    mut response: HttpResponse,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    if let Some(cookie) = cookie
+        && let Err(error) = response.add_cookie(&cookie)
+    {
+        tracing::warn!(%error, "could not set a form's cookie");
+    }
+    response
 }
 
 /// `response` with `Retry-After: seconds`: when a 429 or a 503 is worth trying again.
@@ -161,31 +174,4 @@ impl Layout {
     }
 }
 
-/// Formats stored milliseconds as `2026-11-22 07:40 UTC` (written out by hand: a table of
-/// channels formats one per row, and `time`'s generic formatter showed in the profile).
-pub fn format_time(ms: &i64) -> String {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
-        return String::new();
-    };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_shown_to_the_minute_in_utc() {
-        assert_eq!(
-            super::format_time(&1_795_855_212_345),
-            "2026-11-28 08:40 UTC"
-        );
-        assert_eq!(super::format_time(&-1), "1969-12-31 23:59 UTC");
-        assert_eq!(super::format_time(&0), "1970-01-01 00:00 UTC");
-    }
-}
+pub use crate::i18n::format_time;

@@ -1,4 +1,5 @@
-//! `/healthz`: whether the database answers, and how the delivery queue stands. One read, no
+//! `/healthz`: whether the database answers, and how the delivery queue and the email outbox
+//! stand. One read, no
 //! write, within a second or two, so load balancers may ask often.
 
 use std::time::Duration;
@@ -16,6 +17,15 @@ const PROBE_LIMIT: Duration = Duration::from_secs(2);
 struct Health {
     database: &'static str,
     queue: Option<Queue>,
+    email: Option<Outbox>,
+}
+
+#[derive(Serialize)]
+struct Outbox {
+    /// Emails not sent yet.
+    unsent: i64,
+    /// How long the oldest of them has waited since it was queued (0 when none waits).
+    oldest_unsent_seconds: i64,
 }
 
 #[derive(Serialize)]
@@ -26,14 +36,19 @@ struct Queue {
     oldest_due_seconds: i64,
 }
 
-/// 200 `{"database":"ok","queue":{...}}`, or 503 `{"database":"unavailable","queue":null}`.
+/// 200 `{"database":"ok","queue":{...},"email":{...}}`, or 503
+/// `{"database":"unavailable","queue":null,"email":null}`.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match tokio::time::timeout(PROBE_LIMIT, state.db.queue_depth(now_ms())).await {
-        Ok(Ok((due, waited))) => HttpResponse::Ok().json(Health {
+        Ok(Ok(depth)) => HttpResponse::Ok().json(Health {
             database: "ok",
             queue: Some(Queue {
-                due,
-                oldest_due_seconds: waited / 1000,
+                due: depth.due,
+                oldest_due_seconds: depth.oldest_due_ms / 1000,
+            }),
+            email: Some(Outbox {
+                unsent: depth.unsent_emails,
+                oldest_unsent_seconds: depth.oldest_unsent_email_ms / 1000,
             }),
         }),
         outcome => {
@@ -45,6 +60,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(Health {
                 database: "unavailable",
                 queue: None,
+                email: None,
             })
         }
     }

@@ -4,18 +4,24 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::i18n::{COOKIE, Lang};
 use crate::paths;
 use crate::state::AppState;
 
-/// `GET /language/{code}`: switches, then returns to the page the switch was pressed on.
+/// `GET /language/{code}`: switches, then returns to the page the switch was pressed on. A
+/// signed-in user's choice is also kept with the account: their emails are written in it.
 pub async fn switch(
     state: web::Data<AppState>,
     request: HttpRequest,
+    user: Option<CurrentUser>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let lang = Lang::from_code(&code).ok_or(AppError::NotFound)?;
+    if let Some(user) = user {
+        state.db.set_user_language(user.id, lang.code()).await?;
+    }
     let cookie = Cookie::build(COOKIE, lang.code())
         .path("/")
         .max_age(Duration::days(365))

@@ -1,7 +1,6 @@
 //! Sign-in and sign-out.
 
 use actix_session::Session;
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use crate::auth::{
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::login::LoginPage;
-use crate::pages::{Layout, render_page, retry_after, see_other};
+use crate::pages::{Layout, render_page, retry_after, see_other, with_cookie};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::AuditAction;
@@ -40,6 +39,8 @@ impl HasCsrfToken for LoginForm {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     signed_out: Option<String>,
+    /// Set when a reset link changed the password.
+    reset: Option<String>,
 }
 
 /// The sign-in form. Its CSRF token travels in a signed cookie: showing it stores nothing.
@@ -53,7 +54,11 @@ pub async fn login_form(
         layout: login_layout(token),
         email: String::new(),
         error: None,
-        notice: query.signed_out.as_ref().map(|_| t("login.signed_out")),
+        notice: match (&query.signed_out, &query.reset) {
+            (_, Some(_)) => Some(t("login.password_reset")),
+            (Some(_), None) => Some(t("login.signed_out")),
+            (None, None) => None,
+        },
     };
     with_cookie(render_page(StatusCode::OK, &page), cookie)
 }
@@ -116,13 +121,4 @@ fn login_layout(csrf_token: String) -> Layout {
         csrf_token,
         ..Layout::anonymous(t("login.title"))
     }
-}
-
-fn with_cookie(mut response: HttpResponse, cookie: Option<Cookie<'static>>) -> HttpResponse {
-    if let Some(cookie) = cookie
-        && let Err(error) = response.add_cookie(&cookie)
-    {
-        tracing::warn!(%error, "could not set the sign-in form's cookie");
-    }
-    response
 }

@@ -12,5 +12,6 @@ pub mod language;
 pub mod login;
 pub mod metrics;
 pub mod notifications;
+pub mod password;
 pub mod settings;
 pub mod test_notification;

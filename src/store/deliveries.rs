@@ -77,6 +77,19 @@ impl ClaimedDelivery {
     }
 }
 
+/// How the delivery queue and the email outbox stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Deliveries due for an attempt.
+    pub due: i64,
+    /// How long the oldest due delivery has waited (0 when none is due).
+    pub oldest_due_ms: i64,
+    /// Emails not sent yet (waiting for a try, or on their way).
+    pub unsent_emails: i64,
+    /// How long the oldest of them has waited since it was queued.
+    pub oldest_unsent_email_ms: i64,
+}
+
 /// What follows an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterAttempt {
@@ -331,20 +344,29 @@ impl Db {
         })
     }
 
-    /// How many deliveries wait for an attempt at `now`, and how long (ms) the oldest of them
-    /// has waited (0 when none is due).
+    /// How the queues stand at `now`: deliveries due and how long (ms) the oldest has waited,
+    /// emails not sent yet and how long (ms) the oldest has waited; one read.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn queue_depth(&self, now: i64) -> sqlx::Result<(i64, i64)> {
-        let (due, oldest): (i64, Option<i64>) = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries \
-                 WHERE next_attempt_at <= $1",
-            )
-            .bind(now)
-            .fetch_one(pool)
-            .await
-        })?;
-        Ok((due, oldest.map_or(0, |at| (now - at).max(0))))
+    pub async fn queue_depth(&self, now: i64) -> sqlx::Result<QueueDepth> {
+        let (due, oldest_due, unsent, oldest_unsent): (i64, Option<i64>, i64, Option<i64>) =
+            on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "SELECT (SELECT COUNT(*) FROM deliveries WHERE next_attempt_at <= $1), \
+                     (SELECT MIN(next_attempt_at) FROM deliveries WHERE next_attempt_at <= $1), \
+                     (SELECT COUNT(*) FROM email_outbox WHERE next_attempt_at IS NOT NULL), \
+                     (SELECT MIN(created_at) FROM email_outbox WHERE next_attempt_at IS NOT NULL)",
+                )
+                .bind(now)
+                .fetch_one(pool)
+                .await
+            })?;
+        let waited = |since: Option<i64>| since.map_or(0, |at| (now - at).max(0));
+        Ok(QueueDepth {
+            due,
+            oldest_due_ms: waited(oldest_due),
+            unsent_emails: unsent,
+            oldest_unsent_email_ms: waited(oldest_unsent),
+        })
     }
 }
 

@@ -18,6 +18,8 @@ pub mod deliveries;
 pub mod delivery_log;
 pub mod health;
 pub mod leases;
+pub mod outbox;
+pub mod password_resets;
 pub mod payments;
 pub mod resends;
 pub mod sessions;
@@ -31,7 +33,8 @@ pub use audit::{
 };
 pub use auth_failures::FailureCounts;
 pub use deliveries::{
-    AfterAttempt, AttemptSummary, ClaimedDelivery, DeliveryState, NewAttempt, TestDelivery,
+    AfterAttempt, AttemptSummary, ClaimedDelivery, DeliveryState, NewAttempt, QueueDepth,
+    TestDelivery,
 };
 pub use health::FailingMerchant;
 pub use resends::ResendRequest;

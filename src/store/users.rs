@@ -273,6 +273,11 @@ impl Db {
             };
             let (epoch, email, merchant_id): (i64, String, Option<i64>) =
                 query.fetch_one(&mut *tx).await?;
+            // A new password, or a disabled account: reset links still out stop working.
+            sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             if let Some((actor, action)) = audit {
                 let record = AuditRecord {
                     merchant_id,

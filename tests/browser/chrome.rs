@@ -232,6 +232,16 @@ impl Chrome {
         std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.step)), png).unwrap();
     }
 
+    /// Shows `html` (an email as received) in the browser and writes a numbered screenshot of
+    /// it beside the journey's pages, as a reader's mail program would show it.
+    pub async fn shot_of_email(&mut self, name: &str, html: &str) {
+        let file = self.shots.join(format!("{name}.html"));
+        std::fs::write(&file, html).unwrap();
+        let url = format!("file://{}", file.canonicalize().unwrap().display());
+        self.client.goto(&url).await.unwrap();
+        self.shot(name).await;
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) {
         self.go("/login").await;
         self.fill("#email", email).await;

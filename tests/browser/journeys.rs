@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
-use payhook_testing::{PASSWORD, TestApp};
+use payhook_testing::{PASSWORD, PUBLIC_URL, TestApp, path_of};
 use payhook_testing::{Receiver, Reply, sandbox_credentials};
 
 /// Presses CONFIGURE on a channel row: a dialog with JavaScript, the CONFIGURE page without.
@@ -630,5 +630,53 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
         2,
         "two resends to the fixed one"
     );
+    chrome.close().await;
+}
+
+pub async fn a_merchant_who_forgot_the_password_chooses_a_new_one_by_email(run: Run) {
+    const NEW_PASSWORD: &str = "remembered this time 2026";
+    let email = run.app.create_merchant_user("acme").await;
+    let mut chrome = run.browser("password-reset").await;
+    chrome.go("/login").await;
+    chrome.click("#forgot-password").await;
+    chrome.wait_for_path("/password/forgot").await;
+    chrome.fill("#email", &email).await;
+    chrome.shot("forgot").await;
+    chrome.click("main form button[type=submit]").await;
+    chrome
+        .wait_for_text("#forgot-sent", "If an account exists")
+        .await;
+    chrome.shot("forgot-sent").await;
+
+    let mail = run.smtp.mail_to(&email).await;
+    let link = mail
+        .link_starting(&format!("{PUBLIC_URL}/password/reset/"))
+        .expect("the email carries the link");
+    let path = path_of(&link);
+    chrome.shot_of_email("email-reset", &mail.html).await;
+    chrome.go(path).await;
+    assert!(chrome.text("#reset-for").await.contains(&email));
+    chrome.fill("#new_password", "too short").await;
+    chrome.fill("#confirm_password", "too short").await;
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_text("#new_password-errors", "12").await;
+    chrome.shot("reset-refused").await;
+
+    chrome.fill("#new_password", NEW_PASSWORD).await;
+    chrome.fill("#confirm_password", NEW_PASSWORD).await;
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_path("/login?reset=1").await;
+    chrome
+        .wait_for_text(".flash", "Your password was changed")
+        .await;
+    chrome.shot("reset-done").await;
+    chrome.sign_in(&email, NEW_PASSWORD).await;
+    let notice = run.smtp.wait_for(2, Duration::from_secs(20)).await;
+    chrome.shot_of_email("email-changed", &notice[1].html).await;
+
+    // The link is spent.
+    chrome.go(path).await;
+    chrome.wait_for_text("#reset-gone", "no longer works").await;
+    chrome.shot("link-spent").await;
     chrome.close().await;
 }

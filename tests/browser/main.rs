@@ -9,11 +9,13 @@ use std::time::Duration;
 use chrome::Chrome;
 use payhook::config::{RetrySchedule, Settings};
 use payhook::dns::Resolver;
-use payhook_testing::{Backend, StaticResolver, TestApp, spawn_app_with};
+use payhook_testing::{Backend, SmtpServer, StaticResolver, TestApp, spawn_app_with, use_relay};
 
-/// One run of a journey: the app and whether the browser runs JavaScript.
+/// One run of a journey: the app, the relay its emails go to, and whether the browser runs
+/// JavaScript.
 pub struct Run {
     pub app: TestApp,
+    pub smtp: SmtpServer,
     pub javascript: bool,
     _slot: chrome::Slot,
 }
@@ -26,9 +28,12 @@ impl Run {
         adjust: impl FnOnce(&mut Settings),
     ) -> Self {
         let slot = chrome::Slot::take();
+        let smtp = SmtpServer::start().await;
+        let relay = smtp.url();
         Self {
             // The merchant's domain resolves to a public address, as it would in production.
             app: spawn_app_with(backend, |settings| {
+                use_relay(settings, &relay);
                 settings.resolver = Resolver::new(StaticResolver::new([
                     ("acme.co.id", "34.101.2.3"),
                     ("first.acme.co.id", "34.101.2.4"),
@@ -37,6 +42,7 @@ impl Run {
                 adjust(settings);
             })
             .await,
+            smtp,
             javascript,
             _slot: slot,
         }
@@ -106,4 +112,5 @@ journeys!(
     an_admin_reads_the_audit_log_and_signs_out,
     the_same_error_reads_in_indonesian_after_the_switch,
     a_failed_notification_is_found_resent_and_delivered with crate::loopback_notifications,
+    a_merchant_who_forgot_the_password_chooses_a_new_one_by_email,
 );

@@ -200,12 +200,7 @@ impl TestApp {
 
     /// How many rows `table` holds.
     pub async fn count_rows(&self, table: &str) -> i64 {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
-        match &self.db {
-            Db::Sqlite(pools) => sqlx::query_scalar(sql).fetch_one(&pools.write).await,
-            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        }
-        .unwrap_or_else(|e| panic!("counting {table}: {e}"))
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
     }
 
     /// Stops the server and starts a new one on the same database.

@@ -11,6 +11,7 @@ mod merchant;
 mod probe;
 mod receiver;
 mod signatures;
+mod smtp;
 
 pub mod ledger;
 pub mod queue;
@@ -24,6 +25,7 @@ pub use merchant::*;
 pub use probe::*;
 pub use receiver::*;
 pub use signatures::*;
+pub use smtp::*;
 
 /// Defines `mod $name { sqlite(); postgres() }`, so each test runs on both databases:
 ///

@@ -16,6 +16,8 @@ mod notification_log;
 mod notify;
 mod observability;
 mod outage;
+mod outbox;
+mod password_reset;
 mod payments;
 mod reads;
 mod sessions;

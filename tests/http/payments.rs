@@ -567,8 +567,8 @@ async fn a_receiver_that_always_fails_ends_failed_after_the_last_attempt(backend
     assert!(delivery["next_attempt_at"].is_null());
     // Failed with no next attempt: the queue holds nothing more for it, so the three requests
     // the receiver got are all it will get.
-    let (due, _) = app.db.queue_depth(payhook::store::now_ms()).await.unwrap();
-    assert_eq!(due, 0, "the queue is idle");
+    let depth = app.db.queue_depth(payhook::store::now_ms()).await.unwrap();
+    assert_eq!(depth.due, 0, "the queue is idle");
     assert_eq!(
         receiver.requests().len(),
         3,

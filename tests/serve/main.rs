@@ -35,6 +35,9 @@ impl Server {
             .env_remove("PAYHOOK_ALLOW_PRIVATE_TARGETS")
             .env_remove("PAYHOOK_COOKIE_SECURE")
             .env_remove("PAYHOOK_TRUST_PROXY")
+            .env_remove("PAYHOOK_SMTP_URL")
+            .env_remove("PAYHOOK_PUBLIC_URL")
+            .env_remove("PAYHOOK_MAIL_FROM")
             .env_remove("RUST_LOG")
             .env("DATABASE_URL", database_url)
             .env("PAYHOOK_BIND", "127.0.0.1:0")
@@ -238,6 +241,12 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
         );
     }
     assert_ne!(merchant_password, admin_password);
+    // Without a relay, emails only reach the log: said once, at start-up.
+    let warned = first
+        .stderr()
+        .matches("PAYHOOK_SMTP_URL is not set")
+        .count();
+    assert_eq!(warned, 1, "{}", first.stderr());
 
     // The printed password signs in once, straight to choosing a new one.
     let base = address(&printed);
@@ -359,6 +368,12 @@ async fn a_password_in_database_url_never_reaches_the_logs() {
     let keys = shared_keys();
     let mut env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("RUST_LOG", "debug"));
+    // The relay's password too.
+    env.push((
+        "PAYHOOK_SMTP_URL",
+        "smtp://mailer:smtp-s3cret@127.0.0.1:2525",
+    ));
+    env.push(("PAYHOOK_PUBLIC_URL", "https://backoffice.example.com"));
     let server = Server::start(dir.path(), &url, "logs", &env);
     server.output_until_listening(STARTUP_LIMIT);
     let logged = server.stderr();
@@ -368,7 +383,11 @@ async fn a_password_in_database_url_never_reaches_the_logs() {
         logged.contains("postgres:***@"),
         "the URL is logged, masked"
     );
-    for secret in ["userinfo-s3cret", "query-s3cret"] {
+    assert!(
+        logged.contains("mailer:***@127.0.0.1"),
+        "the relay is logged, masked"
+    );
+    for secret in ["userinfo-s3cret", "query-s3cret", "smtp-s3cret"] {
         assert!(!logged.contains(secret), "{secret} in the logs");
     }
 }

@@ -1,11 +1,12 @@
 //! `/admin/users`: create merchant users and admins (with a one-time password shown once),
-//! disable, enable, reset a password. Every action is audited.
+//! disable, enable, reset a password (a link by email). Every action is audited.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::accounts;
+use crate::auth::password_reset;
 use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -109,8 +110,9 @@ pub enum UserChange {
     ResetPassword,
 }
 
-/// Disables, re-enables or issues a new one-time password to a user; each ends that user's
-/// sessions at once.
+/// Disables or re-enables a user (ending their sessions at once), or resets their password: by
+/// emailing them a link when a relay is configured, else with a one-time password shown here
+/// (which ends their sessions).
 pub async fn change_user(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -145,6 +147,19 @@ pub async fn change_user(
                 &tf(key, &[&target.email]),
             ))
         }
+        UserChange::ResetPassword if state.settings.mail.relay.is_some() => {
+            let account = state
+                .db
+                .find_reset_account(&target.email)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            password_reset::send_link(&state, &account, &actor).await?;
+            Ok(redirect_with(
+                paths::ADMIN_USERS,
+                &tf("users.reset_link_sent", &[&target.email]),
+            ))
+        }
+        // Without a relay nobody can be emailed: the admin passes on a one-time password.
         UserChange::ResetPassword => {
             let one_time = password::generate();
             let hash = password::hash(one_time.clone()).await?;

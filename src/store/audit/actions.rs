@@ -16,6 +16,7 @@ text_enum! {
         UserDisable = "user_disable",
         UserEnable = "user_enable",
         PasswordReset = "password_reset",
+        PasswordResetRequested = "password_reset_requested",
         PasswordChange = "password_change",
         PasswordChangeFailed = "password_change_failed",
         TestNotification = "test_notification",

@@ -1,0 +1,160 @@
+//! The emails payhook sends, each a plain-text and an HTML template
+//! (`templates/email/<kind>.txt` and `.html`) filled in the recipient's language.
+
+use askama::Template;
+
+use super::Email;
+use crate::domain::{EmailAddress, EmailKind};
+use crate::i18n::{Lang, format_time};
+
+/// What every email's templates can reach: the language, and the recipient (named in the
+/// footer, so a forwarded email says whose it was).
+pub struct Frame<'a> {
+    pub lang: Lang,
+    pub to: &'a EmailAddress,
+}
+
+impl Frame<'_> {
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// `t` with its `{}` placeholders filled in order.
+    pub fn tf(&self, key: &str, values: &[&str]) -> String {
+        let shown: Vec<&dyn std::fmt::Display> =
+            values.iter().map(|v| v as &dyn std::fmt::Display).collect();
+        self.lang.tf(key, &shown)
+    }
+}
+
+/// A link to choose a new password.
+pub struct PasswordReset<'a> {
+    pub frame: Frame<'a>,
+    pub link: &'a str,
+    pub minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset.txt")]
+struct PasswordResetText<'a> {
+    mail: &'a PasswordReset<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    mail: &'a PasswordReset<'a>,
+}
+
+impl PasswordReset<'_> {
+    pub fn write(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: EmailKind::PasswordReset,
+            to: self.frame.to.clone(),
+            subject: self.frame.t("email.reset.subject").to_owned(),
+            text: PasswordResetText { mail: self }.render()?,
+            html: PasswordResetHtml { mail: self }.render()?,
+        })
+    }
+}
+
+/// Notice that an account's password was changed: when, from where, and what to do if it was
+/// not its owner.
+pub struct PasswordChanged<'a> {
+    pub frame: Frame<'a>,
+    /// When (ms).
+    pub at: i64,
+    /// The address the change came from.
+    pub client_ip: &'a str,
+    /// Where to ask for a new link.
+    pub forgot_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_changed.txt")]
+struct PasswordChangedText<'a> {
+    mail: &'a PasswordChanged<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_changed.html")]
+struct PasswordChangedHtml<'a> {
+    mail: &'a PasswordChanged<'a>,
+}
+
+impl PasswordChanged<'_> {
+    pub fn when(&self) -> String {
+        format_time(&self.at)
+    }
+
+    pub fn write(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: EmailKind::PasswordChanged,
+            to: self.frame.to.clone(),
+            subject: self.frame.t("email.changed.subject").to_owned(),
+            text: PasswordChangedText { mail: self }.render()?,
+            html: PasswordChangedHtml { mail: self }.render()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address() -> EmailAddress {
+        EmailAddress::parse("ana@toko.co.id").unwrap()
+    }
+
+    #[test]
+    fn every_email_reads_in_both_languages_with_its_values_escaped_in_html() {
+        let to = address();
+        let link = "https://backoffice.example.com/password/reset/abc?x=1&y=<2>";
+        for lang in Lang::ALL {
+            let reset = PasswordReset {
+                frame: Frame { lang, to: &to },
+                link,
+                minutes: 30,
+            }
+            .write()
+            .unwrap();
+            let changed = PasswordChanged {
+                frame: Frame { lang, to: &to },
+                at: 1_795_855_212_345,
+                client_ip: "203.0.113.9",
+                forgot_link: "https://backoffice.example.com/password/forgot",
+            }
+            .write()
+            .unwrap();
+            for email in [&reset, &changed] {
+                assert!(!email.subject.is_empty(), "{lang:?}");
+                assert!(email.text.contains("ana@toko.co.id"), "{}", email.text);
+                assert!(!email.html.contains("<2>"), "escaped: {}", email.html);
+            }
+            assert!(reset.text.contains(link) && reset.text.contains("30"));
+            assert!(reset.html.contains("y=&#60;2&#62;") || reset.html.contains("y=&lt;2&gt;"));
+            assert!(changed.text.contains("2026-11-28 08:40 UTC"));
+            assert!(changed.text.contains("203.0.113.9"));
+        }
+        let english = PasswordReset {
+            frame: Frame {
+                lang: Lang::En,
+                to: &to,
+            },
+            link,
+            minutes: 30,
+        };
+        let indonesian = PasswordReset {
+            frame: Frame {
+                lang: Lang::Id,
+                to: &to,
+            },
+            link,
+            minutes: 30,
+        };
+        assert_ne!(
+            english.write().unwrap().subject,
+            indonesian.write().unwrap().subject
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! Forgot password: `GET/POST /password/forgot` asks for a link by email, `GET/POST
+//! /password/reset/{token}` chooses a new password through it. Nobody is signed in here: the
+//! forms carry the sign-in form's signed-cookie CSRF token.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::accounts;
+use crate::auth::login_csrf::{self, SignInForm};
+use crate::auth::password_reset::{self, ResetToken};
+use crate::auth::{HasCsrfToken, RequestMeta};
+use crate::error::AppError;
+use crate::i18n::t;
+use crate::pages::account::PasswordErrors;
+use crate::pages::password::{ForgotPage, ResetGonePage, ResetPage};
+use crate::pages::{Layout, render_page, see_other, with_cookie};
+use crate::paths;
+use crate::state::AppState;
+use crate::store::password_resets::ResetAccount;
+
+#[derive(Deserialize, Validate)]
+pub struct ForgotForm {
+    #[validate(length(max = 254))]
+    email: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl HasCsrfToken for ForgotForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl HasCsrfToken for ResetForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// An anonymous page's frame, with the signed-cookie token its form carries.
+fn layout(title: &str, csrf_token: String) -> Layout {
+    Layout {
+        csrf_token,
+        ..Layout::anonymous(title)
+    }
+}
+
+pub async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let (token, cookie) = login_csrf::token_for(&req, &state.settings);
+    let page = ForgotPage {
+        layout: layout(t("forgot.title"), token),
+        email: String::new(),
+        sent: false,
+    };
+    with_cookie(render_page(StatusCode::OK, &page), cookie)
+}
+
+/// The same page, status and words for every address; only an active account gets an email.
+pub async fn request_link(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    SignInForm(form): SignInForm<ForgotForm>,
+) -> Result<HttpResponse, AppError> {
+    if form.validate().is_ok() {
+        password_reset::request_link(&state, &form.email, meta.client_ip).await?;
+    }
+    let page = ForgotPage {
+        layout: layout(t("forgot.title"), form.csrf_token.clone()),
+        email: form.email.trim().to_owned(),
+        sent: true,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+/// The link's form, while the link works; otherwise the page that offers a new link (410).
+pub async fn reset_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some((token, account)) = working_link(&state, &path).await? else {
+        return Ok(gone());
+    };
+    let (csrf, cookie) = login_csrf::token_for(&req, &state.settings);
+    let page = reset_page(&token, &account, csrf, PasswordErrors::default());
+    Ok(with_cookie(render_page(StatusCode::OK, &page), cookie))
+}
+
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    path: web::Path<String>,
+    SignInForm(form): SignInForm<ResetForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some((token, account)) = working_link(&state, &path).await? else {
+        return Ok(gone());
+    };
+    let mut errors = PasswordErrors::default();
+    if let Err(error) = accounts::check_password(&form.new_password) {
+        errors.new.push(error.local_message().unwrap_or_default());
+    }
+    if form.new_password != form.confirm_password {
+        errors.confirm.push(t("password.mismatch"));
+    }
+    if !errors.is_empty() {
+        let page = reset_page(&token, &account, form.csrf_token.clone(), errors);
+        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let password = form.new_password.clone();
+    let reset = password_reset::reset_password(&state, &token, &account, password, meta.client_ip);
+    if !reset.await? {
+        return Ok(gone());
+    }
+    Ok(see_other(paths::PASSWORD_WAS_RESET))
+}
+
+/// The token of `text` and its account, while the link works.
+async fn working_link(
+    state: &AppState,
+    text: &str,
+) -> Result<Option<(ResetToken, ResetAccount)>, AppError> {
+    let Some(token) = ResetToken::from_link(text) else {
+        return Ok(None);
+    };
+    let account = password_reset::account_of_link(state, &token).await?;
+    Ok(account.map(|account| (token, account)))
+}
+
+fn reset_page(
+    token: &ResetToken,
+    account: &ResetAccount,
+    csrf_token: String,
+    errors: PasswordErrors,
+) -> ResetPage {
+    ResetPage {
+        layout: layout(t("reset.title"), csrf_token),
+        action: token.path(),
+        email: account.email.to_string(),
+        errors,
+    }
+}
+
+/// A used, expired, voided or made-up link: 410, with a way to ask for a new one.
+fn gone() -> HttpResponse {
+    let page = ResetGonePage {
+        layout: Layout::anonymous(t("reset.gone_title")),
+    };
+    render_page(StatusCode::GONE, &page)
+}
