@@ -5,12 +5,8 @@
 //! Run with `bench/run.sh audit` (a release build). `PAYHOOK_BENCH_EVENTS` scales the volume;
 //! `PAYHOOK_BENCH_ONLY=sqlite` or `postgres` runs one backend.
 
-#[path = "common.rs"]
-mod common;
-
 use std::time::Instant;
 
-use common::{PASSWORD, measure, report, sign_in};
 use futures_util::StreamExt;
 use payhook::catalog::SECTIONS;
 use payhook::cli::{RoleArg, add_user};
@@ -19,6 +15,8 @@ use payhook::domain::MerchantCode;
 use payhook::domain::Role;
 use payhook::startup::Application;
 use payhook::store::{Actor, AuditAction, AuditRecord, Db};
+use payhook_testing::PASSWORD;
+use payhook_testing::bench::{self, measure, report, sign_in};
 
 const MERCHANTS: i64 = 10_000;
 const CLIENTS: usize = 4;
@@ -39,10 +37,7 @@ async fn main() -> anyhow::Result<()> {
     if only == "sqlite" {
         return Ok(());
     }
-    common::on_scratch_postgres("payhook_bench_audit", |url| async move {
-        run("postgres", &url, events).await
-    })
-    .await
+    bench::on_scratch_postgres(|url| async move { run("postgres", &url, events).await }).await
 }
 
 async fn run(backend: &str, database_url: &str, events: i64) -> anyhow::Result<()> {

@@ -4,10 +4,6 @@
 //! in this process answering 200 at once, so the figure is payhook's: claim, sign, send over a
 //! kept-alive connection, record the attempt.
 
-#[allow(dead_code)]
-#[path = "common.rs"]
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +13,7 @@ use payhook::config::Settings;
 use payhook::domain::Environment;
 use payhook::domain::MerchantCode;
 use payhook::startup::Application;
+use payhook_testing::bench;
 
 /// Notifications per payment and payments per run.
 const PER_PAYMENT: usize = 500;
@@ -42,10 +39,8 @@ async fn main() -> anyhow::Result<()> {
     let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
     run("sqlite", &sqlite, port, &received).await?;
     let received = &received;
-    common::on_scratch_postgres("payhook_bench_deliveries", |url| async move {
-        run("postgres", &url, port, received).await
-    })
-    .await
+    bench::on_scratch_postgres(|url| async move { run("postgres", &url, port, received).await })
+        .await
 }
 
 async fn run(

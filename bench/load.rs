@@ -7,11 +7,6 @@
 //!
 //! Client, servers and receiver share the machine: the figures are a floor, not a ceiling.
 
-// Its sign-in is timed and waits out 429s, so `common::sign_in` goes unused here.
-#[allow(dead_code)]
-#[path = "common.rs"]
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,14 +15,15 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::{Context, ensure};
-use common::{PASSWORD, field};
 use payhook::cli::{RoleArg, add_user};
 use payhook::domain::Environment;
 use payhook::domain::MerchantCode;
 use payhook::secrets::SecretBox;
 use payhook::store::{Actor, Db};
+use payhook_testing::bench;
 use payhook_testing::ledger::{AckedSave, check_saves};
 use payhook_testing::serve_process::ServeProcess;
+use payhook_testing::{PASSWORD, hidden_value};
 use reqwest::{StatusCode, redirect};
 
 /// At most this many merchants and seconds, whatever is asked.
@@ -74,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}", dir.path().join("load.db").display());
     let sqlite_passed = run(&config, "SQLite, 1 instance", &sqlite, 1, None, dir.path()).await?;
-    common::on_scratch_postgres("payhook_load", |url| async move {
+    bench::on_scratch_postgres(|url| async move {
         let label = "Postgres + Redis, 2 instances";
         let redis = Some(config.redis.as_str());
         let passed = run(&config, label, &url, 2, redis, dir.path()).await?;
@@ -342,7 +338,7 @@ impl Shop {
             let Some(form) = session.get("configure_form", &path).await else {
                 continue;
             };
-            let token = field(&form, "csrf_token");
+            let token = hidden_value(&form, "csrf_token");
             let sandbox = format!(
                 "http://127.0.0.1:{receiver_port}/shop{}/{channel}/{round}",
                 self.n
@@ -351,7 +347,7 @@ impl Shop {
             let fields = [
                 ("sandbox_url", sandbox.as_str()),
                 ("production_url", &production),
-                ("version", &field(&form, "version")),
+                ("version", &hidden_value(&form, "version")),
                 ("csrf_token", &token),
             ];
             if session.post_form("save", &path, &fields).await == Some(StatusCode::SEE_OTHER) {
@@ -423,7 +419,7 @@ impl Session<'_> {
             let form = [
                 ("email", email),
                 ("password", PASSWORD),
-                ("csrf_token", &field(&page, "csrf_token")),
+                ("csrf_token", &hidden_value(&page, "csrf_token")),
             ];
             match self.post_form("sign_in", "/login", &form).await {
                 Some(StatusCode::SEE_OTHER) => return true,

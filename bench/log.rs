@@ -6,17 +6,15 @@
 //! Run with `bench/run.sh log` (a release build). `PAYHOOK_BENCH_DELIVERIES` scales the volume;
 //! `PAYHOOK_BENCH_ONLY=sqlite` or `postgres` runs one backend.
 
-#[path = "common.rs"]
-mod common;
-
 use std::time::Instant;
 
-use common::{PASSWORD, measure, report, sign_in};
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::domain::MerchantCode;
 use payhook::startup::Application;
 use payhook::store::Db;
+use payhook_testing::PASSWORD;
+use payhook_testing::bench::{self, measure, report, sign_in};
 
 const MERCHANTS: i64 = 1_000;
 const CLIENTS: usize = 4;
@@ -36,10 +34,7 @@ async fn main() -> anyhow::Result<()> {
     if only == "sqlite" {
         return Ok(());
     }
-    common::on_scratch_postgres("payhook_bench_log", |url| async move {
-        run("postgres", &url, deliveries).await
-    })
-    .await
+    bench::on_scratch_postgres(|url| async move { run("postgres", &url, deliveries).await }).await
 }
 
 async fn run(backend: &str, database_url: &str, deliveries: i64) -> anyhow::Result<()> {

@@ -3,16 +3,14 @@
 //! Run with `bench/run.sh` (a release build). Client and server share the machine, so the
 //! numbers are an upper bound on server latency.
 
-#[path = "common.rs"]
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{PASSWORD, field, sign_in};
 use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::domain::MerchantCode;
 use payhook::startup::Application;
+use payhook_testing::bench::{self, sign_in};
+use payhook_testing::{PASSWORD, hidden_value};
 
 const CONCURRENCY: usize = 8;
 const PAGE_REQUESTS: usize = 4000;
@@ -23,11 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
     run("sqlite", &sqlite).await?;
-    common::on_scratch_postgres(
-        "payhook_bench",
-        |url| async move { run("postgres", &url).await },
-    )
-    .await
+    bench::on_scratch_postgres(|url| async move { run("postgres", &url).await }).await
 }
 
 async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
@@ -98,8 +92,8 @@ async fn save(client: &reqwest::Client, base: &str, channel: &str, n: usize) -> 
         .form(&[
             ("sandbox_url", sandbox.as_str()),
             ("production_url", "https://bench.co.id/notify"),
-            ("version", &field(&form, "version")),
-            ("csrf_token", &field(&form, "csrf_token")),
+            ("version", &hidden_value(&form, "version")),
+            ("csrf_token", &hidden_value(&form, "csrf_token")),
         ])
         .send()
         .await?;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod assets;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

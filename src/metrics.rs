@@ -40,6 +40,19 @@ pub enum EmailOutcome {
     GivenUp,
 }
 
+/// What became of a request for a password-reset link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetRequest {
+    /// An active account was emailed a link.
+    Emailed,
+    /// No active account has that address: nothing was sent.
+    NoAccount,
+    /// Over the limits for that address or client: nothing was sent.
+    Limited,
+    /// The link could not be made (the log says why).
+    Failed,
+}
+
 /// Every series of one server.
 pub struct Metrics {
     registry: Registry,
@@ -51,6 +64,7 @@ pub struct Metrics {
     queue_due: IntGauge,
     queue_oldest: prometheus::Gauge,
     emails: IntCounterVec,
+    reset_requests: IntCounterVec,
     outbox_unsent: IntGauge,
     outbox_oldest: prometheus::Gauge,
     pool_size: IntGaugeVec,
@@ -85,6 +99,13 @@ impl Metrics {
             ),
             &["outcome"],
         );
+        let reset_requests = IntCounterVec::new(
+            Opts::new(
+                "payhook_password_reset_requests_total",
+                "Requests for a password-reset link by outcome (emailed, no_account, limited, failed)",
+            ),
+            &["outcome"],
+        );
         let pool = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["pool"]);
         let metrics = Self {
             requests: requests.expect("valid histogram"),
@@ -111,6 +132,7 @@ impl Metrics {
             )
             .expect("valid gauge"),
             emails: emails.expect("valid counter"),
+            reset_requests: reset_requests.expect("valid counter"),
             outbox_unsent: gauge(
                 "payhook_email_outbox_unsent",
                 "Emails in the outbox not sent yet",
@@ -136,7 +158,7 @@ impl Metrics {
     }
 
     fn register_all(&self) {
-        let collectors: [Box<dyn prometheus::core::Collector>; 13] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 14] = [
             Box::new(self.requests.clone()),
             Box::new(self.sign_in_failures.clone()),
             Box::new(self.sign_in_lockouts.clone()),
@@ -145,6 +167,7 @@ impl Metrics {
             Box::new(self.queue_due.clone()),
             Box::new(self.queue_oldest.clone()),
             Box::new(self.emails.clone()),
+            Box::new(self.reset_requests.clone()),
             Box::new(self.outbox_unsent.clone()),
             Box::new(self.outbox_oldest.clone()),
             Box::new(self.pool_size.clone()),
@@ -181,6 +204,17 @@ impl Metrics {
             EmailOutcome::GivenUp => "given_up",
         };
         self.emails.with_label_values(&[label]).inc();
+    }
+
+    /// A request for a password-reset link, answered.
+    pub fn reset_request(&self, outcome: ResetRequest) {
+        let label = match outcome {
+            ResetRequest::Emailed => "emailed",
+            ResetRequest::NoAccount => "no_account",
+            ResetRequest::Limited => "limited",
+            ResetRequest::Failed => "failed",
+        };
+        self.reset_requests.with_label_values(&[label]).inc();
     }
 
     /// Every series in the text format, the queues and the pools read now.

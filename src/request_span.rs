@@ -1,6 +1,6 @@
 //! Each request's span: the fields every log line of that request carries (method, route,
-//! path, client, request id, and once answered its status). A path that holds a secret token
-//! (a password-reset link) is shown without it, so the log never holds a live link.
+//! path, client, request id, and once answered its status). A route whose path holds a secret
+//! token (a password-reset link) is shown as its pattern, so the log never holds a live link.
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
@@ -8,7 +8,7 @@ use tracing::Span;
 use tracing::field::Empty;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 
-use crate::paths::TOKEN_PATH_PREFIXES;
+use crate::paths::TOKEN_ROUTES;
 
 /// Builds the spans; `DefaultRootSpanBuilder`'s fields, the path's token left out.
 pub struct RequestSpan;
@@ -31,7 +31,7 @@ impl RootSpanBuilder for RequestSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = %route,
-            http.target = %shown_target(request.path(), request.query_string()),
+            http.target = %shown_target(route, request.path(), request.query_string()),
             http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
             http.user_agent = %user_agent,
             http.status_code = Empty,
@@ -50,15 +50,16 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-/// The path and query as the log shows them: a token after one of
-/// [`TOKEN_PATH_PREFIXES`] becomes `…`.
-fn shown_target(path: &str, query: &str) -> String {
-    let path = TOKEN_PATH_PREFIXES
-        .iter()
-        .find(|prefix| path.starts_with(*prefix))
-        .map_or_else(|| path.to_owned(), |prefix| format!("{prefix}…"));
-    if query.is_empty() {
+/// The path and query as the log shows them: for a route in [`TOKEN_ROUTES`], its pattern
+/// (matched however the path was spelled, percent-encoded or not).
+fn shown_target(route: &str, path: &str, query: &str) -> String {
+    let path = if TOKEN_ROUTES.contains(&route) {
+        route
+    } else {
         path
+    };
+    if query.is_empty() {
+        path.to_owned()
     } else {
         format!("{path}?{query}")
     }
@@ -70,12 +71,19 @@ mod tests {
 
     #[test]
     fn a_reset_token_never_reaches_the_log() {
+        let reset = crate::paths::PASSWORD_RESET;
+        for spelled in [
+            "/password/reset/AbC-123_xyz",
+            "/password/rese%74/AbC-123_xyz",
+        ] {
+            assert_eq!(shown_target(reset, spelled, ""), "/password/reset/{token}");
+        }
         assert_eq!(
-            shown_target("/password/reset/AbC-123_xyz", ""),
-            "/password/reset/…"
-        );
-        assert_eq!(
-            shown_target("/settings/payment/va", "merchant=acme"),
+            shown_target(
+                crate::paths::SECTION,
+                "/settings/payment/va",
+                "merchant=acme"
+            ),
             "/settings/payment/va?merchant=acme"
         );
     }

@@ -320,7 +320,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::API_SIMULATE, post().to(api::simulate_payment))
         .route(paths::API_OPENAPI, get().to(api::openapi))
         .route(paths::STATIC_FILE, get().to(assets::static_file))
-        .route(paths::LANGUAGE, get().to(language::switch));
+        .route(paths::LANGUAGE, get().to(language::switch))
+        .route(paths::LANGUAGE, post().to(language::switch_and_remember));
 }
 
 /// Development switches that weaken the URL policy are announced, so none stays on unnoticed.

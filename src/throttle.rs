@@ -34,6 +34,9 @@ pub const SLOW_DELAY: Duration = Duration::from_secs(1);
 /// How many counted attempts one window allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Whose counters these are: attempts of one purpose never count against another's, and a
+    /// scope's keys cannot be typed at sign-in (which counts addresses as typed, lower-cased).
+    pub scope: &'static str,
     /// For one account from one address; at this many, that address is refused for it.
     pub account_ip: i64,
     /// From one address over every account; at this many, the address is refused.
@@ -54,6 +57,7 @@ pub enum AccountLimit {
 
 /// Passwords at sign-in, re-checked in a session, and the API's Basic authentication.
 pub const SIGN_IN: Limits = Limits {
+    scope: "",
     account_ip: ACCOUNT_IP_LIMIT,
     ip: IP_LIMIT,
     account: AccountLimit::SlowAbove(ACCOUNT_SLOW_ABOVE),
@@ -62,6 +66,7 @@ pub const SIGN_IN: Limits = Limits {
 /// Asking for a password-reset link: a few an address (each sends an email), a few more from
 /// one client address.
 pub const RESET_REQUESTS: Limits = Limits {
+    scope: "Reset",
     account_ip: 5,
     ip: 20,
     account: AccountLimit::RefuseAt(5),
@@ -129,6 +134,21 @@ impl Limits {
         };
         [self.account_ip, self.ip, account]
     }
+
+    /// The keys `account` and `ip` are counted under within this scope (an attempt without an
+    /// address is counted for its account only, whatever the scope).
+    fn keys(&self, account: &str, ip: Option<IpAddr>) -> (String, String) {
+        let ip = address_key(ip);
+        if self.scope.is_empty() {
+            return (account.to_owned(), ip);
+        }
+        let scoped_ip = if ip.is_empty() {
+            ip
+        } else {
+            format!("{} {ip}", self.scope)
+        };
+        (format!("{} {account}", self.scope), scoped_ip)
+    }
 }
 
 /// The account key of password re-checks inside one session of one user.
@@ -166,15 +186,44 @@ impl Throttle {
         account: &str,
         ip: Option<IpAddr>,
     ) -> anyhow::Result<Verdict> {
-        let ip = address_key(ip);
+        let (account, ip) = limits.keys(account, ip);
+        let counts = self.counts(&account, &ip, limits.caps()).await?;
+        Ok(judge(limits, counts))
+    }
+
+    /// Counts an attempt of `account` from `ip` first, then judges it with every attempt
+    /// counted before it: attempts made at the same moment cannot all pass a check that none
+    /// of them was counted in yet.
+    pub async fn admit(
+        &self,
+        limits: &Limits,
+        account: &str,
+        ip: Option<IpAddr>,
+    ) -> anyhow::Result<Verdict> {
+        let (account, ip) = limits.keys(account, ip);
+        self.record(&account, &ip).await?;
+        let caps = limits.caps().map(|cap| cap + 1);
+        let with_this = self.counts(&account, &ip, caps).await?;
+        let before = FailureCounts {
+            account_ip: with_this.account_ip - 1,
+            ip: (with_this.ip - 1).max(0),
+            account: with_this.account - 1,
+        };
+        Ok(judge(limits, before))
+    }
+
+    /// The counts of one window, each stopped at its cap.
+    async fn counts(
+        &self,
+        account: &str,
+        ip: &str,
+        caps: [i64; 3],
+    ) -> anyhow::Result<FailureCounts> {
         let since = now_ms() - window_ms();
-        let counts = match &self.counters {
-            Counters::Database(db) => {
-                db.auth_failure_counts(account, &ip, since, limits.caps())
-                    .await?
-            }
+        Ok(match &self.counters {
+            Counters::Database(db) => db.auth_failure_counts(account, ip, since, caps).await?,
             Counters::Redis { conn, prefix } => {
-                let keys = RedisKeys::new(prefix, account, &ip);
+                let keys = RedisKeys::new(prefix, account, ip);
                 let min = format!("({since}");
                 let (account_ip, by_ip, by_account): (i64, i64, i64) = redis::pipe()
                     .zcount(&keys.pair, &min, "+inf")
@@ -188,18 +237,21 @@ impl Throttle {
                     account: by_account,
                 }
             }
-        };
-        Ok(judge(limits, counts))
+        })
     }
 
     /// Counts a wrong password for `account` from `ip`.
     pub async fn record_failure(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
-        let ip = address_key(ip);
+        let (account, ip) = SIGN_IN.keys(account, ip);
+        self.record(&account, &ip).await
+    }
+
+    async fn record(&self, account: &str, ip: &str) -> anyhow::Result<()> {
         let now = now_ms();
         match &self.counters {
-            Counters::Database(db) => db.record_auth_failure(account, &ip, now).await?,
+            Counters::Database(db) => db.record_auth_failure(account, ip, now).await?,
             Counters::Redis { conn, prefix } => {
-                let keys = RedisKeys::new(prefix, account, &ip);
+                let keys = RedisKeys::new(prefix, account, ip);
                 // One member in all three sets, so `clear` can take it out of each.
                 let member = crate::random::random_token();
                 let stale = format!("({}", now - window_ms());

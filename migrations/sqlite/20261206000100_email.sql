@@ -32,15 +32,14 @@ CREATE TABLE email_attempts (
 );
 CREATE INDEX email_attempts_email ON email_attempts (email_id, id);
 
--- A password-reset link: only the SHA-256 of its token is kept. A link works once (its row is
--- deleted when used) and until `expires_at`; a newer request, a sign-in or a password change
--- deletes the user's older ones.
+-- A password-reset link: only the SHA-256 of its token is kept. An account has at most one (a
+-- newer request replaces it); it works once (its row is deleted when used) and until
+-- `expires_at`; a sign-in or a password change deletes it.
 CREATE TABLE password_resets (
-    token_hash TEXT PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users (id),
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER PRIMARY KEY REFERENCES users (id),
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
-CREATE INDEX password_resets_user ON password_resets (user_id);
 
 ALTER TABLE users ADD COLUMN language TEXT;

@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use actix_web::web;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
@@ -15,12 +16,15 @@ use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mail::compose::{Frame, PasswordChanged, PasswordReset};
 use crate::mail::outbox;
+use crate::metrics::ResetRequest;
 use crate::paths;
 use crate::state::AppState;
 use crate::store::password_resets::{NewResetLink, PasswordFromLink, ResetAccount};
 use crate::store::{Actor, now_ms};
 use crate::throttle::{self, Verdict};
 
+/// The longest email address (RFC 5321's path limit).
+const MAX_ADDRESS_LEN: usize = 254;
 /// How long a link works.
 pub const LINK_MINUTES: i64 = 30;
 /// Every answer to a request takes at least this long from its start, so whether an account
@@ -65,60 +69,92 @@ fn language_of(account: &ResetAccount) -> Lang {
         .unwrap_or_default()
 }
 
-/// Asks for a link for the address typed as `typed_email`, from `client_ip`. Whatever the
-/// address (an account, a disabled one, none), nothing tells the asker which: the caller gives
-/// one answer, and this takes at least [`ANSWER_FLOOR`]. Over the limits, nothing is sent.
+/// Asks for a link for the address typed as `typed_email`, from `client_ip`. Nothing tells the
+/// asker whether an account exists: the caller gives one answer whatever happens here, no sooner
+/// than [`ANSWER_FLOOR`] after the request began. The limits are applied alike to every address;
+/// then the account is looked up and emailed apart from the request, so neither its time nor
+/// its failures show in the answer. Over the limits, nothing is sent.
 pub async fn request_link(
-    state: &AppState,
+    state: &web::Data<AppState>,
     typed_email: &str,
     client_ip: Option<IpAddr>,
-) -> Result<(), AppError> {
+) {
     let began = tokio::time::Instant::now();
-    let asked = ask(state, typed_email, client_ip).await;
+    let address = typed_email.trim().to_lowercase();
+    let limits = &throttle::RESET_REQUESTS;
+    // Longer than any address: not worth a counter's row.
+    let counted = if address.len() <= MAX_ADDRESS_LEN {
+        state.throttle.admit(limits, &address, client_ip).await
+    } else {
+        Ok(Verdict::Refused)
+    };
+    match counted {
+        Ok(Verdict::Allowed) => {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let outcome = match find_and_email(&state, &address, client_ip).await {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        tracing::error!(%error, "answering a password-reset request");
+                        ResetRequest::Failed
+                    }
+                };
+                state.metrics.reset_request(outcome);
+            });
+        }
+        Ok(_) => state.metrics.reset_request(ResetRequest::Limited),
+        Err(error) => tracing::error!(%error, "counting a password-reset request"),
+    }
     tokio::time::sleep_until(began + ANSWER_FLOOR).await;
-    asked
 }
 
-async fn ask(
+/// Emails a link to the active account of `address`, if there is one.
+async fn find_and_email(
     state: &AppState,
-    typed_email: &str,
+    address: &str,
     client_ip: Option<IpAddr>,
-) -> Result<(), AppError> {
-    let address = typed_email.trim().to_lowercase();
-    let counted = format!("reset:{address}");
-    let limits = &throttle::RESET_REQUESTS;
-    if state
-        .throttle
-        .check_within(limits, &counted, client_ip)
-        .await?
-        != Verdict::Allowed
-    {
-        tracing::info!("a password-reset request over its limits was not answered by email");
-        return Ok(());
-    }
-    state.throttle.record_failure(&counted, client_ip).await?;
-    let Ok(email) = EmailAddress::parse(&address) else {
-        return Ok(());
+) -> Result<ResetRequest, AppError> {
+    let Ok(email) = EmailAddress::parse(address) else {
+        return Ok(ResetRequest::NoAccount);
     };
     let account = state.db.find_reset_account(&email).await?;
     let Some(account) = account.filter(|a| !a.disabled) else {
-        return Ok(());
+        return Ok(ResetRequest::NoAccount);
     };
     let actor = Actor {
         email: account.email.to_string(),
         client_ip: client_ip.map(|ip| ip.to_string()),
         ..Actor::default()
     };
-    send_link(state, &account, &actor).await
+    send_link(state, &account, &actor, Lockout::Keep).await?;
+    Ok(ResetRequest::Emailed)
 }
 
-/// Emails `account` a new link (voiding its older ones); `actor` is who asked: its owner by
+/// What a new link does to the account's current password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lockout {
+    /// It keeps working until a new one is chosen (a request by address: anyone may make one).
+    Keep,
+    /// It stops working at once, and every session ends (an admin's reset: the password may be
+    /// known to someone else).
+    Replace,
+}
+
+/// Emails `account` a new link (replacing its older one); `actor` is who asked: its owner by
 /// address, or an admin.
 pub async fn send_link(
     state: &AppState,
     account: &ResetAccount,
     actor: &Actor,
+    lockout: Lockout,
 ) -> Result<(), AppError> {
+    let unknown_hash = match lockout {
+        Lockout::Keep => None,
+        Lockout::Replace => {
+            let unknown = crate::random::random_token();
+            Some(state.hasher.hash(unknown).await?)
+        }
+    };
     let token = ResetToken::new();
     let link = state
         .settings
@@ -142,6 +178,7 @@ pub async fn send_link(
         token_hash: &hash,
         expires_at: now_ms() + LINK_MINUTES * 60_000,
         email: &queued,
+        lock_out: unknown_hash.as_deref(),
     };
     state.db.create_reset_link(&link, actor).await?;
     state.mail.wake();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::domain::EmailAddress;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::password::{self, Busy};
 use crate::state::AppState;
 use crate::store::{Actor, AuditAction, AuditRecord, LoginUser};
@@ -28,12 +29,14 @@ pub enum SignInOutcome {
     Busy,
 }
 
-/// Checks `password` for the account typed as `typed_email`, from `client_ip`.
+/// Checks `password` for the account typed as `typed_email`, from `client_ip`. `chosen` is the
+/// language the visitor chose with the switch, if they did: the account's emails follow it.
 pub async fn sign_in(
     state: &AppState,
     typed_email: &str,
     password: String,
     client_ip: Option<IpAddr>,
+    chosen: Option<Lang>,
 ) -> Result<SignInOutcome, AppError> {
     // Counted as typed, so guesses at addresses that are no email count too.
     let account = typed_email.trim().to_lowercase();
@@ -98,10 +101,12 @@ pub async fn sign_in(
         upgrade_hash(state, &user, password).await;
     }
     state.throttle.clear(&account, client_ip).await?;
-    // Reset links still out are void now, and the language the user reads becomes the one of
-    // their emails.
-    let language = crate::i18n::Lang::current().code();
-    state.db.note_sign_in(user.id, language).await?;
+    // Reset links still out are void now; a language chosen with the switch becomes the one
+    // of the user's emails.
+    state
+        .db
+        .note_sign_in(user.id, chosen.map(Lang::code))
+        .await?;
     Ok(SignInOutcome::SignedIn(user))
 }
 

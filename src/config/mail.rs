@@ -32,6 +32,39 @@ impl SmtpRelay {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// TLS from the start (`smtps://`) or required before anything is sent (`tls=required`);
+    /// `tls=opportunistic` is not: whoever sits on the path can strip the STARTTLS offer.
+    fn encrypted(&self) -> bool {
+        let Ok(url) = url::Url::parse(&self.0) else {
+            return false;
+        };
+        url.scheme() == "smtps"
+            || url
+                .query_pairs()
+                .any(|(name, value)| name == "tls" && value == "required")
+    }
+
+    fn on_this_machine(&self) -> bool {
+        url::Url::parse(&self.0).is_ok_and(|url| is_loopback(&url))
+    }
+}
+
+/// `localhost` or a loopback address: traffic to it never leaves the machine.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        // `smtp://` is no special scheme to the URL standard: its host stays text.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 impl fmt::Display for SmtpRelay {
@@ -81,6 +114,13 @@ impl MailSettings {
         {
             bail!("PAYHOOK_SMTP_URL: {relay} is not a relay URL ({error})");
         }
+        if !relay.encrypted() && !relay.on_this_machine() {
+            bail!(
+                "PAYHOOK_SMTP_URL: {relay} would send emails (and the relay's password) in the \
+                 clear: use smtps://host:465, or smtp://host:587?tls=required; only a relay on \
+                 this machine may go without TLS"
+            );
+        }
         if public_url.is_none() {
             bail!(
                 "PAYHOOK_PUBLIC_URL must be set when PAYHOOK_SMTP_URL is: it is the base of every \
@@ -104,13 +144,19 @@ impl MailSettings {
     }
 }
 
-/// An absolute http(s) URL without user, query or fragment, kept without a trailing slash.
+/// An absolute https URL (http only on this machine) without user, query or fragment, kept
+/// without a trailing slash.
 fn parse_public_url(text: &str) -> anyhow::Result<String> {
     let text = text.trim();
     let invalid = |why: &str| anyhow::anyhow!("PAYHOOK_PUBLIC_URL: {text:?} {why}");
     let url = url::Url::parse(text).map_err(|_| invalid("is not an absolute URL"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
-        return Err(invalid("must be an http or https address"));
+        return Err(invalid("must be an https address"));
+    }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(invalid(
+            "must be an https address: a link in an email carries a live token",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("must not hold a user name or password"));
@@ -128,6 +174,29 @@ mod tests {
     #[test]
     fn a_relay_needs_a_public_url_and_its_password_is_never_shown() {
         let relay = Some("smtps://mailer:s3cret@smtp.example.com:465".to_owned());
+        for clear in [
+            "smtp://mailer:s3cret@smtp.example.com:587",
+            "smtp://smtp.example.com:587?tls=opportunistic",
+        ] {
+            let public = Some("https://backoffice.example.com".to_owned());
+            let error = MailSettings::parse(Some(clear.into()), None, public).unwrap_err();
+            let said = error.to_string();
+            assert!(
+                said.contains("in the clear") && !said.contains("s3cret"),
+                "{said}"
+            );
+        }
+        for fine in [
+            "smtp://smtp.example.com:587?tls=required",
+            "smtp://127.0.0.1:2525",
+            "smtp://localhost:25",
+        ] {
+            let public = Some("https://backoffice.example.com".to_owned());
+            assert!(
+                MailSettings::parse(Some(fine.into()), None, public).is_ok(),
+                "{fine}"
+            );
+        }
         let error = MailSettings::parse(relay.clone(), None, None).unwrap_err();
         assert!(
             error
@@ -178,6 +247,8 @@ mod tests {
                 "{url}: {error}"
             );
         }
+        let local = MailSettings::parse(None, None, Some("http://127.0.0.1:8080".into()));
+        assert!(local.is_ok(), "plain http on this machine");
         let development = MailSettings::parse(None, None, None).unwrap();
         assert_eq!(
             development.link("/password/forgot", "127.0.0.1:8080"),

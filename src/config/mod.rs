@@ -236,7 +236,7 @@ impl Settings {
     /// Settings for a test or tool: given database, fresh random keys, defaults elsewhere.
     /// The DNS check is on, but with an offline resolver (names are accepted with a warning
     /// and never contacted), so no test needs a network; a test that judges names puts a
-    /// `Resolver::fixed` map in `resolver`.
+    /// resolver answering from a map of its own in `resolver`.
     pub fn for_database(database_url: &str) -> Self {
         Self {
             bind: "127.0.0.1:0".to_owned(),

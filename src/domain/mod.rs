@@ -13,8 +13,6 @@ pub(crate) use text_enum::text_enum;
 
 text_enum! {
     /// What a user may do.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    #[serde(rename_all = "lowercase")]
     pub enum Role {
         Merchant = "merchant",
         Admin = "admin",
@@ -25,8 +23,6 @@ text_enum! {
 
 text_enum! {
     /// Which environment a notification URL, a secret key or a notification is for.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    #[serde(rename_all = "lowercase")]
     pub enum Environment {
         /// Test payments; plain `http` is accepted with a warning.
         Sandbox = "sandbox",
@@ -79,6 +75,25 @@ text_enum! {
     }
     /// A code that names no attempt outcome.
     unknown: UnknownOutcome = "unknown attempt outcome";
+}
+
+text_enum! {
+    /// Where a sandbox payment stands.
+    pub enum PaymentStatus {
+        Pending = "PENDING",
+        Success = "SUCCESS",
+        Failed = "FAILED",
+        Expired = "EXPIRED",
+    }
+    /// A code that names no payment status.
+    unknown: UnknownPaymentStatus = "unknown payment status";
+}
+
+impl PaymentStatus {
+    /// Whether a payment in it is over: a simulate call moves a pending payment to one of these.
+    pub fn is_final(self) -> bool {
+        self != Self::Pending
+    }
 }
 
 impl DeliveryStatus {
@@ -222,6 +237,13 @@ mod tests {
         round_trip(DeliveryStatus::ALL, "DELIVERED");
         round_trip(DeliveryKind::ALL, "resend");
         round_trip(Outcome::ALL, "timed_out");
+        round_trip(PaymentStatus::ALL, "success");
+        assert_eq!(serde_json::to_string(&Role::Admin).unwrap(), "\"admin\"");
+        assert_eq!(
+            serde_json::from_str::<Environment>("\"sandbox\"").unwrap(),
+            Environment::Sandbox
+        );
+        assert!(serde_json::from_str::<Environment>("\"Sandbox\"").is_err());
         round_trip(EmailKind::ALL, "newsletter");
         round_trip(EmailStatus::ALL, "queued");
         round_trip(SendOutcome::ALL, "bounced");

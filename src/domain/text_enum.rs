@@ -1,7 +1,8 @@
 //! `text_enum!`: a fieldless enum stored as its TEXT code. One list of variants and codes gives
-//! `ALL`, `as_str`, `FromStr` (with an error type of its own), `Display`, and sqlx's `Type`,
-//! `Encode` and `Decode` on every backend, so rows read and bind the enum where they used to
-//! carry a string, and the compiler finds every place that matches on it.
+//! `ALL`, `as_str`, `FromStr` (with an error type of its own), `Display`, serde's `Serialize`
+//! and `Deserialize`, and sqlx's `Type`, `Encode` and `Decode` on every backend, so rows read and
+//! bind the enum where they used to carry a string, the same codes reach JSON, and the compiler
+//! finds every place that matches on it.
 
 /// Declares `pub enum $name` whose variants are stored as `$code`; `$error` (with `$message`)
 /// is what parsing an unknown code answers.
@@ -52,6 +53,19 @@ macro_rules! text_enum {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let code = String::deserialize(deserializer)?;
+                code.parse().map_err(serde::de::Error::custom)
             }
         }
 

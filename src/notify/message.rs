@@ -9,6 +9,7 @@ use time::macros::{format_description, offset};
 
 use super::sign;
 use crate::catalog::{ChannelTarget, NotificationFormat};
+use crate::domain::PaymentStatus;
 
 /// A notification ready to send: headers in sending order, and the exact body bytes.
 #[derive(Debug, Clone)]
@@ -26,7 +27,7 @@ pub struct PaymentFacts<'a> {
     /// In rupiah.
     pub amount: i64,
     /// `SUCCESS`, `FAILED` or `EXPIRED`.
-    pub status: &'a str,
+    pub status: PaymentStatus,
     /// The gateway's reference for the payment (the payment's id).
     pub reference: &'a str,
     /// When the payment reached `status`.
@@ -63,7 +64,7 @@ fn non_snap_body(facts: &PaymentFacts<'_>) -> String {
     let mut body = json!({
         "order": { "invoice_number": facts.invoice_number, "amount": facts.amount },
         "transaction": {
-            "status": facts.status,
+            "status": facts.status.as_str(),
             "date": utc_timestamp(facts.at),
             "original_request_id": facts.reference,
         },
@@ -87,13 +88,13 @@ fn snap_body(facts: &PaymentFacts<'_>) -> String {
         .take(12)
         .collect();
     let flag = match facts.status {
-        "SUCCESS" => "00",
-        "EXPIRED" => "02",
-        _ => "01",
+        PaymentStatus::Success => "00",
+        PaymentStatus::Expired => "02",
+        PaymentStatus::Failed | PaymentStatus::Pending => "01",
     };
     let mut additional = json!({
         "channel": facts.target.channel.gateway_id,
-        "trxStatus": facts.status,
+        "trxStatus": facts.status.as_str(),
     });
     if facts.test {
         additional["testNotification"] = json!(true);
@@ -235,7 +236,7 @@ mod tests {
             target: ChannelTarget::find(section, channel).unwrap(),
             invoice_number: "INV-1",
             amount: 150_000,
-            status: "SUCCESS",
+            status: PaymentStatus::Success,
             reference: "pay_abc",
             at: OffsetDateTime::UNIX_EPOCH,
             test: false,

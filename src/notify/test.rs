@@ -9,7 +9,7 @@ use super::in_flight::TestSlot;
 use super::message::{self, PaymentFacts, Signer};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
-use crate::domain::{DeliveryKind, Environment};
+use crate::domain::{DeliveryKind, Environment, PaymentStatus};
 use crate::state::AppState;
 use crate::store::{Actor, Db, TestDelivery, now_ms};
 
@@ -96,11 +96,7 @@ async fn send_and_record(
     let setting = db
         .channel_setting(merchant_id, target.section.code, target.channel.code)
         .await?;
-    let saved = match environment {
-        Environment::Sandbox => setting.sandbox_url,
-        Environment::Production => setting.production_url,
-    };
-    let Some(url) = saved else {
+    let Some(url) = setting.url(environment).map(str::to_owned) else {
         return Ok(TestOutcome::NoUrl);
     };
     let key =
@@ -112,7 +108,7 @@ async fn send_and_record(
         target,
         invoice_number: &invoice,
         amount: SAMPLE_AMOUNT_IDR,
-        status: "SUCCESS",
+        status: PaymentStatus::Success,
         reference: &reference,
         at: OffsetDateTime::now_utc(),
         test: true,

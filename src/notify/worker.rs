@@ -17,7 +17,7 @@ use crate::api_keys::{self, ApiKey};
 use crate::catalog::Section;
 use crate::config::Settings;
 use crate::domain::Environment;
-use crate::domain::Outcome;
+use crate::domain::{DeliveryKind, Outcome};
 use crate::metrics::Metrics;
 use crate::shutdown::StopClaiming;
 use crate::state::Wake;
@@ -136,7 +136,7 @@ async fn run(
                     let kind = if delivery.manual_by.is_some() {
                         "resend"
                     } else {
-                        "payment"
+                        DeliveryKind::Payment.as_str()
                     };
                     metrics.delivery_attempt(kind, outcome.as_str());
                 }

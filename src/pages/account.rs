@@ -2,9 +2,8 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use super::Layout;
+use crate::paths;
 
 /// The broken rules of the password form, by the field they belong to.
 #[derive(Default)]

@@ -2,9 +2,8 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use super::Layout;
+use crate::paths;
 
 /// One environment's credentials as the API keys page lists them (never the secret).
 pub struct KeyRow {

@@ -2,9 +2,8 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use super::Layout;
+use crate::paths;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -2,15 +2,14 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use super::Layout;
 use crate::auth::Scope;
 use crate::catalog::{ChannelTarget, Section};
 use crate::domain::{DeliveryStatus, Outcome};
 use crate::error::AppError;
 use crate::i18n::{t, tf};
-use crate::store::delivery_log::{AttemptRow, LogPage as Rows, LogRow, LoggedDelivery};
+use crate::paths;
+use crate::store::delivery_log::{AttemptRow, LogPage, LogRow, LoggedDelivery};
 
 pub mod chart;
 
@@ -106,16 +105,16 @@ pub fn status_css(status: &DeliveryStatus) -> &'static str {
 
 #[derive(Template)]
 #[template(path = "notifications.html")]
-pub struct LogPage {
+pub struct NotificationsPage {
     pub layout: Layout,
     pub scope: Scope,
     pub query: LogQuery,
-    pub page: Rows,
+    pub page: LogPage,
     /// On the newest page only.
     pub health: Option<Health>,
 }
 
-impl LogPage {
+impl NotificationsPage {
     pub fn sections(&self) -> &'static [Section] {
         crate::catalog::SECTIONS
     }

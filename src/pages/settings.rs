@@ -2,12 +2,12 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use super::{Layout, format_time};
 use crate::auth::{CurrentUser, Scope};
 use crate::catalog::{Channel, Section};
+use crate::domain::Environment;
 use crate::i18n::t;
+use crate::paths;
 use crate::store::{AuditEntry, ChannelSetting};
 
 /// One tab of the Payment Settings overview.
@@ -129,7 +129,7 @@ pub struct SectionPage {
 impl SectionPage {
     /// Where a failing channel's badge leads: the log, filtered to that channel and the
     /// environment that fails (and to the merchant an admin is reading).
-    pub fn failing_link(&self, channel: &str, environment: &str) -> String {
+    pub fn failing_link(&self, channel: &str, environment: &Environment) -> String {
         let join = if self.scope.query.is_empty() {
             "?"
         } else {

@@ -4,20 +4,15 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
 
-use crate::paths;
-
 use super::{Layout, render_page};
-use crate::auth::MerchantUser;
+use crate::auth::CurrentUser;
 use crate::catalog::{Channel, ChannelTarget, Section};
-use crate::domain::Environment;
-use crate::domain::Outcome;
-use crate::error::AppError;
+use crate::domain::{Environment, Outcome};
 use crate::i18n::{t, tf};
 use crate::notify::in_flight::TESTS_IN_FLIGHT;
 use crate::notify::test::TESTS_PER_MINUTE;
-use crate::notify::{TestOutcome, TestReport, run_test};
-use crate::state::AppState;
-use crate::store::Actor;
+use crate::notify::{TestOutcome, TestReport};
+use crate::paths;
 
 /// A test notification's result, ready to show.
 pub struct TestResult {
@@ -101,27 +96,11 @@ pub struct TestResultPage {
 }
 
 impl TestResultPage {
-    /// Sends `target`'s test notification to its `environment` URL for the signed-in merchant
-    /// user and answers with the result page; `notice` is what a save just before it did
-    /// ("Save & test").
-    pub async fn send(
-        state: &AppState,
-        who: &MerchantUser,
-        actor: &Actor,
-        target: ChannelTarget,
-        environment: Environment,
-        notice: Option<String>,
-    ) -> Result<HttpResponse, AppError> {
-        let outcome = run_test(state, who.merchant.id, target, environment, actor).await?;
-        let layout = Layout::for_user(t("test.title"), &who.user);
-        Ok(Self::answer(layout, target, environment, notice, outcome))
-    }
-
     /// The page answering a test notification: 200 when it was sent (whatever the merchant's
     /// server answered), 422 when nothing could be sent, 429 over a limit. `notice` is what
     /// the save before it did ("Save & test").
-    fn answer(
-        layout: Layout,
+    pub fn answer(
+        user: &CurrentUser,
         target: ChannelTarget,
         environment: Environment,
         notice: Option<String>,
@@ -153,7 +132,7 @@ impl TestResultPage {
             }
         };
         let page = TestResultPage {
-            layout,
+            layout: Layout::for_user(t("test.title"), user),
             section: target.section,
             channel: target.channel,
             notice,

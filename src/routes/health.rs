@@ -22,11 +22,16 @@ struct Health {
 
 #[derive(Serialize)]
 struct Outbox {
-    /// Emails not sent yet.
-    unsent: i64,
-    /// How long the oldest of them has waited since it was queued (0 when none waits).
+    /// How long the oldest email not sent yet has waited since it was queued, once that is
+    /// [`EMAIL_WAIT_SHOWN_FROM`] or more, else 0.
     oldest_unsent_seconds: i64,
 }
+
+/// An email waiting less than this is shown as none waiting: a relay that stopped taking mail
+/// shows, while the one email a reset request queued (for an account, and not for an unknown
+/// address) does not tell anyone asking this public endpoint that the account exists. How many
+/// wait is for `/metrics`, which only allowed addresses read.
+const EMAIL_WAIT_SHOWN_FROM: i64 = 60;
 
 #[derive(Serialize)]
 struct Queue {
@@ -47,8 +52,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 oldest_due_seconds: depth.oldest_due_ms / 1000,
             }),
             email: Some(Outbox {
-                unsent: depth.unsent_emails,
-                oldest_unsent_seconds: depth.oldest_unsent_email_ms / 1000,
+                oldest_unsent_seconds: Some(depth.oldest_unsent_email_ms / 1000)
+                    .filter(|&seconds| seconds >= EMAIL_WAIT_SHOWN_FROM)
+                    .unwrap_or(0),
             }),
         }),
         outcome => {

@@ -12,7 +12,7 @@ use crate::auth::{
     sign_in, start_session,
 };
 use crate::error::AppError;
-use crate::i18n::t;
+use crate::i18n::{self, Lang, t};
 use crate::pages::login::LoginPage;
 use crate::pages::{Layout, render_page, retry_after, see_other, with_cookie};
 use crate::paths;
@@ -65,6 +65,7 @@ pub async fn login_form(
 
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: Session,
     meta: RequestMeta,
     SignInForm(form): SignInForm<LoginForm>,
@@ -82,7 +83,10 @@ pub async fn login(
         return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
     }
     let password = form.password.clone();
-    let user = match sign_in(&state, &form.email, password, meta.client_ip).await? {
+    let chosen = req
+        .cookie(i18n::COOKIE)
+        .and_then(|cookie| Lang::from_code(cookie.value()));
+    let user = match sign_in(&state, &form.email, password, meta.client_ip, chosen).await? {
         SignInOutcome::SignedIn(user) => user,
         SignInOutcome::Refused => {
             return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::notifications::chart::window_start;
-use crate::pages::notifications::{DeliveryPage, Health, LogPage, LogQuery};
+use crate::pages::notifications::{DeliveryPage, Health, LogQuery, NotificationsPage};
 use crate::pages::{Layout, given, render_page};
 use crate::paths;
 use crate::state::AppState;
@@ -53,7 +53,7 @@ pub async fn notification_log(
     } else {
         None
     };
-    let page = LogPage {
+    let page = NotificationsPage {
         layout: Layout::for_user(t("log.title"), &user),
         health,
         scope,
@@ -85,11 +85,8 @@ pub async fn notification_detail(
             .db
             .channel_setting(scope.merchant_id, &row.section, &row.channel)
             .await?;
-        let saved = match row.environment.as_str() {
-            "production" => setting.production_url,
-            _ => setting.sandbox_url,
-        };
-        saved.filter(|saved| *saved != row.url)
+        let saved = setting.url(row.environment);
+        saved.filter(|saved| *saved != row.url).map(str::to_owned)
     };
     let page = DeliveryPage::new(
         Layout::for_user(&tf("log.delivery_title", &[&id]), &user),

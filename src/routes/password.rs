@@ -2,10 +2,9 @@
 //! /password/reset/{token}` chooses a new password through it. Nobody is signed in here: the
 //! forms carry the sign-in form's signed-cookie CSRF token.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use validator::Validate;
 
 use crate::accounts;
 use crate::auth::login_csrf::{self, SignInForm};
@@ -20,9 +19,9 @@ use crate::paths;
 use crate::state::AppState;
 use crate::store::password_resets::ResetAccount;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize)]
 pub struct ForgotForm {
-    #[validate(length(max = 254))]
+    #[serde(default)]
     email: String,
     #[serde(default)]
     csrf_token: String,
@@ -74,9 +73,7 @@ pub async fn request_link(
     meta: RequestMeta,
     SignInForm(form): SignInForm<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
-    if form.validate().is_ok() {
-        password_reset::request_link(&state, &form.email, meta.client_ip).await?;
-    }
+    password_reset::request_link(&state, &form.email, meta.client_ip).await;
     let page = ForgotPage {
         layout: layout(t("forgot.title"), form.csrf_token.clone()),
         email: form.email.trim().to_owned(),
@@ -96,7 +93,10 @@ pub async fn reset_form(
     };
     let (csrf, cookie) = login_csrf::token_for(&req, &state.settings);
     let page = reset_page(&token, &account, csrf, PasswordErrors::default());
-    Ok(with_cookie(render_page(StatusCode::OK, &page), cookie))
+    Ok(no_referrer(with_cookie(
+        render_page(StatusCode::OK, &page),
+        cookie,
+    )))
 }
 
 pub async fn reset_password(
@@ -117,7 +117,10 @@ pub async fn reset_password(
     }
     if !errors.is_empty() {
         let page = reset_page(&token, &account, form.csrf_token.clone(), errors);
-        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        return Ok(no_referrer(render_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page,
+        )));
     }
     let password = form.new_password.clone();
     let reset = password_reset::reset_password(&state, &token, &account, password, meta.client_ip);
@@ -153,10 +156,20 @@ fn reset_page(
     }
 }
 
+/// A page whose address holds a live token: no request it makes (its stylesheet, its script, a
+/// link followed) tells anyone that address in a `Referer`.
+fn no_referrer(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
 /// A used, expired, voided or made-up link: 410, with a way to ask for a new one.
 fn gone() -> HttpResponse {
     let page = ResetGonePage {
         layout: Layout::anonymous(t("reset.gone_title")),
     };
-    render_page(StatusCode::GONE, &page)
+    no_referrer(render_page(StatusCode::GONE, &page))
 }

@@ -11,6 +11,7 @@ use crate::domain::Environment;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
+use crate::notify::run_test;
 use crate::pages::settings::{
     ChannelRow, ConfigureForm, ConfigurePage, HistoryPage, MerchantPickerPage, PaymentSettingsPage,
     SectionPage, SectionSummary,
@@ -145,7 +146,9 @@ pub async fn save_configuration(
         let section = crate::paths::section(target.section.code);
         return Ok(redirect_with(&section, &message));
     };
-    TestResultPage::send(&state, &who, &actor, target, environment, Some(message)).await
+    let outcome = run_test(&state, merchant.id, target, environment, &actor).await?;
+    let answer = TestResultPage::answer(user, target, environment, Some(message), outcome);
+    Ok(answer)
 }
 
 /// Both URL fields of a posted CONFIGURE form, judged by the whole policy.

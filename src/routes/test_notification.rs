@@ -6,6 +6,7 @@ use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
 use crate::catalog::ChannelTarget;
 use crate::domain::Environment;
 use crate::error::AppError;
+use crate::notify::run_test;
 use crate::pages::test_notification::TestResultPage;
 use crate::state::AppState;
 
@@ -23,5 +24,12 @@ pub async fn send_test_notification(
 ) -> Result<HttpResponse, AppError> {
     let environment: Environment = input.environment.parse()?;
     let actor = who.user.actor(&meta);
-    TestResultPage::send(&state, &who, &actor, target, environment, None).await
+    let outcome = run_test(&state, who.merchant.id, target, environment, &actor).await?;
+    Ok(TestResultPage::answer(
+        &who.user,
+        target,
+        environment,
+        None,
+        outcome,
+    ))
 }

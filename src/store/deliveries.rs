@@ -6,7 +6,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
 use super::audit::{AuditAction, AuditRecord, append_events};
 use super::health::{HealthTarget, note_health};
 use super::{Actor, Db, now_ms, on_pool};
-use crate::domain::{DeliveryStatus, Environment, Outcome};
+use crate::domain::{DeliveryKind, DeliveryStatus, Environment, Outcome};
 
 /// One attempt, as it is recorded.
 #[derive(Debug, Clone)]
@@ -33,6 +33,18 @@ pub struct TestDelivery<'a> {
     pub request_id: &'a str,
     pub request_body: &'a str,
     pub attempt: NewAttempt<'a>,
+}
+
+impl TestDelivery<'_> {
+    /// Whose health its attempt tells.
+    pub fn target(&self) -> HealthTarget<'_> {
+        HealthTarget {
+            merchant_id: self.merchant_id,
+            section: self.section,
+            channel: self.channel,
+            environment: self.environment,
+        }
+    }
 }
 
 /// A delivery a worker claimed: it may send one attempt until its lease runs out.
@@ -177,7 +189,7 @@ impl Db {
                 "INSERT INTO deliveries (merchant_id, section, channel, environment, kind, url, \
                  request_id, request_body, status, attempts, first_attempt_at, last_attempt_at, \
                  last_http_status, last_error, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, 'test', $5, $6, $7, $8, 1, $9, $9, $10, $11, $9, $12) \
+                 VALUES ($1, $2, $3, $4, $13, $5, $6, $7, $8, 1, $9, $9, $10, $11, $9, $12) \
                  RETURNING id",
             )
             .bind(delivery.merchant_id)
@@ -192,21 +204,16 @@ impl Db {
             .bind(attempt.http_status)
             .bind(attempt.error)
             .bind(actor.user_id)
+            .bind(DeliveryKind::Test)
             .fetch_one(&mut *tx)
             .await?;
             insert_attempt(&mut tx, id, attempt, None, None).await?;
-            let target = HealthTarget {
-                merchant_id: delivery.merchant_id,
-                section: delivery.section,
-                channel: delivery.channel,
-                environment: delivery.environment,
-            };
-            note_health(&mut tx, target, attempt, true).await?;
+            note_health(&mut tx, delivery.target(), attempt, true).await?;
             let record = AuditRecord {
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
                 channel: Some(delivery.channel),
-                field: Some(url_field(delivery.environment)),
+                field: Some(settings_field(delivery.environment)),
                 old_value: Some(delivery.url),
                 new_value: Some(summary),
                 ..AuditRecord::of(AuditAction::TestNotification)
@@ -371,7 +378,7 @@ impl Db {
 }
 
 /// The settings field a test notification was sent to, as the audit log names it.
-fn url_field(environment: Environment) -> &'static str {
+fn settings_field(environment: Environment) -> &'static str {
     match environment {
         Environment::Sandbox => "sandbox_url",
         Environment::Production => "production_url",

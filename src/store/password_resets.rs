@@ -27,6 +27,9 @@ pub struct NewResetLink<'a> {
     pub expires_at: i64,
     /// The email carrying the link.
     pub email: &'a QueuedEmail,
+    /// When an admin resets the password: a hash nobody knows the password of, replacing the
+    /// account's, so the old password stops working and every session ends.
+    pub lock_out: Option<&'a str>,
 }
 
 /// A new password set through a link.
@@ -79,8 +82,9 @@ impl Db {
         })
     }
 
-    /// Stores a new link (voiding the account's older ones), its email and the
-    /// `password_reset_requested` event, in one transaction.
+    /// Stores a new link (replacing the account's older one), its email and the
+    /// `password_reset_requested` event, in one transaction; with `lock_out`, the account's
+    /// password too, ending its sessions.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_reset_link(
         &self,
@@ -90,20 +94,29 @@ impl Db {
         let now = now_ms();
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
-            sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
-                .bind(link.user_id)
-                .execute(&mut *tx)
-                .await?;
+            // One link per account: a newer one replaces it, also when two requests race.
             sqlx::query(
-                "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO password_resets (user_id, token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET \
+                 token_hash = excluded.token_hash, created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at",
             )
-            .bind(link.token_hash)
             .bind(link.user_id)
+            .bind(link.token_hash)
             .bind(now)
             .bind(link.expires_at)
             .execute(&mut *tx)
             .await?;
+            if let Some(unknown) = link.lock_out {
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1, \
+                     must_change_password = FALSE WHERE id = $2",
+                )
+                .bind(unknown)
+                .bind(link.user_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             enqueue(&mut tx, link.email, now).await?;
             let record = AuditRecord {
                 merchant_id: link.merchant_id,
@@ -112,12 +125,15 @@ impl Db {
             };
             append_events(&mut tx, dialect, [(now, actor, &record)]).await?;
             tx.commit().await
-        })
+        })?;
+        if link.lock_out.is_some() {
+            self.end_sessions_after_change(link.user_id).await;
+        }
+        Ok(())
     }
 
     /// Sets the password of the link's account if the link still works at this moment (it is
-    /// used up by this), moving the account's session epoch on (every session ends) and voiding
-    /// its other links, with the `password_reset` event (by the account's owner, from
+    /// used up by this), moving the account's session epoch on (every session ends), with the `password_reset` event (by the account's owner, from
     /// `client_ip`) and the notice email, in one transaction. Returns the account's id, or
     /// `None` when the link was used, expired, voided or never issued (nothing changed).
     #[tracing::instrument(level = "debug", skip_all)]
@@ -152,10 +168,6 @@ impl Db {
             let Some((email, merchant_id, role)) = changed else {
                 return Ok(None);
             };
-            sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
             enqueue(&mut tx, reset.notice, now).await?;
             let actor = Actor {
                 user_id: Some(user_id),
@@ -173,27 +185,36 @@ impl Db {
             Ok::<_, sqlx::Error>(Some(user_id))
         })?;
         if let Some(user_id) = done {
-            // The epoch already ends the sessions; deleting them is housekeeping.
-            self.delete_user_sessions(user_id).await?;
+            self.end_sessions_after_change(user_id).await;
         }
         Ok(done)
     }
 
-    /// After a sign-in: the account's unused links stop working, and `language` becomes the
-    /// one its emails are written in.
+    /// Deletes the stored sessions of a user whose session epoch just moved on. The epoch
+    /// already ends them, so this is housekeeping: a failure is logged, not answered.
+    async fn end_sessions_after_change(&self, user_id: i64) {
+        if let Err(error) = self.delete_user_sessions(user_id).await {
+            tracing::warn!(%error, user_id, "deleting the sessions of a changed account");
+        }
+    }
+
+    /// After a sign-in: the account's unused links stop working, and `language`, when given,
+    /// becomes the one its emails are written in.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn note_sign_in(&self, user_id: i64, language: &str) -> sqlx::Result<()> {
+    pub async fn note_sign_in(&self, user_id: i64, language: Option<&str>) -> sqlx::Result<()> {
         on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
                 .bind(user_id)
                 .execute(pool)
                 .await?;
-            sqlx::query(SET_LANGUAGE)
-                .bind(user_id)
-                .bind(language)
-                .execute(pool)
-                .await
-                .map(drop)
+            if let Some(language) = language {
+                sqlx::query(SET_LANGUAGE)
+                    .bind(user_id)
+                    .bind(language)
+                    .execute(pool)
+                    .await?;
+            }
+            Ok(())
         })
     }
 

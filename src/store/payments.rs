@@ -1,7 +1,7 @@
 //! Sandbox payments, and the deliveries their status changes queue.
 
 use super::{Db, now_ms, on_pool};
-use crate::domain::{DeliveryKind, DeliveryStatus, Environment};
+use crate::domain::{DeliveryKind, DeliveryStatus, Environment, PaymentStatus};
 
 /// A stored payment.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -12,7 +12,7 @@ pub struct StoredPayment {
     pub channel: String,
     pub invoice_number: String,
     pub amount: i64,
-    pub status: String,
+    pub status: PaymentStatus,
     /// JSON array of URLs.
     pub notification_urls: String,
     pub request_hash: String,
@@ -69,7 +69,7 @@ impl Db {
             .bind(&payment.channel)
             .bind(&payment.invoice_number)
             .bind(payment.amount)
-            .bind(&payment.status)
+            .bind(payment.status)
             .bind(&payment.notification_urls)
             .bind(&payment.request_hash)
             .bind(payment.created_at)
@@ -124,7 +124,7 @@ impl Db {
         &self,
         merchant_id: i64,
         payment_id: &str,
-        status: &str,
+        status: PaymentStatus,
         environment: Environment,
         notifications: &[QueuedNotification],
     ) -> sqlx::Result<StatusChange> {

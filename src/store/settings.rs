@@ -2,6 +2,7 @@
 
 use super::audit::{AuditAction, AuditRecord, append_events};
 use super::{Actor, Db, now_ms, on_pool};
+use crate::domain::Environment;
 
 /// A channel's stored settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -18,7 +19,26 @@ pub struct ChannelSetting {
     pub failing_error: Option<String>,
     /// The environment that is failing (production's when both are).
     #[sqlx(default)]
-    pub failing_environment: Option<String>,
+    pub failing_environment: Option<Environment>,
+}
+
+impl ChannelSetting {
+    /// The URL saved for `environment`.
+    pub fn url(&self, environment: Environment) -> Option<&str> {
+        match environment {
+            Environment::Sandbox => self.sandbox_url.as_deref(),
+            Environment::Production => self.production_url.as_deref(),
+        }
+    }
+
+    /// The environment whose newest deliveries keep failing, with its last error.
+    pub fn failing(&self) -> Option<(Environment, &str)> {
+        let error = self.failing_error.as_deref()?;
+        Some((
+            self.failing_environment.unwrap_or(Environment::Sandbox),
+            error,
+        ))
+    }
 }
 
 /// A save of one channel's URLs, based on the `expected_version` the form was rendered with.

@@ -270,7 +270,7 @@ pub async fn the_same_error_reads_in_indonesian_after_the_switch(run: Run) {
     let email = run.app.create_merchant_user("acme").await;
     let mut chrome = run.browser("indonesian").await;
     chrome.sign_in(&email, PASSWORD).await;
-    chrome.click("nav.languages a[hreflang=id]").await;
+    chrome.click("nav.languages [data-lang=id]").await;
     chrome
         .wait_for_text("main h1", "Pengaturan Pembayaran")
         .await;
@@ -578,7 +578,7 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     chrome.shot("notification-chart").await;
 
     // The same log, detail and resend in Bahasa Indonesia.
-    chrome.click("nav.languages a[hreflang=id]").await;
+    chrome.click("nav.languages [data-lang=id]").await;
     chrome
         .wait_for_text("#health-title", "Kesehatan pengiriman")
         .await;

@@ -41,7 +41,6 @@ impl Browser {
 
     /// This browser, with its cookies, talking to another server of the same site (as a load
     /// balancer would send it there; the process-level tests use it).
-    #[allow(dead_code)]
     pub fn on(&self, address: &str) -> Browser {
         Browser {
             address: address.to_owned(),

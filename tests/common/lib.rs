@@ -13,6 +13,7 @@ mod receiver;
 mod signatures;
 mod smtp;
 
+pub mod bench;
 pub mod ledger;
 pub mod queue;
 pub mod serve_process;

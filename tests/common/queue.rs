@@ -2,7 +2,7 @@
 //! API would, for the tests of the delivery queue, metrics and health.
 
 use payhook::catalog::ChannelTarget;
-use payhook::domain::Environment;
+use payhook::domain::{Environment, PaymentStatus};
 use payhook::notify::message::{self, PaymentFacts};
 use payhook::secrets::SecretBox;
 use payhook::store::payments::{QueuedNotification, StatusChange, StoredPayment};
@@ -51,7 +51,7 @@ pub async fn queue_on(
         channel: "bca".into(),
         invoice_number: format!("INV-{}", &payhook::random::random_token()[..8]),
         amount: 150_000,
-        status: "PENDING".into(),
+        status: PaymentStatus::Pending,
         notification_urls: "[]".into(),
         request_hash: String::new(),
         created_at: now,
@@ -63,7 +63,7 @@ pub async fn queue_on(
         target,
         invoice_number: &payment.invoice_number,
         amount: payment.amount,
-        status: "SUCCESS",
+        status: PaymentStatus::Success,
         reference: &payment.id,
         at: time::OffsetDateTime::now_utc(),
         test: false,
@@ -80,7 +80,7 @@ pub async fn queue_on(
         .change_payment_status(
             merchant_id,
             &payment.id,
-            "SUCCESS",
+            PaymentStatus::Success,
             Environment::Sandbox,
             &notifications,
         )

@@ -39,7 +39,6 @@ pub enum Reply {
     /// Answers 200 and streams `x` without end, counting what it managed to write.
     Endless(Arc<std::sync::atomic::AtomicUsize>),
     /// Answers 200 after this long (the process-level delivery tests use it).
-    #[allow(dead_code)]
     Slow(Duration),
     /// Answers each request with the next status of the script (empty body), then `then`.
     Script(Arc<Mutex<std::collections::VecDeque<u16>>>, u16),

@@ -28,7 +28,11 @@ async fn health_reports_the_database_and_the_queue(backend: Backend) {
         settings.delivery_poll = Duration::from_secs(3600);
     })
     .await;
-    let idle = json!({"database": "ok", "queue": {"due": 0, "oldest_due_seconds": 0}});
+    let idle = json!({
+        "database": "ok",
+        "queue": {"due": 0, "oldest_due_seconds": 0},
+        "email": {"oldest_unsent_seconds": 0},
+    });
     assert_eq!(health(&app).await, (StatusCode::OK, idle));
 
     let urls = ["a", "b", "c"].map(|n| format!("https://hooks.acme.co.id/{n}"));

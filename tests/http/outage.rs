@@ -180,7 +180,10 @@ async fn stopping_postgres_under_load_answers_503_and_recovers_by_itself() {
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = health.json().await.unwrap();
-    assert_eq!(body, json!({"database": "unavailable", "queue": null}));
+    assert_eq!(
+        body,
+        json!({"database": "unavailable", "queue": null, "email": null})
+    );
     assert_unavailable_page(app.get("/settings/payment/cards").await).await;
     assert_unavailable_json(create_payment(&app, &client_id, &secret).await).await;
 

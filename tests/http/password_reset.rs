@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use payhook::domain::{EmailAddress, Role};
 use payhook_testing::{
-    Backend, Browser, PASSWORD, PUBLIC_URL, Probe, ReceivedMail, csrf_token, location,
+    Backend, Browser, PASSWORD, PUBLIC_URL, Probe, ReceivedMail, TestApp, csrf_token, location,
     on_both_backends, path_of, spawn_with_smtp,
 };
 use reqwest::StatusCode;
@@ -29,6 +29,28 @@ async fn forgot(browser: &Browser, email: &str) -> reqwest::Response {
     browser
         .submit("/password/forgot", "/password/forgot", &[("email", email)])
         .await
+}
+
+/// How many reset requests ended with `outcome`, as `/metrics` counts them.
+async fn reset_requests(app: &TestApp, outcome: &str) -> u64 {
+    let series = format!("payhook_password_reset_requests_total{{outcome=\"{outcome}\"}} ");
+    let text = app.get_text("/metrics").await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until `count` requests ended with `outcome`: the server has answered them all, by
+/// email or not.
+async fn until_answered(app: &TestApp, outcome: &str, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reset_requests(app, outcome).await < count {
+        assert!(
+            Instant::now() < deadline,
+            "{count} requests never ended {outcome}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The reset link of `mail`.
@@ -209,7 +231,9 @@ async fn every_address_gets_the_same_answer_and_only_an_active_account_gets_mail
 
     let mail = smtp.mail_to(&active).await;
     assert_eq!(mail.envelope_to, std::slice::from_ref(&active));
-    // One email was queued in all, and it went out: nothing else waits to be sent.
+    // Every request was dealt with, and one email was queued in all.
+    until_answered(&app, "no_account", 2).await;
+    assert_eq!(reset_requests(&app, "emailed").await, 1);
     assert_eq!(app.count_rows("email_outbox").await, 1);
     assert_eq!(app.count_rows("password_resets").await, 1);
     assert_eq!(smtp.received().len(), 1);
@@ -277,13 +301,15 @@ async fn requests_are_limited_per_address_and_per_client_without_changing_the_an
         assert!(answer.text().await.unwrap().contains("id=\"forgot-sent\""));
     }
     // Five emails for five requests; the sixth was answered alike and sent nothing.
+    until_answered(&app, "emailed", 5).await;
+    assert_eq!(reset_requests(&app, "limited").await, 1);
     assert_eq!(app.count_rows("email_outbox").await, 5);
     smtp.wait_for(5, Duration::from_secs(30)).await;
 
-    // From one client, 20 counted requests over any addresses (the refused sixth did not
-    // count); then even a real account gets none.
+    // From one client, 20 requests over any addresses (the refused sixth counts too); then
+    // even a real account gets none.
     let other = app.create_merchant_user("acme").await;
-    for n in 0..15 {
+    for n in 0..14 {
         forgot(&visitor, &format!("nobody{n}@nowhere.example.com")).await;
     }
     let answer = forgot(&visitor, &other).await;
@@ -301,8 +327,18 @@ async fn emails_are_written_in_the_language_the_user_last_chose(backend: Backend
     let (app, smtp) = spawn_with_smtp(backend).await;
     let email = app.create_merchant_user("acme").await;
     let browser = app.signed_in_browser(&email).await;
-    let switched = browser.get("/language/id").await;
+    let header = browser.get_text("/settings/payment").await;
+    assert!(
+        header.contains("action=\"/language/id\""),
+        "the switch is a form: {header}"
+    );
+    let switched = browser
+        .submit("/settings/payment", "/language/id", &[])
+        .await;
     assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    // A link (GET) switches the page's language only: it writes nothing.
+    let visitor = app.signed_in_browser(&email).await;
+    visitor.get("/language/en").await;
 
     // Asked from a browser that reads English: the account's language decides.
     forgot(&app.new_browser(), &email).await;
@@ -326,26 +362,32 @@ async fn emails_are_written_in_the_language_the_user_last_chose(backend: Backend
 async fn admins_send_a_reset_link_instead_of_typing_a_password(backend: Backend) {
     let (app, smtp) = spawn_with_smtp(backend).await;
     let email = app.create_merchant_user("acme").await;
+    let users_session = app.signed_in_browser(&email).await;
     let admin_email = app.create_admin().await;
     let admin = app.signed_in_browser(&admin_email).await;
-    let user = app
-        .db
-        .find_login_user(&EmailAddress::parse(&email).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let action = format!("/admin/users/{}/reset-password", user.id);
+    let user_id = |address: String| {
+        let db = app.db.clone();
+        async move {
+            let address = EmailAddress::parse(&address).unwrap();
+            db.find_login_user(&address).await.unwrap().unwrap().id
+        }
+    };
+    let action = format!(
+        "/admin/users/{}/reset-password",
+        user_id(email.clone()).await
+    );
     let answer = admin.submit("/admin/users", &action, &[]).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     let page = admin.get_text(location(&answer)).await;
-    assert!(page.contains(&format!("was emailed to {email}")), "{page}");
+    assert!(
+        page.contains(&format!("The password of {email} was replaced")),
+        "{page}"
+    );
     assert!(
         !page.contains("One-time password"),
         "no password shown: {page}"
     );
 
-    let mail = smtp.mail_to(&email).await;
-    let link = reset_link(&mail);
     let event = &app
         .db
         .audit_events_by_action("password_reset_requested")
@@ -354,14 +396,37 @@ async fn admins_send_a_reset_link_instead_of_typing_a_password(backend: Backend)
     assert_eq!(event.actor_email.as_deref(), Some(admin_email.as_str()));
     assert_eq!(event.actor_role.as_deref(), Some(Role::Admin.as_str()));
 
-    // The user's password still works until they choose a new one.
-    let still = app.new_browser().login(&email, PASSWORD).await;
-    assert_eq!(still.status(), StatusCode::SEE_OTHER);
-    // Signing in voided the link the admin sent.
-    assert_eq!(
-        app.new_browser().get(path_of(&link)).await.status(),
-        StatusCode::GONE
+    // Someone who knew the old password is out: it no longer works, their session has ended.
+    let signed_out = users_session.get("/settings/payment").await;
+    assert_eq!(location(&signed_out), "/login");
+    let old = app.new_browser().login(&email, PASSWORD).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    // The owner chooses a new one through the link.
+    let link = reset_link(&smtp.mail_to(&email).await);
+    let visitor = app.new_browser();
+    let done = choose(&visitor, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let new = app.new_browser().login(&email, NEW_PASSWORD).await;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+
+    // A disabled user gets no link: enabling comes first.
+    let disabled = app.create_merchant_user("acme").await;
+    let disabled_id = user_id(disabled.clone()).await;
+    app.db
+        .set_user_disabled(disabled_id, true, None)
+        .await
+        .unwrap();
+    let action = format!("/admin/users/{disabled_id}/reset-password");
+    let refused = admin.submit("/admin/users", &action, &[]).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("enable the user first")
     );
+    assert!(smtp.mails_to(&disabled).is_empty());
 }
 
 #[tokio::test]
@@ -393,4 +458,21 @@ async fn with_no_relay_the_email_is_written_to_the_log_with_its_link() {
         assert!(Instant::now() < deadline, "the email was never logged");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_reset_link_is_logged_without_its_token() {
+    payhook_testing::capture_logs();
+    let app = payhook_testing::spawn_app(Backend::Sqlite).await;
+    let token = "Zm9yZ290LXBhc3N3b3JkLXRva2VuLW5vdC1sb2dnZWQ";
+    let gone = app.get(&format!("/password/reset/{token}")).await;
+    assert_eq!(gone.status(), StatusCode::GONE);
+    let id = gone.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let logs = payhook_testing::logs();
+    assert!(
+        logs.lines()
+            .any(|line| line.contains(&id) && line.contains("http.target=/password/reset/{token}")),
+        "the request is logged, by its route"
+    );
+    assert!(!logs.contains(token), "the token is not in the log");
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use payhook::domain::{EmailAddress, Role};
 use payhook::store::Db;
+use payhook_testing::{Backend, Browser, ScratchDatabase, csrf_token};
 
 mod shutdown;
 
@@ -140,83 +141,12 @@ fn printed_password(lines: &[String], role: &str, email: &str) -> String {
     }
 }
 
-/// An empty Postgres database for one test, dropped afterwards.
-struct ScratchPostgres {
-    server: String,
-    name: String,
-}
-
-impl ScratchPostgres {
-    async fn create() -> Self {
-        let server = std::env::var("PAYHOOK_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
-        let name = format!(
-            "payhook_test_serve_{}",
-            &payhook::random::random_token()[..12]
-        );
-        Self::execute(&server, format!("CREATE DATABASE {name}")).await;
-        Self { server, name }
-    }
-
-    fn url(&self) -> String {
-        format!("{}/{}", self.server, self.name)
-    }
-
-    async fn execute(server: &str, sql: String) {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-            .await
-            .expect("Postgres must be running on 127.0.0.1:5432");
-        sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql))
-            .await
-            .expect("scratch database statement");
-    }
-}
-
-impl Drop for ScratchPostgres {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            runtime.block_on(Self::execute(&server, sql));
-        })
-        .join();
-    }
-}
-
 /// The keys a Postgres server needs, random for each test.
 fn shared_keys() -> [(&'static str, String); 2] {
     [
         ("PAYHOOK_SESSION_KEY", hex::encode([7u8; 64])),
         ("PAYHOOK_SECRET_KEY", payhook::random::random_token()),
     ]
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The sign-in form's token, its cookie kept by `client`.
-async fn sign_in_token(client: &reqwest::Client, base: &str) -> String {
-    let page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -249,21 +179,10 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
     assert_eq!(warned, 1, "{}", first.stderr());
 
     // The printed password signs in once, straight to choosing a new one.
-    let base = address(&printed);
-    let client = browser();
-    let token = sign_in_token(&client, &base).await;
-    let signed_in = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("email", "admin@payhook.test"),
-            ("password", admin_password.as_str()),
-            ("csrf_token", token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let browser = Browser::new(address(&printed));
+    let signed_in = browser.login("admin@payhook.test", &admin_password).await;
     assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
-    let next = client.get(format!("{base}/admin")).send().await.unwrap();
+    let next = browser.get("/admin").await;
     assert_eq!(
         next.headers().get("location").unwrap(),
         "/account/password",
@@ -310,10 +229,10 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
 #[tokio::test]
 async fn first_start_on_postgres_creates_no_accounts_and_says_how_to_add_an_admin() {
     let dir = tempfile::tempdir().unwrap();
-    let database = ScratchPostgres::create().await;
+    let database = ScratchDatabase::new(Backend::Postgres).await;
     let keys = shared_keys();
     let env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = Server::start(dir.path(), &database.url(), "postgres", &env);
+    let server = Server::start(dir.path(), &database.url.clone(), "postgres", &env);
     let printed = server.output_until_listening(STARTUP_LIMIT);
     drop(server);
     assert!(
@@ -326,7 +245,7 @@ async fn first_start_on_postgres_creates_no_accounts_and_says_how_to_add_an_admi
             .any(|line| line.contains("payhook user add --email EMAIL --role admin")),
         "{printed:?}"
     );
-    let db = Db::connect(&database.url()).await.unwrap();
+    let db = Db::connect(&database.url.clone()).await.unwrap();
     assert_eq!(db.count_users().await.unwrap(), 0);
     db.close().await;
 }
@@ -359,10 +278,10 @@ async fn the_sqlite_database_its_wal_and_shm_and_the_key_files_are_private() {
 #[tokio::test]
 async fn a_password_in_database_url_never_reaches_the_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let database = ScratchPostgres::create().await;
+    let database = ScratchDatabase::new(Backend::Postgres).await;
     // Postgres here trusts local connections, so these passwords are sent and ignored.
     let url = database
-        .url()
+        .url
         .replace("postgres@", "postgres:userinfo-s3cret@")
         + "?sslmode=disable&password=query-s3cret";
     let keys = shared_keys();
@@ -396,16 +315,16 @@ async fn a_password_in_database_url_never_reaches_the_logs() {
 async fn flood_of_sign_ins(database_url: &str, env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), database_url, "flood", env);
-    let base = address(&server.output_until_listening(STARTUP_LIMIT));
-    let client = browser();
-    let token = sign_in_token(&client, &base).await;
+    let browser = Browser::new(address(&server.output_until_listening(STARTUP_LIMIT)));
+    let token = csrf_token(&browser.get_text("/login").await);
     let posts = (0..200).map(|n| {
         let email = format!(
             "{}-{n}@flood.example.com",
             &payhook::random::random_token()[..8]
         );
-        client
-            .post(format!("{base}/login"))
+        browser
+            .client
+            .post(browser.url("/login"))
             .form(&[
                 ("email", email.as_str()),
                 ("password", "not a password of anyone"),
@@ -447,8 +366,8 @@ async fn two_hundred_sign_ins_at_once_stay_small_and_get_401_or_429_on_sqlite() 
 
 #[tokio::test]
 async fn two_hundred_sign_ins_at_once_stay_small_and_get_401_or_429_on_postgres() {
-    let database = ScratchPostgres::create().await;
+    let database = ScratchDatabase::new(Backend::Postgres).await;
     let keys = shared_keys();
     let env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    flood_of_sign_ins(&database.url(), &env).await;
+    flood_of_sign_ins(&database.url.clone(), &env).await;
 }

@@ -2,9 +2,8 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use crate::pages::{Layout, format_time, query_string};
+use crate::paths;
 use crate::store::{AuditAction, AuditEntry};
 
 /// The audit page's filter values, as typed.

@@ -2,12 +2,11 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use crate::catalog::Section;
 use crate::domain::MerchantCode;
 use crate::pages::Layout;
 use crate::pages::settings::ChannelRow;
+use crate::paths;
 use crate::store::admin::MerchantSummary;
 
 #[derive(Template)]

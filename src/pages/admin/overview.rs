@@ -2,10 +2,9 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use crate::pages::Layout;
 use crate::pages::settings::SectionSummary;
+use crate::paths;
 use crate::store::FailingMerchant;
 use crate::store::admin::SandboxOnly;
 

@@ -2,9 +2,8 @@
 
 use askama::Template;
 
-use crate::paths;
-
 use crate::pages::Layout;
+use crate::paths;
 use crate::store::admin::UserSummary;
 
 #[derive(Template)]

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::accounts;
-use crate::auth::password_reset;
+use crate::auth::password_reset::{self, Lockout};
 use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -110,9 +110,9 @@ pub enum UserChange {
     ResetPassword,
 }
 
-/// Disables or re-enables a user (ending their sessions at once), or resets their password: by
-/// emailing them a link when a relay is configured, else with a one-time password shown here
-/// (which ends their sessions).
+/// Disables or re-enables a user (ending their sessions at once), or resets their password:
+/// replaced and a link emailed when a relay is configured, else a one-time password shown here;
+/// either way their sessions end.
 pub async fn change_user(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -153,7 +153,10 @@ pub async fn change_user(
                 .find_reset_account(&target.email)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            password_reset::send_link(&state, &account, &actor).await?;
+            if account.disabled {
+                return Err(AppError::BadRequest(t("users.reset_disabled").into()));
+            }
+            password_reset::send_link(&state, &account, &actor, Lockout::Replace).await?;
             Ok(redirect_with(
                 paths::ADMIN_USERS,
                 &tf("users.reset_link_sent", &[&target.email]),

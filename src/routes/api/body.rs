@@ -6,8 +6,9 @@ use utoipa::ToSchema;
 
 use crate::catalog::ChannelTarget;
 use crate::domain::DeliveryStatus;
+use crate::domain::PaymentStatus;
 use crate::error::ApiError;
-use crate::payments::{InvoiceNumber, PaymentStatus};
+use crate::payments::InvoiceNumber;
 
 /// `POST /api/v1/payments`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -294,7 +294,7 @@ fn payment_body(payment: &StoredPayment, deliveries: Option<Vec<DeliveryBody>>) 
             invoice_number: payment.invoice_number.clone(),
             amount: payment.amount,
         },
-        status: payment.status.clone(),
+        status: payment.status.as_str().to_owned(),
         notification_urls: payments::notification_urls(payment),
         created_at: rfc3339(payment.created_at),
         deliveries,
