@@ -93,7 +93,7 @@ pub async fn reset_form(
     };
     let (csrf, cookie) = login_csrf::token_for(&req, &state.settings);
     let page = reset_page(&token, &account, csrf, PasswordErrors::default());
-    Ok(no_referrer(with_cookie(
+    Ok(origin_only(with_cookie(
         render_page(StatusCode::OK, &page),
         cookie,
     )))
@@ -117,7 +117,7 @@ pub async fn reset_password(
     }
     if !errors.is_empty() {
         let page = reset_page(&token, &account, form.csrf_token.clone(), errors);
-        return Ok(no_referrer(render_page(
+        return Ok(origin_only(render_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page,
         )));
@@ -156,12 +156,13 @@ fn reset_page(
     }
 }
 
-/// A page whose address holds a live token: no request it makes (its stylesheet, its script, a
-/// link followed) tells anyone that address in a `Referer`.
-fn no_referrer(mut response: HttpResponse) -> HttpResponse {
+/// A page whose address holds a live token: the requests it makes (its stylesheet, its script, a
+/// link followed) name only this site in their `Referer`, never the address. (`no-referrer`
+/// would also blank the form's `Origin`, which the CSRF check reads.)
+fn origin_only(mut response: HttpResponse) -> HttpResponse {
     response.headers_mut().insert(
         header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
+        header::HeaderValue::from_static("strict-origin"),
     );
     response
 }
@@ -171,5 +172,5 @@ fn gone() -> HttpResponse {
     let page = ResetGonePage {
         layout: Layout::anonymous(t("reset.gone_title")),
     };
-    no_referrer(render_page(StatusCode::GONE, &page))
+    origin_only(render_page(StatusCode::GONE, &page))
 }
