@@ -48,6 +48,6 @@ async fn health_reports_the_database_and_the_queue(backend: Backend) {
     assert!((120..600).contains(&waited), "{body}");
 
     app.db.close().await;
-    let gone = json!({"database": "unavailable", "queue": null});
+    let gone = json!({"database": "unavailable", "queue": null, "email": null});
     assert_eq!(health(&app).await, (StatusCode::SERVICE_UNAVAILABLE, gone));
 }
