@@ -4,13 +4,14 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use crate::accounts;
+use crate::auth::two_factor::{self, Asker, TurnOff};
 use crate::config::Settings;
 use crate::dns::Resolver;
 use crate::domain::Environment;
-use crate::domain::Role;
+use crate::domain::{EmailAddress, Role};
 use crate::password;
 use crate::startup::Application;
-use crate::store::{ChainReport, Db};
+use crate::store::{Actor, ChainReport, Db};
 use crate::url_policy::UrlPolicy;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -83,6 +84,13 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Turn off a user's two-factor sign-in (a lost authenticator and no recovery code left):
+    /// their sessions end, it is audited, and they are told by email. Needs the server's
+    /// environment (the secret key seals the email).
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +147,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("user {email} created");
             Ok(ExitCode::SUCCESS)
         }
+        Command::User {
+            command: UserCommand::ResetTwoFactor { email },
+        } => reset_two_factor(&email).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -169,6 +180,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The database alone: tools need no session or secret keys.
+/// Turns off the two-factor sign-in of the user `email`, as an admin's reset on the users page
+/// does: the way back in for the last admin, who has no other admin to ask.
+async fn reset_two_factor(email: &str) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let address = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
+    let Some(account) = db.find_account_contact(&address).await? else {
+        anyhow::bail!("no user {address}");
+    };
+    let actor = Actor {
+        email: "command line".to_owned(),
+        ..Actor::default()
+    };
+    let asker = Asker {
+        account: &account,
+        actor: &actor,
+        client_ip: None,
+    };
+    if two_factor::turn_off_in(&db, &settings, &asker, TurnOff::ByAdmin).await? {
+        println!(
+            "two-factor sign-in of {address} is off; their sessions ended, and the email telling them waits for the server to send it"
+        );
+    } else {
+        println!("two-factor sign-in of {address} was not on");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn open_db() -> anyhow::Result<Db> {
     let db = Db::connect(&crate::config::database_url_from_env()).await?;
     db.migrate().await?;

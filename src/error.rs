@@ -12,6 +12,8 @@ pub enum AppError {
     SignInRequired,
     #[error("a new password is required")]
     PasswordChangeRequired,
+    #[error("two-factor sign-in must be set up first")]
+    TwoFactorRequired,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("the form's security token is missing or does not match this session")]

@@ -13,6 +13,15 @@ pub const LOGIN: &str = "/login";
 pub const SIGNED_OUT: &str = "/login?signed_out=1";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const LOGIN_TWO_FACTOR: &str = "/login/two-factor";
+/// Where a sign-in that ended at its second step starts again.
+pub const SIGN_IN_ENDED: &str = "/login?ended=1";
+pub const TWO_FACTOR: &str = "/account/two-factor";
+pub const TWO_FACTOR_SETUP: &str = "/account/two-factor/setup";
+pub const TWO_FACTOR_CONFIRM: &str = "/account/two-factor/confirm";
+pub const TWO_FACTOR_DISABLE: &str = "/account/two-factor/disable";
+pub const TWO_FACTOR_RECOVERY_CODES: &str = "/account/two-factor/recovery-codes";
+pub const TWO_FACTOR_TEAM_RULE: &str = "/account/two-factor/team-rule";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";
 pub const PASSWORD_RESET: &str = "/password/reset/{token}";
 /// Where a reset link sends its user once the new password is set.
@@ -50,6 +59,8 @@ pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Paths a user holding a one-time password may still use: choosing a new one, signing out.
 pub const OPEN_TO_ONE_TIME_PASSWORD: [&str; 2] = [ACCOUNT_PASSWORD, LOGOUT];
+/// Paths a user who must set up two-factor may still use: setting it up, signing out.
+pub const OPEN_TO_ENROLMENT: [&str; 4] = [TWO_FACTOR, TWO_FACTOR_SETUP, TWO_FACTOR_CONFIRM, LOGOUT];
 
 /// `pattern` with its `{name}` segments replaced, in order, by `values`: a path built this way
 /// is the route pattern's own shape.

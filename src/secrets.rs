@@ -52,6 +52,20 @@ impl SecretBox {
         Ok(hex::encode([nonce.as_slice(), &sealed].concat()))
     }
 
+    /// A keyed hash of `value` (HMAC-SHA256 under a key of `purpose` derived from this one), in
+    /// hex: what a short secret (a recovery code) is stored as, so a copy of the database alone
+    /// cannot be searched for the values that hash to it.
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut derive =
+            Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        derive.update(purpose.as_bytes());
+        let key = derive.finalize().into_bytes();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes any key");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// Refuses a key other than the one this database's secrets were sealed with, before any
     /// merchant's secret is needed.
     pub async fn check_against(&self, db: &crate::store::Db) -> anyhow::Result<()> {

@@ -27,7 +27,7 @@ use crate::request_span::RequestSpan;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
     account, api, assets, health, integration, language, login, metrics, notifications, password,
-    settings, test_notification,
+    settings, test_notification, two_factor,
 };
 use crate::save_queue::SaveQueue;
 use crate::shutdown::StopClaiming;
@@ -263,12 +263,26 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::LOGIN, get().to(login::login_form))
         .route(paths::LOGIN, post().to(login::login))
         .route(paths::LOGOUT, post().to(login::logout))
+        .route(paths::LOGIN_TWO_FACTOR, get().to(login::second_step_form))
+        .route(paths::LOGIN_TWO_FACTOR, post().to(login::check_second_step))
         .route(paths::PASSWORD_FORGOT, get().to(password::forgot_form))
         .route(paths::PASSWORD_FORGOT, post().to(password::request_link))
         .route(paths::PASSWORD_RESET, get().to(password::reset_form))
         .route(paths::PASSWORD_RESET, post().to(password::reset_password))
         .route(paths::ACCOUNT_PASSWORD, get().to(account::password_form))
         .route(paths::ACCOUNT_PASSWORD, post().to(account::change_password))
+        .route(paths::TWO_FACTOR, get().to(two_factor::two_factor_page))
+        .route(paths::TWO_FACTOR_SETUP, post().to(two_factor::begin_setup))
+        .route(paths::TWO_FACTOR_CONFIRM, post().to(two_factor::confirm))
+        .route(paths::TWO_FACTOR_DISABLE, post().to(two_factor::disable))
+        .route(
+            paths::TWO_FACTOR_RECOVERY_CODES,
+            post().to(two_factor::replace_recovery_codes),
+        )
+        .route(
+            paths::TWO_FACTOR_TEAM_RULE,
+            post().to(two_factor::set_team_rule),
+        )
         // Settings > Payment Settings
         .route(
             paths::PAYMENT_SETTINGS,

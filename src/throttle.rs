@@ -63,6 +63,20 @@ pub const SIGN_IN: Limits = Limits {
     account: AccountLimit::SlowAbove(ACCOUNT_SLOW_ABOVE),
 };
 
+/// Two-factor codes (at sign-in and before a change), counted per account whatever their
+/// outcome, a right one taking its address's count back. Unlike passwords, the account is
+/// refused from everywhere at the limit: only someone who knows the password can type a code,
+/// so a stranger still cannot lock the owner out, and a six-digit code must not be guessed
+/// from many addresses at once.
+pub const SECOND_FACTOR: Limits = Limits {
+    scope: "Code",
+    account_ip: ACCOUNT_IP_LIMIT,
+    ip: IP_LIMIT,
+    account: AccountLimit::RefuseAt(CODES_PER_ACCOUNT),
+};
+/// Codes for one account, from anywhere, that refuse more for the rest of the window.
+pub const CODES_PER_ACCOUNT: i64 = 10;
+
 /// Asking for a password-reset link: a few an address (each sends an email), a few more from
 /// one client address.
 pub const RESET_REQUESTS: Limits = Limits {
@@ -242,7 +256,17 @@ impl Throttle {
 
     /// Counts a wrong password for `account` from `ip`.
     pub async fn record_failure(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
-        let (account, ip) = SIGN_IN.keys(account, ip);
+        self.record_within(&SIGN_IN, account, ip).await
+    }
+
+    /// Counts a failed attempt of `account` from `ip` against `limits`.
+    pub async fn record_within(
+        &self,
+        limits: &Limits,
+        account: &str,
+        ip: Option<IpAddr>,
+    ) -> anyhow::Result<()> {
+        let (account, ip) = limits.keys(account, ip);
         self.record(&account, &ip).await
     }
 
@@ -275,7 +299,18 @@ impl Throttle {
 
     /// Forgets the failures of `account` from `ip`: its owner just got in from there.
     pub async fn clear(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
-        let ip = address_key(ip);
+        self.clear_within(&SIGN_IN, account, ip).await
+    }
+
+    /// Forgets the failed attempts of `account` from `ip` counted against `limits`.
+    pub async fn clear_within(
+        &self,
+        limits: &Limits,
+        account: &str,
+        ip: Option<IpAddr>,
+    ) -> anyhow::Result<()> {
+        let (account, ip) = limits.keys(account, ip);
+        let account = account.as_str();
         match &self.counters {
             Counters::Database(db) => db.clear_auth_failures(account, &ip).await?,
             Counters::Redis { conn, prefix } => {
@@ -378,5 +413,7 @@ mod tests {
         assert_eq!(judge(&RESET_REQUESTS, counts(0, 0, 4)), Verdict::Allowed);
         assert_eq!(judge(&RESET_REQUESTS, counts(0, 0, 5)), Verdict::Refused);
         assert_eq!(judge(&RESET_REQUESTS, counts(0, 20, 0)), Verdict::Refused);
+        assert_eq!(judge(&SECOND_FACTOR, counts(0, 0, 9)), Verdict::Allowed);
+        assert_eq!(judge(&SECOND_FACTOR, counts(0, 0, 10)), Verdict::Refused);
     }
 }

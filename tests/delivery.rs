@@ -495,7 +495,21 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
     )
     .await
     .unwrap();
-    let admin = sign_in(on_b, admin_email).await;
+    // Admins must use two-factor (the server's default): set up on one server, the code's
+    // step (kept in the shared session store) passed on the other.
+    let unenrolled = sign_in(on_b, admin_email).await;
+    let page = unenrolled.get("/admin/users").await;
+    assert_eq!(payhook_testing::location(&page), "/account/two-factor");
+    let enrolled = payhook_testing::enrol(&unenrolled).await;
+    let admin = Browser::new(on_b.to_owned());
+    let first = admin.login(admin_email, payhook_testing::PASSWORD).await;
+    assert_eq!(payhook_testing::location(&first), "/login/two-factor");
+    let code = payhook_testing::totp_ahead(&enrolled.secret, 1);
+    let passed = admin
+        .on(on_a)
+        .submit("/login/two-factor", "/login/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(payhook_testing::location(&passed), "/settings/payment");
     let user = db.find_login_user(&payhook_testing::email(&email)).await;
     let id = user.unwrap().unwrap().id;
     let disabled = admin

@@ -8,6 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 
 use super::keys;
+use crate::config::TwoFactorPolicy;
 use crate::domain::{EmailAddress, MerchantCode, Role};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -32,6 +33,11 @@ pub struct CurrentUser {
     pub session_id: String,
     /// Signed in with a one-time password an admin issued: must choose a new one first.
     pub must_change_password: bool,
+    /// Two-factor sign-in is on.
+    pub two_factor: bool,
+    /// Two-factor is required of this user: an admin's under `PAYHOOK_ADMIN_2FA=required`, a
+    /// merchant user's under their team's rule.
+    pub two_factor_required: bool,
 }
 
 /// The session's own bookkeeping: who, which sign-in, and its clock.
@@ -110,6 +116,10 @@ impl CurrentUser {
                 .insert(keys::REFRESHED_AT, now)
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
         }
+        let required = match user.role {
+            Role::Admin => state.settings.admin_two_factor == TwoFactorPolicy::Required,
+            Role::Merchant => user.merchant_requires_two_factor,
+        };
         let merchant = match (user.merchant_id, user.merchant_code, user.merchant_name) {
             (Some(id), Some(code), Some(name)) => Some(MerchantRef { id, code, name }),
             _ => None,
@@ -122,7 +132,15 @@ impl CurrentUser {
             session,
             session_id: sign_in.session_id,
             must_change_password: user.must_change_password,
+            two_factor: user.two_factor,
+            two_factor_required: required,
         }))
+    }
+
+    /// Two-factor is required of this user and not on yet: every page but setting it up (and
+    /// signing out) sends them there.
+    pub fn must_enrol(&self) -> bool {
+        self.two_factor_required && !self.two_factor
     }
 
     /// The audit actor for this user's requests.
@@ -144,6 +162,7 @@ impl FromRequest for CurrentUser {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let open_to_one_time = crate::paths::OPEN_TO_ONE_TIME_PASSWORD.contains(&req.path());
+        let open_to_enrolment = crate::paths::OPEN_TO_ENROLMENT.contains(&req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow::anyhow!("application state missing"))?;
             let user = CurrentUser::load(&state, session)
@@ -151,6 +170,9 @@ impl FromRequest for CurrentUser {
                 .ok_or(AppError::SignInRequired)?;
             if user.must_change_password && !open_to_one_time {
                 return Err(AppError::PasswordChangeRequired);
+            }
+            if user.must_enrol() && !user.must_change_password && !open_to_enrolment {
+                return Err(AppError::TwoFactorRequired);
             }
             Ok(user)
         })

@@ -10,13 +10,17 @@ pub mod reauth;
 mod scope;
 mod session_store;
 mod sign_in;
+pub mod totp;
+pub mod two_factor;
 
 pub use api_client::SandboxClient;
 pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
 pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, start_session};
 pub use scope::{MaybeScoped, Scope, Scoped};
 pub use session_store::SessionBackend;
-pub use sign_in::{SignInOutcome, audit_best_effort, sign_in};
+pub use sign_in::{
+    PendingSignIn, SecondStep, SignInOutcome, audit_best_effort, second_step, sign_in,
+};
 
 /// Keys of the values kept in a session.
 pub(crate) mod keys {
@@ -30,6 +34,15 @@ pub(crate) mod keys {
     pub const SIGNED_IN_AT: &str = "since";
     /// When the idle timeout was last pushed back (ms).
     pub const REFRESHED_AT: &str = "seen";
+    /// A sign-in waiting for its second step (a code): whose, the account's epoch then, when it
+    /// began, how many wrong codes so far, and the language chosen before it.
+    pub const PENDING_USER_ID: &str = "pending_uid";
+    pub const PENDING_EPOCH: &str = "pending_epoch";
+    pub const PENDING_SINCE: &str = "pending_since";
+    pub const PENDING_WRONG_CODES: &str = "pending_wrong";
+    pub const PENDING_LANGUAGE: &str = "pending_lang";
+    /// When the two-factor setup this session began (after the password) started (ms).
+    pub const TWO_FACTOR_SETUP: &str = "tf_setup";
 }
 
 /// The session cookie's name: with `Secure` on, the `__Host-` prefix makes browsers refuse it

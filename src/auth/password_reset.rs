@@ -13,13 +13,13 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::EmailAddress;
 use crate::error::AppError;
-use crate::i18n::Lang;
 use crate::mail::compose::{Frame, PasswordChanged, PasswordReset};
 use crate::mail::outbox;
 use crate::metrics::ResetRequest;
 use crate::paths;
 use crate::state::AppState;
-use crate::store::password_resets::{NewResetLink, PasswordFromLink, ResetAccount};
+use crate::store::password_resets::{NewResetLink, PasswordFromLink};
+use crate::store::users::AccountContact;
 use crate::store::{Actor, now_ms};
 use crate::throttle::{self, Verdict};
 
@@ -58,15 +58,6 @@ impl ResetToken {
     pub fn path(&self) -> String {
         paths::password_reset(&self.0)
     }
-}
-
-/// The language an account's emails are written in: the one it last chose, else English.
-fn language_of(account: &ResetAccount) -> Lang {
-    account
-        .language
-        .as_deref()
-        .and_then(Lang::from_code)
-        .unwrap_or_default()
 }
 
 /// Asks for a link for the address typed as `typed_email`, from `client_ip`. Nothing tells the
@@ -117,7 +108,7 @@ async fn find_and_email(
     let Ok(email) = EmailAddress::parse(address) else {
         return Ok(ResetRequest::NoAccount);
     };
-    let account = state.db.find_reset_account(&email).await?;
+    let account = state.db.find_account_contact(&email).await?;
     let Some(account) = account.filter(|a| !a.disabled) else {
         return Ok(ResetRequest::NoAccount);
     };
@@ -144,7 +135,7 @@ pub enum Lockout {
 /// address, or an admin.
 pub async fn send_link(
     state: &AppState,
-    account: &ResetAccount,
+    account: &AccountContact,
     actor: &Actor,
     lockout: Lockout,
 ) -> Result<(), AppError> {
@@ -161,10 +152,7 @@ pub async fn send_link(
         .mail
         .link(&token.path(), &state.settings.bind);
     let email = PasswordReset {
-        frame: Frame {
-            lang: language_of(account),
-            to: &account.email,
-        },
+        frame: Frame::for_account(account),
         link: &link,
         minutes: LINK_MINUTES,
     }
@@ -189,7 +177,7 @@ pub async fn send_link(
 pub async fn account_of_link(
     state: &AppState,
     token: &ResetToken,
-) -> Result<Option<ResetAccount>, AppError> {
+) -> Result<Option<AccountContact>, AppError> {
     Ok(state.db.reset_link_account(&token.hash(), now_ms()).await?)
 }
 
@@ -199,7 +187,7 @@ pub async fn account_of_link(
 pub async fn reset_password(
     state: &AppState,
     token: &ResetToken,
-    account: &ResetAccount,
+    account: &AccountContact,
     password: String,
     client_ip: Option<IpAddr>,
 ) -> Result<bool, AppError> {
@@ -210,10 +198,7 @@ pub async fn reset_password(
         .link(paths::PASSWORD_FORGOT, &state.settings.bind);
     let shown_ip = client_ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string());
     let notice = PasswordChanged {
-        frame: Frame {
-            lang: language_of(account),
-            to: &account.email,
-        },
+        frame: Frame::for_account(account),
         at: now_ms(),
         client_ip: &shown_ip,
         forgot_link: &forgot_link,

@@ -1,16 +1,21 @@
 //! The sign-in decision: throttling, the password check against a real or dummy hash, the
-//! timing floor, the audit trail and the hash upgrade. The handler only maps the outcome to a
-//! response and starts the session.
+//! timing floor, the audit trail and the hash upgrade; for an account with two-factor on, the
+//! second step (a code) before it counts as signed in. The handlers only map outcomes to
+//! responses and start the session.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
+use actix_session::Session;
+
+use super::keys;
+use super::two_factor::{self, Asker, CodeCheck};
 use crate::domain::EmailAddress;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::password::{self, Busy};
 use crate::state::AppState;
-use crate::store::{Actor, AuditAction, AuditRecord, LoginUser};
+use crate::store::{Actor, AuditAction, AuditRecord, LoginUser, now_ms};
 use crate::throttle::Verdict;
 
 /// The least time a refused sign-in takes from the start of its password check: several times a
@@ -21,6 +26,9 @@ const REFUSAL_FLOOR: Duration = Duration::from_millis(200);
 pub enum SignInOutcome {
     /// The right password of an enabled user, recorded in the audit log: start the session.
     SignedIn(LoginUser),
+    /// The right password of an enabled user with two-factor on: a code comes next
+    /// ([`PendingSignIn`]); nothing is recorded as a sign-in yet.
+    SecondFactor(LoginUser),
     /// An unknown address, a wrong password or a disabled user: one answer for all three.
     Refused,
     /// Too many wrong passwords for this account from this address, or from this address.
@@ -86,28 +94,161 @@ pub async fn sign_in(
         }
     };
 
-    // No sign-in without its audit event: if the event cannot be written, nobody is let in.
-    let actor = Actor {
-        user_id: Some(user.id),
-        role: Some(user.role),
-        ..actor
-    };
+    if password::is_outdated(&user.password_hash) {
+        upgrade_hash(state, &user, password).await;
+    }
+    if user.two_factor {
+        return Ok(SignInOutcome::SecondFactor(user));
+    }
+    complete_sign_in(state, &user, client_ip, chosen).await?;
+    Ok(SignInOutcome::SignedIn(user))
+}
+
+/// Records a sign-in that passed every step. No sign-in without its audit event: if the event
+/// cannot be written, nobody is let in. The address's failures for the account are forgotten,
+/// reset links still out are void, and a language chosen with the switch becomes the one of the
+/// user's emails.
+async fn complete_sign_in(
+    state: &AppState,
+    user: &LoginUser,
+    client_ip: Option<IpAddr>,
+    chosen: Option<Lang>,
+) -> Result<(), AppError> {
+    let actor = actor_of(user, client_ip);
     let record = AuditRecord {
         merchant_id: user.merchant_id,
         ..AuditRecord::of(AuditAction::SignIn)
     };
     state.db.record_audit(&actor, &record).await?;
-    if password::is_outdated(&user.password_hash) {
-        upgrade_hash(state, &user, password).await;
-    }
-    state.throttle.clear(&account, client_ip).await?;
-    // Reset links still out are void now; a language chosen with the switch becomes the one
-    // of the user's emails.
+    state.throttle.clear(user.email.as_str(), client_ip).await?;
     state
         .db
         .note_sign_in(user.id, chosen.map(Lang::code))
         .await?;
-    Ok(SignInOutcome::SignedIn(user))
+    Ok(())
+}
+
+fn actor_of(user: &LoginUser, client_ip: Option<IpAddr>) -> Actor {
+    Actor {
+        user_id: Some(user.id),
+        email: user.email.to_string(),
+        role: Some(user.role),
+        client_ip: client_ip.map(|ip| ip.to_string()),
+    }
+}
+
+/// Wrong codes that end a sign-in waiting for its second step.
+pub const WRONG_CODES_ALLOWED: i64 = 5;
+
+/// A sign-in waiting for its second step, kept in the session, which holds no signed-in user
+/// until the step is passed: every page but the step's own sends it to the sign-in page.
+pub struct PendingSignIn {
+    user_id: i64,
+    epoch: i64,
+    since: i64,
+    wrong_codes: i64,
+    chosen: Option<Lang>,
+}
+
+impl PendingSignIn {
+    /// Starts the second step for `user` under a new session key, nothing left from before.
+    pub fn begin(session: &Session, user: &LoginUser, chosen: Option<Lang>) -> anyhow::Result<()> {
+        session.renew();
+        session.clear();
+        session.insert(keys::PENDING_USER_ID, user.id)?;
+        session.insert(keys::PENDING_EPOCH, user.session_epoch)?;
+        session.insert(keys::PENDING_SINCE, now_ms())?;
+        session.insert(keys::PENDING_WRONG_CODES, 0_i64)?;
+        session.insert(keys::CSRF, crate::random::random_token())?;
+        if let Some(lang) = chosen {
+            session.insert(keys::PENDING_LANGUAGE, lang.code())?;
+        }
+        Ok(())
+    }
+
+    /// The sign-in waiting in `session`, if one is and it began less than `timeout` ago
+    /// (`Settings::sign_in_code_timeout`).
+    pub fn read(session: &Session, timeout: Duration) -> Option<Self> {
+        let get = |key| session.get::<i64>(key).ok().flatten();
+        let pending = Self {
+            user_id: get(keys::PENDING_USER_ID)?,
+            epoch: get(keys::PENDING_EPOCH)?,
+            since: get(keys::PENDING_SINCE)?,
+            wrong_codes: get(keys::PENDING_WRONG_CODES)?,
+            chosen: session
+                .get::<String>(keys::PENDING_LANGUAGE)
+                .ok()
+                .flatten()
+                .and_then(|code| Lang::from_code(&code)),
+        };
+        let timeout = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        (now_ms() - pending.since < timeout).then_some(pending)
+    }
+}
+
+/// What a code at the second step came to.
+pub enum SecondStep {
+    /// Right: signed in, recorded; start the session.
+    SignedIn(LoginUser),
+    /// Wrong: this many tries are left.
+    Wrong(i64),
+    /// The sign-in is over (too many wrong codes, too late, or the account changed): start
+    /// again with the password.
+    Ended,
+}
+
+/// Checks `typed` (an authenticator code or a recovery code) for the sign-in waiting in
+/// `session`, from `client_ip`.
+pub async fn second_step(
+    state: &AppState,
+    session: &Session,
+    typed: &str,
+    client_ip: Option<IpAddr>,
+) -> Result<SecondStep, AppError> {
+    let Some(pending) = PendingSignIn::read(session, state.settings.sign_in_code_timeout) else {
+        return Ok(SecondStep::Ended);
+    };
+    let user = state.db.find_login_user_by_id(pending.user_id).await?;
+    let still = |u: &LoginUser| !u.disabled && u.two_factor && u.session_epoch == pending.epoch;
+    let Some(user) = user.filter(still) else {
+        return Ok(SecondStep::Ended);
+    };
+    let Some(account) = state.db.account_contact(user.id).await? else {
+        return Ok(SecondStep::Ended);
+    };
+    let actor = actor_of(&user, client_ip);
+    let asker = Asker {
+        account: &account,
+        actor: &actor,
+        client_ip,
+    };
+    match two_factor::check_code(state, &asker, typed).await? {
+        CodeCheck::Totp | CodeCheck::Recovery => {
+            complete_sign_in(state, &user, client_ip, pending.chosen).await?;
+            return Ok(SecondStep::SignedIn(user));
+        }
+        CodeCheck::TooMany => return Ok(SecondStep::Ended),
+        CodeCheck::Wrong => {}
+    }
+    // A wrong code counts like a wrong password too, for this account from this address.
+    state
+        .throttle
+        .record_failure(user.email.as_str(), client_ip)
+        .await?;
+    let record = AuditRecord {
+        merchant_id: user.merchant_id,
+        field: Some("code"),
+        ..AuditRecord::of(AuditAction::SignInFailed)
+    };
+    audit_best_effort_record(state, &actor, &record).await;
+    let wrong = pending.wrong_codes + 1;
+    if wrong >= WRONG_CODES_ALLOWED {
+        return Ok(SecondStep::Ended);
+    }
+    session
+        .insert(keys::PENDING_WRONG_CODES, wrong)
+        .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+    Ok(SecondStep::Wrong(WRONG_CODES_ALLOWED - wrong))
 }
 
 /// Re-hashes a password whose stored hash an earlier release made with other settings. Best
@@ -133,7 +274,12 @@ async fn upgrade_hash(state: &AppState, user: &LoginUser, password: String) {
 /// Refused sign-ins and sign-outs are recorded on a best-effort basis: a failing audit insert
 /// must not tell a guessing attacker anything, nor keep anyone signed in.
 pub async fn audit_best_effort(state: &AppState, actor: &Actor, action: AuditAction) {
-    if let Err(error) = state.db.record_audit(actor, &AuditRecord::of(action)).await {
+    audit_best_effort_record(state, actor, &AuditRecord::of(action)).await;
+}
+
+async fn audit_best_effort_record(state: &AppState, actor: &Actor, record: &AuditRecord<'_>) {
+    if let Err(error) = state.db.record_audit(actor, record).await {
+        let action = record.action;
         tracing::error!(%error, %action, "could not record a sign-in event");
     }
 }

@@ -37,6 +37,8 @@ pub struct Settings {
     pub session_idle_timeout: Duration,
     /// A session ends this long after its sign-in, however busy ([`SESSION_LIFETIME`]).
     pub session_lifetime: Duration,
+    /// How long a sign-in waits for its code after the password ([`SIGN_IN_CODE_TIMEOUT`]).
+    pub sign_in_code_timeout: Duration,
     /// Extra ports a notification URL may use (`PAYHOOK_ALLOWED_PORTS`, comma separated) and
     /// the development escape hatch (`PAYHOOK_ALLOW_PRIVATE_TARGETS`).
     pub url_policy: UrlPolicy,
@@ -62,6 +64,9 @@ pub struct Settings {
     /// Where emails go and where their links lead (`PAYHOOK_SMTP_URL`, `PAYHOOK_MAIL_FROM`,
     /// `PAYHOOK_PUBLIC_URL`).
     pub mail: MailSettings,
+    /// Whether the gateway's admins must sign in with two-factor (`PAYHOOK_ADMIN_2FA`, default
+    /// `required`).
+    pub admin_two_factor: TwoFactorPolicy,
     /// Who may read `/metrics` (`PAYHOOK_METRICS_ALLOW`, default loopback).
     pub metrics_allow: Vec<AddressRange>,
     /// How long a stop may take (`PAYHOOK_SHUTDOWN_TIMEOUT`, default 30s): requests and
@@ -79,6 +84,7 @@ impl std::fmt::Debug for Settings {
             .field("trust_proxy", &self.trust_proxy)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_lifetime", &self.session_lifetime)
+            .field("sign_in_code_timeout", &self.sign_in_code_timeout)
             .field("url_policy", &self.url_policy)
             .field("dns_check", &self.dns_check)
             .field("notification_timeout", &self.notification_timeout)
@@ -87,6 +93,7 @@ impl std::fmt::Debug for Settings {
             .field("delivery_lease", &self.delivery_lease)
             .field("metrics_allow", &display_list(&self.metrics_allow))
             .field("mail", &self.mail)
+            .field("admin_two_factor", &self.admin_two_factor)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
@@ -108,6 +115,29 @@ const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
 const DELIVERY_POLL: Duration = Duration::from_secs(1);
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether a kind of user must sign in with two-factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwoFactorPolicy {
+    /// Users without it are sent to set it up, from every page but that one.
+    Required,
+    Optional,
+}
+
+impl TwoFactorPolicy {
+    /// `PAYHOOK_ADMIN_2FA`: `required` (the default) or `optional`.
+    fn parse(value: Option<String>) -> anyhow::Result<Self> {
+        match value
+            .as_deref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("required") => Ok(Self::Required),
+            Some("optional") => Ok(Self::Optional),
+            Some(other) => bail!("PAYHOOK_ADMIN_2FA: expected required or optional, got {other:?}"),
+        }
+    }
+}
 
 /// `PAYHOOK_DELIVERY_CONCURRENCY`: 1 to 1024 attempts in flight.
 fn parse_concurrency(value: Option<String>) -> anyhow::Result<usize> {
@@ -163,6 +193,8 @@ fn display_list(ranges: &[AddressRange]) -> String {
 
 /// A session ends this long after its sign-in, however busy.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+/// How long a sign-in waits for its second step (a code) after the password.
+pub const SIGN_IN_CODE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// A session unused this long ends, unless `PAYHOOK_SESSION_IDLE_MINUTES` says otherwise.
 pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -206,6 +238,7 @@ impl Settings {
             )?
             .unwrap_or(SESSION_IDLE_TIMEOUT),
             session_lifetime: SESSION_LIFETIME,
+            sign_in_code_timeout: SIGN_IN_CODE_TIMEOUT,
             url_policy: url_policy_from_env()?,
             dns_check: dns_check_from_env()?,
             resolver: Resolver::system()?,
@@ -224,6 +257,7 @@ impl Settings {
                 var("PAYHOOK_MAIL_FROM"),
                 var("PAYHOOK_PUBLIC_URL"),
             )?,
+            admin_two_factor: TwoFactorPolicy::parse(var("PAYHOOK_ADMIN_2FA"))?,
             metrics_allow: metrics_allow(var("PAYHOOK_METRICS_ALLOW"))?,
             shutdown_timeout: var("PAYHOOK_SHUTDOWN_TIMEOUT")
                 .map(|text| parse_duration(text.trim()))
@@ -236,7 +270,8 @@ impl Settings {
     /// Settings for a test or tool: given database, fresh random keys, defaults elsewhere.
     /// The DNS check is on, but with an offline resolver (names are accepted with a warning
     /// and never contacted), so no test needs a network; a test that judges names puts a
-    /// resolver answering from a map of its own in `resolver`.
+    /// resolver answering from a map of its own in `resolver`. Two-factor is optional for
+    /// admins here (the server's default is `required`): a test of the policy sets it.
     pub fn for_database(database_url: &str) -> Self {
         Self {
             bind: "127.0.0.1:0".to_owned(),
@@ -247,6 +282,7 @@ impl Settings {
             trust_proxy: false,
             session_idle_timeout: SESSION_IDLE_TIMEOUT,
             session_lifetime: SESSION_LIFETIME,
+            sign_in_code_timeout: SIGN_IN_CODE_TIMEOUT,
             url_policy: UrlPolicy::default(),
             dns_check: true,
             resolver: Resolver::offline(),
@@ -257,6 +293,7 @@ impl Settings {
             delivery_lease: DEFAULT_DELIVERY_LEASE,
             delivery_poll: DELIVERY_POLL,
             mail: MailSettings::log_only(),
+            admin_two_factor: TwoFactorPolicy::Optional,
             metrics_allow: default_metrics_allow(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
@@ -482,6 +519,21 @@ mod tests {
         let error = metrics_allow(Some("10.0.0.0/8, nonsense".into())).unwrap_err();
         assert!(
             error.to_string().starts_with("PAYHOOK_METRICS_ALLOW: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn admins_need_two_factor_unless_told_otherwise() {
+        assert_eq!(
+            TwoFactorPolicy::parse(None).unwrap(),
+            TwoFactorPolicy::Required
+        );
+        let optional = TwoFactorPolicy::parse(Some(" Optional ".into())).unwrap();
+        assert_eq!(optional, TwoFactorPolicy::Optional);
+        let error = TwoFactorPolicy::parse(Some("never".into())).unwrap_err();
+        assert!(
+            error.to_string().starts_with("PAYHOOK_ADMIN_2FA: "),
             "{error}"
         );
     }

@@ -9,6 +9,8 @@ text_enum! {
         PasswordReset = "password_reset",
         /// Notice that the account's password was changed.
         PasswordChanged = "password_changed",
+        /// Notice of a change to how the account signs in (two-factor, recovery codes).
+        SecurityNotice = "security_notice",
     }
     /// A code that names no email kind.
     unknown: UnknownEmailKind = "unknown email kind";

@@ -6,6 +6,8 @@ use askama::Template;
 use super::Email;
 use crate::domain::{EmailAddress, EmailKind};
 use crate::i18n::{Lang, format_time};
+use crate::store::AuditAction;
+use crate::store::users::AccountContact;
 
 /// What every email's templates can reach: the language, and the recipient (named in the
 /// footer, so a forwarded email says whose it was).
@@ -14,7 +16,16 @@ pub struct Frame<'a> {
     pub to: &'a EmailAddress,
 }
 
-impl Frame<'_> {
+impl<'a> Frame<'a> {
+    /// An email to `account`, in the language it last chose, else English.
+    pub fn for_account(account: &'a AccountContact) -> Self {
+        let lang = account.language.as_deref().and_then(Lang::from_code);
+        Self {
+            lang: lang.unwrap_or_default(),
+            to: &account.email,
+        }
+    }
+
     pub fn t(&self, key: &str) -> &'static str {
         self.lang.t(key)
     }
@@ -98,6 +109,62 @@ impl PasswordChanged<'_> {
     }
 }
 
+/// The events a [`SecurityNotice`] tells of.
+pub const NOTICE_EVENTS: &[AuditAction] = &[
+    AuditAction::TwoFactorEnabled,
+    AuditAction::TwoFactorDisabled,
+    AuditAction::RecoveryCodesRegenerated,
+    AuditAction::RecoveryCodeUsed,
+    AuditAction::TwoFactorReset,
+    AuditAction::TwoFactorLocked,
+];
+
+/// Notice of a change to how an account signs in (two-factor turned on or off, recovery codes
+/// replaced or used): what, when, from where, and what to do if it was not its owner.
+pub struct SecurityNotice<'a> {
+    pub frame: Frame<'a>,
+    /// What happened, as the audit log names it: the texts are `email.notice.{event}.*`.
+    pub event: AuditAction,
+    pub at: i64,
+    pub client_ip: &'a str,
+    /// Where to choose a new password.
+    pub forgot_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/security_notice.txt")]
+struct SecurityNoticeText<'a> {
+    mail: &'a SecurityNotice<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/security_notice.html")]
+struct SecurityNoticeHtml<'a> {
+    mail: &'a SecurityNotice<'a>,
+}
+
+impl SecurityNotice<'_> {
+    pub fn when(&self) -> String {
+        format_time(&self.at)
+    }
+
+    /// The text of `part` (`subject`, `body`) for this notice's event.
+    pub fn text(&self, part: &str) -> String {
+        let key = format!("email.notice.{}.{part}", self.event);
+        self.frame.tf(&key, &[self.frame.to.as_str()])
+    }
+
+    pub fn write(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: EmailKind::SecurityNotice,
+            to: self.frame.to.clone(),
+            subject: self.text("subject"),
+            text: SecurityNoticeText { mail: self }.render()?,
+            html: SecurityNoticeHtml { mail: self }.render()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +223,31 @@ mod tests {
             english.write().unwrap().subject,
             indonesian.write().unwrap().subject
         );
+    }
+
+    #[test]
+    fn every_security_notice_reads_in_both_languages() {
+        let to = address();
+        for lang in Lang::ALL {
+            for event in NOTICE_EVENTS {
+                let notice = SecurityNotice {
+                    frame: Frame { lang, to: &to },
+                    event: *event,
+                    at: 1_795_855_212_345,
+                    client_ip: "203.0.113.9",
+                    forgot_link: "https://backoffice.example.com/password/forgot",
+                }
+                .write()
+                .unwrap();
+                assert!(!notice.subject.is_empty(), "{event}");
+                assert!(
+                    notice.text.contains("ana@toko.co.id"),
+                    "{event}: {}",
+                    notice.text
+                );
+                assert!(notice.text.contains("203.0.113.9"));
+                assert!(notice.text.contains("/password/forgot"));
+            }
+        }
     }
 }

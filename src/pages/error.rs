@@ -21,7 +21,9 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::SignInRequired | Self::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            Self::SignInRequired | Self::PasswordChangeRequired | Self::TwoFactorRequired => {
+                StatusCode::SEE_OTHER
+            }
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -34,6 +36,7 @@ impl ResponseError for AppError {
         match self {
             Self::SignInRequired => return super::see_other(paths::LOGIN),
             Self::PasswordChangeRequired => return super::see_other(paths::ACCOUNT_PASSWORD),
+            Self::TwoFactorRequired => return super::see_other(paths::TWO_FACTOR),
             Self::Database(error) => tracing::error!(%error, "database error"),
             Self::Unexpected(error) => {
                 tracing::error!(error = format!("{error:#}"), "unexpected error");
@@ -63,7 +66,9 @@ fn user_message(error: &AppError) -> String {
         AppError::PayloadTooLarge => "error.too_large",
         _ if error.is_unavailable() => "error.unavailable",
         AppError::Database(_) | AppError::Unexpected(_) => "error.internal",
-        AppError::SignInRequired | AppError::PasswordChangeRequired => "error.sign_in",
+        AppError::SignInRequired
+        | AppError::PasswordChangeRequired
+        | AppError::TwoFactorRequired => "error.sign_in",
         AppError::Forbidden(message) => return (*message).to_owned(),
         AppError::BadRequest(message) => return message.clone(),
     };

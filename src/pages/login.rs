@@ -1,4 +1,4 @@
-//! The sign-in page.
+//! The sign-in pages: the password, then for an account with two-factor on, a code.
 
 use askama::Template;
 
@@ -12,4 +12,12 @@ pub struct LoginPage {
     pub email: String,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
+}
+
+/// The second step of a sign-in: a code from the authenticator app or a recovery code.
+#[derive(Template)]
+#[template(path = "login_two_factor.html")]
+pub struct SecondStepPage {
+    pub layout: Layout,
+    pub error: Option<String>,
 }

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod password;
 pub mod settings;
 pub mod test_notification;
+pub mod two_factor;
 
 /// Renders `template` with `status`; a rendering failure becomes a plain 500, never a panic.
 pub fn render_page(status: StatusCode, template: &impl Template) -> HttpResponse {

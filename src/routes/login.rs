@@ -8,12 +8,12 @@ use validator::Validate;
 
 use crate::auth::login_csrf::{self, SignInForm};
 use crate::auth::{
-    CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, RequestMeta, SignInOutcome, audit_best_effort,
-    sign_in, start_session,
+    CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, PendingSignIn, RequestMeta, SecondStep,
+    SignInOutcome, audit_best_effort, second_step, sign_in, start_session,
 };
 use crate::error::AppError;
 use crate::i18n::{self, Lang, t};
-use crate::pages::login::LoginPage;
+use crate::pages::login::{LoginPage, SecondStepPage};
 use crate::pages::{Layout, render_page, retry_after, see_other, with_cookie};
 use crate::paths;
 use crate::state::AppState;
@@ -41,6 +41,8 @@ pub struct LoginQuery {
     signed_out: Option<String>,
     /// Set when a reset link changed the password.
     reset: Option<String>,
+    /// Set when a sign-in ended at its second step.
+    ended: Option<String>,
 }
 
 /// The sign-in form. Its CSRF token travels in a signed cookie: showing it stores nothing.
@@ -54,10 +56,14 @@ pub async fn login_form(
         layout: login_layout(token),
         email: String::new(),
         error: None,
-        notice: match (&query.signed_out, &query.reset) {
-            (_, Some(_)) => Some(t("login.password_reset")),
-            (Some(_), None) => Some(t("login.signed_out")),
-            (None, None) => None,
+        notice: if query.reset.is_some() {
+            Some(t("login.password_reset"))
+        } else if query.ended.is_some() {
+            Some(t("login.code_ended"))
+        } else if query.signed_out.is_some() {
+            Some(t("login.signed_out"))
+        } else {
+            None
         },
     };
     with_cookie(render_page(StatusCode::OK, &page), cookie)
@@ -88,6 +94,11 @@ pub async fn login(
         .and_then(|cookie| Lang::from_code(cookie.value()));
     let user = match sign_in(&state, &form.email, password, meta.client_ip, chosen).await? {
         SignInOutcome::SignedIn(user) => user,
+        SignInOutcome::SecondFactor(user) => {
+            PendingSignIn::begin(&session, &user, chosen)
+                .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+            return Ok(see_other(paths::LOGIN_TWO_FACTOR));
+        }
         SignInOutcome::Refused => {
             return Ok(refuse(StatusCode::UNAUTHORIZED, t("login.bad_credentials")));
         }
@@ -107,6 +118,49 @@ pub async fn login(
         signed_in,
         Some(login_csrf::removal(&state.settings)),
     ))
+}
+
+crate::csrf_form!(CodeForm { code });
+
+/// The second step's form, while a sign-in waits for it; otherwise back to the password.
+pub async fn second_step_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    if PendingSignIn::read(&session, state.settings.sign_in_code_timeout).is_none() {
+        return see_other(paths::LOGIN);
+    }
+    let page = SecondStepPage {
+        layout: login_layout(crate::auth::csrf_token(&session)),
+        error: None,
+    };
+    render_page(StatusCode::OK, &page)
+}
+
+/// A code for the sign-in waiting in the session. A wrong one says only that the code did not
+/// work; the fifth, a late one or one for a changed account ends the sign-in, which starts
+/// again with the password.
+pub async fn check_second_step(
+    state: web::Data<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    match second_step(&state, &session, &form.code, meta.client_ip).await? {
+        SecondStep::SignedIn(user) => {
+            start_session(&session, user.id, user.session_epoch)
+                .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+            Ok(see_other(paths::PAYMENT_SETTINGS))
+        }
+        SecondStep::Wrong(left) => {
+            let page = SecondStepPage {
+                layout: login_layout(form.csrf_token().to_owned()),
+                error: Some(i18n::tf("login.code_wrong", &[&left])),
+            };
+            Ok(render_page(StatusCode::UNAUTHORIZED, &page))
+        }
+        SecondStep::Ended => {
+            session.purge();
+            Ok(see_other(paths::SIGN_IN_ENDED))
+        }
+    }
 }
 
 pub async fn logout(

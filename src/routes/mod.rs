@@ -15,3 +15,4 @@ pub mod notifications;
 pub mod password;
 pub mod settings;
 pub mod test_notification;
+pub mod two_factor;

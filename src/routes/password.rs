@@ -17,7 +17,7 @@ use crate::pages::password::{ForgotPage, ResetGonePage, ResetPage};
 use crate::pages::{Layout, render_page, see_other, with_cookie};
 use crate::paths;
 use crate::state::AppState;
-use crate::store::password_resets::ResetAccount;
+use crate::store::users::AccountContact;
 
 #[derive(Deserialize)]
 pub struct ForgotForm {
@@ -134,7 +134,7 @@ pub async fn reset_password(
 async fn working_link(
     state: &AppState,
     text: &str,
-) -> Result<Option<(ResetToken, ResetAccount)>, AppError> {
+) -> Result<Option<(ResetToken, AccountContact)>, AppError> {
     let Some(token) = ResetToken::from_link(text) else {
         return Ok(None);
     };
@@ -144,7 +144,7 @@ async fn working_link(
 
 fn reset_page(
     token: &ResetToken,
-    account: &ResetAccount,
+    account: &AccountContact,
     csrf_token: String,
     errors: PasswordErrors,
 ) -> ResetPage {

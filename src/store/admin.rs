@@ -21,6 +21,8 @@ pub struct UserSummary {
     pub role: Role,
     pub merchant_code: Option<MerchantCode>,
     pub disabled: bool,
+    /// Two-factor sign-in is on.
+    pub two_factor: bool,
 }
 
 /// A channel with a sandbox URL and no production URL yet.
@@ -134,7 +136,9 @@ impl Db {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT u.id, u.email, u.role, m.code AS merchant_code, u.disabled \
+                "SELECT u.id, u.email, u.role, m.code AS merchant_code, u.disabled, \
+                 EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
+                 AND t.enabled_at IS NOT NULL) AS two_factor \
                  FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id \
                  WHERE u.email LIKE $1 ESCAPE '\\' ORDER BY u.email LIMIT $2",
             )
@@ -149,7 +153,9 @@ impl Db {
     pub async fn find_user_summary(&self, user_id: i64) -> sqlx::Result<Option<UserSummary>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT u.id, u.email, u.role, m.code AS merchant_code, u.disabled \
+                "SELECT u.id, u.email, u.role, m.code AS merchant_code, u.disabled, \
+                 EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
+                 AND t.enabled_at IS NOT NULL) AS two_factor \
                  FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id WHERE u.id = $1",
             )
             .bind(user_id)

@@ -25,6 +25,7 @@ pub mod resends;
 pub mod sessions;
 pub mod settings;
 pub mod test_slots;
+pub mod two_factor;
 pub mod users;
 
 pub use api_keys::StoredApiKey;

@@ -4,19 +4,9 @@
 
 use super::audit::{Actor, AuditAction, AuditRecord, append_events};
 use super::outbox::{QueuedEmail, enqueue};
+use super::users::AccountContact;
 use super::{Db, now_ms, on_pool};
-use crate::domain::{EmailAddress, Role};
-
-/// An account as a reset request sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ResetAccount {
-    pub id: i64,
-    pub email: EmailAddress,
-    pub disabled: bool,
-    pub merchant_id: Option<i64>,
-    /// The language the user last chose (`en`, `id`), if any.
-    pub language: Option<String>,
-}
+use crate::domain::Role;
 
 /// A new link for an account.
 #[derive(Debug)]
@@ -46,29 +36,13 @@ const SET_LANGUAGE: &str = "UPDATE users SET language = $2 WHERE id = $1 \
      AND (language IS NULL OR language <> $2)";
 
 impl Db {
-    /// The account of `email`, whatever its state.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn find_reset_account(
-        &self,
-        email: &EmailAddress,
-    ) -> sqlx::Result<Option<ResetAccount>> {
-        on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, email, disabled, merchant_id, language FROM users WHERE email = $1",
-            )
-            .bind(email)
-            .fetch_optional(pool)
-            .await
-        })
-    }
-
     /// The enabled account a link is for, while the link is unused and unexpired at `now`.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reset_link_account(
         &self,
         token_hash: &str,
         now: i64,
-    ) -> sqlx::Result<Option<ResetAccount>> {
+    ) -> sqlx::Result<Option<AccountContact>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT u.id, u.email, u.disabled, u.merchant_id, u.language FROM users u \

@@ -1,7 +1,7 @@
 //! Server-side session rows, so that signing out (or disabling a user) really ends a session.
 
 use super::settings::ChannelSetting;
-use super::users::SessionUser;
+use super::users::{SessionUser, session_user_columns};
 use super::{Db, on_pool};
 use crate::domain::{EmailAddress, MerchantCode, Role};
 
@@ -45,6 +45,8 @@ struct SessionRow {
     merchant_code: Option<MerchantCode>,
     merchant_name: Option<String>,
     must_change_password: Option<bool>,
+    two_factor: Option<bool>,
+    merchant_requires_two_factor: Option<bool>,
 }
 
 impl SessionRow {
@@ -61,6 +63,8 @@ impl SessionRow {
                 merchant_code: self.merchant_code,
                 merchant_name: self.merchant_name,
                 must_change_password: self.must_change_password.unwrap_or(true),
+                two_factor: self.two_factor.unwrap_or(false),
+                merchant_requires_two_factor: self.merchant_requires_two_factor.unwrap_or(true),
             }),
             _ => None,
         };
@@ -90,14 +94,13 @@ impl Db {
         now: i64,
     ) -> sqlx::Result<Option<LoadedSession>> {
         let row: Option<SessionRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
-                        u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
-                        u.must_change_password \
-                 FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+            sqlx::query_as(concat!(
+                "SELECT s.state, u.id, u.email, u.role, ",
+                session_user_columns!(),
+                " FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
                  LEFT JOIN merchants m ON m.id = u.merchant_id \
-                 WHERE s.id = $1 AND s.expires_at > $2",
-            )
+                 WHERE s.id = $1 AND s.expires_at > $2"
+            ))
             .bind(id)
             .bind(now)
             .fetch_optional(pool)
@@ -123,11 +126,10 @@ impl Db {
     ) -> sqlx::Result<Option<LoadedSession>> {
         // The session and its user once, then each setting: no column repeated per row.
         let rows: Vec<SessionOrSettingRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT s.state, u.id, u.email, u.role, u.disabled, u.session_epoch, \
-                        u.merchant_id, m.code AS merchant_code, m.name AS merchant_name, \
-                        u.must_change_password, \
-                        EXISTS (SELECT 1 FROM channel_health h \
+            sqlx::query_as(concat!(
+                "SELECT s.state, u.id, u.email, u.role, ",
+                session_user_columns!(),
+                ", EXISTS (SELECT 1 FROM channel_health h \
                                 WHERE h.merchant_id = u.merchant_id AND h.section = $3 \
                                 AND h.failing_streak >= 3) AS section_failing, \
                         NULL AS channel, NULL AS sandbox_url, NULL AS production_url, \
@@ -136,14 +138,14 @@ impl Db {
                  LEFT JOIN merchants m ON m.id = u.merchant_id \
                  WHERE s.id = $1 AND s.expires_at > $2 \
                  UNION ALL \
-                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                        c.channel, c.sandbox_url, c.production_url, c.version, c.updated_at, \
-                        b.email \
+                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                        NULL, c.channel, c.sandbox_url, c.production_url, c.version, \
+                        c.updated_at, b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \
                  LEFT JOIN users b ON b.id = c.updated_by \
-                 WHERE s.id = $1 AND s.expires_at > $2",
-            )
+                 WHERE s.id = $1 AND s.expires_at > $2"
+            ))
             .bind(id)
             .bind(now)
             .bind(section)

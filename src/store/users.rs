@@ -15,11 +15,14 @@ enum UserChange<'a> {
 #[derive(sqlx::FromRow)]
 pub struct LoginUser {
     pub id: i64,
+    pub email: EmailAddress,
     pub password_hash: String,
     pub disabled: bool,
     pub session_epoch: i64,
     pub role: Role,
     pub merchant_id: Option<i64>,
+    /// Two-factor sign-in is on: a code is asked after the password.
+    pub two_factor: bool,
 }
 
 impl std::fmt::Debug for LoginUser {
@@ -43,6 +46,43 @@ pub struct SessionUser {
     pub merchant_code: Option<MerchantCode>,
     pub merchant_name: Option<String>,
     pub must_change_password: bool,
+    /// Two-factor sign-in is on.
+    pub two_factor: bool,
+    /// The user's merchant requires two-factor sign-in of all its users.
+    pub merchant_requires_two_factor: bool,
+}
+
+/// The columns of [`LoginUser`], over `users u`.
+macro_rules! login_user_columns {
+    () => {
+        "SELECT u.id, u.email, u.password_hash, u.disabled, u.session_epoch, u.role, \
+         u.merchant_id, EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
+         AND t.enabled_at IS NOT NULL) AS two_factor FROM users u "
+    };
+}
+
+/// The columns of [`SessionUser`] past its id, email and role, over `users u` joined with its
+/// merchant `m` (the session queries read them too).
+macro_rules! session_user_columns {
+    () => {
+        "u.disabled, u.session_epoch, u.merchant_id, m.code AS merchant_code, \
+         m.name AS merchant_name, u.must_change_password, \
+         EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
+         AND t.enabled_at IS NOT NULL) AS two_factor, \
+         COALESCE(m.require_two_factor, FALSE) AS merchant_requires_two_factor"
+    };
+}
+pub(super) use session_user_columns;
+
+/// An account as an email to its owner sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountContact {
+    pub id: i64,
+    pub email: EmailAddress,
+    pub disabled: bool,
+    pub merchant_id: Option<i64>,
+    /// The language the user last chose (`en`, `id`), if any.
+    pub language: Option<String>,
 }
 
 /// A merchant's identity.
@@ -56,10 +96,21 @@ pub struct Merchant {
 impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_login_user(&self, email: &EmailAddress) -> sqlx::Result<Option<LoginUser>> {
+        const SQL: &str = concat!(login_user_columns!(), "WHERE u.email = $1");
+        on_pool!(self, |pool| {
+            sqlx::query_as(SQL).bind(email).fetch_optional(pool).await
+        })
+    }
+
+    /// The account of `email`, whatever its state.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn find_account_contact(
+        &self,
+        email: &EmailAddress,
+    ) -> sqlx::Result<Option<AccountContact>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, password_hash, disabled, session_epoch, role, merchant_id \
-                 FROM users WHERE email = $1",
+                "SELECT id, email, disabled, merchant_id, language FROM users WHERE email = $1",
             )
             .bind(email)
             .fetch_optional(pool)
@@ -67,17 +118,37 @@ impl Db {
         })
     }
 
+    /// The account with id `user_id`.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn find_session_user(&self, user_id: i64) -> sqlx::Result<Option<SessionUser>> {
+    pub async fn account_contact(&self, user_id: i64) -> sqlx::Result<Option<AccountContact>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT u.id, u.email, u.role, u.disabled, u.session_epoch, u.merchant_id, \
-                        m.code AS merchant_code, m.name AS merchant_name, u.must_change_password \
-                 FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id WHERE u.id = $1",
+                "SELECT id, email, disabled, merchant_id, language FROM users WHERE id = $1",
             )
             .bind(user_id)
             .fetch_optional(pool)
             .await
+        })
+    }
+
+    /// The account a sign-in waiting for its second step is for.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn find_login_user_by_id(&self, user_id: i64) -> sqlx::Result<Option<LoginUser>> {
+        const SQL: &str = concat!(login_user_columns!(), "WHERE u.id = $1");
+        on_pool!(self, |pool| {
+            sqlx::query_as(SQL).bind(user_id).fetch_optional(pool).await
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn find_session_user(&self, user_id: i64) -> sqlx::Result<Option<SessionUser>> {
+        const SQL: &str = concat!(
+            "SELECT u.id, u.email, u.role, ",
+            session_user_columns!(),
+            " FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id WHERE u.id = $1"
+        );
+        on_pool!(self, |pool| {
+            sqlx::query_as(SQL).bind(user_id).fetch_optional(pool).await
         })
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
-use payhook_testing::{PASSWORD, PUBLIC_URL, TestApp, path_of};
+use payhook_testing::{PASSWORD, PUBLIC_URL, TestApp, path_of, secret_of_uri, totp_ahead};
 use payhook_testing::{Receiver, Reply, sandbox_credentials};
 
 /// Presses CONFIGURE on a channel row: a dialog with JavaScript, the CONFIGURE page without.
@@ -678,5 +678,83 @@ pub async fn a_merchant_who_forgot_the_password_chooses_a_new_one_by_email(run: 
     chrome.go(path).await;
     chrome.wait_for_text("#reset-gone", "no longer works").await;
     chrome.shot("link-spent").await;
+    chrome.close().await;
+}
+
+/// Admins must use two-factor, as the server's default has it.
+pub fn admins_need_two_factor(settings: &mut payhook::config::Settings) {
+    settings.admin_two_factor = payhook::config::TwoFactorPolicy::Required;
+}
+
+pub async fn an_admin_sets_up_two_factor_and_signs_in_with_a_code(run: Run) {
+    let admin = run.app.create_admin().await;
+    let mut chrome = run.browser("two-factor").await;
+    chrome.go("/login").await;
+    chrome.fill("#email", &admin).await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    // Every page sends an admin without two-factor to set it up.
+    chrome.wait_for_path("/account/two-factor").await;
+    chrome.go("/admin/audit").await;
+    chrome.wait_for_path("/account/two-factor").await;
+    chrome
+        .wait_for_text("#enrol-required", "Administrators must")
+        .await;
+    chrome.fill("#setup-password", PASSWORD).await;
+    chrome.shot("enrol-required").await;
+    chrome
+        .click("form[action='/account/two-factor/setup'] button")
+        .await;
+    chrome.wait_for_path("/account/two-factor/setup").await;
+    assert!(chrome.exists(".qr svg").await, "the QR code is drawn");
+
+    // What a password manager would read: the otpauth URI shown as text.
+    chrome.click("details summary").await;
+    let uri = chrome.text("#otpauth-uri").await;
+    assert!(uri.starts_with("otpauth://totp/payhook:"), "{uri}");
+    assert!(uri.ends_with("&issuer=payhook"), "{uri}");
+    let secret = secret_of_uri(&uri);
+    chrome.shot("setup").await;
+    chrome.fill("#code", "123456").await;
+    chrome
+        .click("form[action='/account/two-factor/confirm'] button")
+        .await;
+    chrome.wait_for_text("#code-error", "does not match").await;
+    chrome.fill("#code", &totp_ahead(&secret, 0)).await;
+    chrome
+        .click("form[action='/account/two-factor/confirm'] button")
+        .await;
+    chrome.wait_for_text("#two-factor-on", "is on").await;
+    assert_eq!(count(&chrome, "#recovery-codes li").await, 10);
+    let download = attribute(&chrome, "#download-codes", "href").await;
+    assert!(download.starts_with("data:text/plain"), "{download}");
+    chrome.shot("recovery-codes").await;
+
+    // The admin pages open now; signed out, the password leads to the code.
+    chrome.go("/admin/audit").await;
+    chrome.wait_for_path("/admin/audit").await;
+    chrome.click("form[action='/logout'] button").await;
+    chrome.wait_for_path("/login?signed_out=1").await;
+    chrome.fill("#email", &admin).await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    chrome.wait_for_path("/login/two-factor").await;
+    chrome.fill("#code", "000000").await;
+    chrome
+        .click("form[action='/login/two-factor'] button")
+        .await;
+    chrome.wait_for_text("#code-error", "4 tries left").await;
+    chrome.fill("#code", &totp_ahead(&secret, 1)).await;
+    chrome.shot("second-step").await;
+    chrome
+        .click("form[action='/login/two-factor'] button")
+        .await;
+    chrome.wait_for_path("/settings/payment").await;
+    chrome.go("/account/two-factor").await;
+    chrome.wait_for_text("#two-factor-state", "On").await;
     chrome.close().await;
 }

@@ -113,4 +113,5 @@ journeys!(
     the_same_error_reads_in_indonesian_after_the_switch,
     a_failed_notification_is_found_resent_and_delivered with crate::loopback_notifications,
     a_merchant_who_forgot_the_password_chooses_a_new_one_by_email,
+    an_admin_sets_up_two_factor_and_signs_in_with_a_code with crate::journeys::admins_need_two_factor,
 );

@@ -12,6 +12,7 @@ mod probe;
 mod receiver;
 mod signatures;
 mod smtp;
+mod totp;
 
 pub mod bench;
 pub mod ledger;
@@ -27,6 +28,7 @@ pub use probe::*;
 pub use receiver::*;
 pub use signatures::*;
 pub use smtp::*;
+pub use totp::*;
 
 /// Defines `mod $name { sqlite(); postgres() }`, so each test runs on both databases:
 ///

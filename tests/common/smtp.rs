@@ -156,6 +156,23 @@ impl SmtpServer {
         }
     }
 
+    /// Waits for the message to `address` with `subject`.
+    pub async fn mail_with_subject(&self, address: &str, subject: &str) -> ReceivedMail {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mails = self.mails_to(address);
+            if let Some(mail) = mails.iter().find(|m| m.subject == subject) {
+                return mail.clone();
+            }
+            let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+            assert!(
+                Instant::now() < deadline,
+                "no email {subject:?} to {address} arrived, only {subjects:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The messages to `address` accepted so far.
     pub fn mails_to(&self, address: &str) -> Vec<ReceivedMail> {
         self.received()
@@ -458,9 +475,21 @@ pub fn use_relay(settings: &mut payhook::config::Settings, smtp_url: &str) {
 
 /// An app whose emails go to a new SMTP server on 127.0.0.1.
 pub async fn spawn_with_smtp(backend: super::Backend) -> (super::TestApp, SmtpServer) {
+    spawn_with_smtp_and(backend, |_| {}).await
+}
+
+/// [`spawn_with_smtp`], with `adjust` changing the settings too.
+pub async fn spawn_with_smtp_and(
+    backend: super::Backend,
+    adjust: impl FnOnce(&mut payhook::config::Settings),
+) -> (super::TestApp, SmtpServer) {
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
-    let app = super::spawn_app_with(backend, |settings| use_relay(settings, &url)).await;
+    let app = super::spawn_app_with(backend, |settings| {
+        use_relay(settings, &url);
+        adjust(settings);
+    })
+    .await;
     (app, smtp)
 }
 

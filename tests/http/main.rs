@@ -23,3 +23,4 @@ mod reads;
 mod sessions;
 mod settings;
 mod throttle;
+mod two_factor;

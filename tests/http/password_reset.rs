@@ -119,9 +119,18 @@ async fn the_reset_journey_sets_the_password_ends_every_session_and_tells_the_ow
     assert_eq!(app.scalar::<i64>(&clear).await, 0);
 
     let form = visitor.get(path_of(&link)).await;
-    let policy = form.headers()["referrer-policy"].to_str().unwrap().to_owned();
-    assert_eq!(policy, "strict-origin", "its requests do not carry the link");
-    assert!(form.text().await.unwrap().contains(&email), "the form names the account");
+    let policy = form.headers()["referrer-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        policy, "strict-origin",
+        "its requests do not carry the link"
+    );
+    assert!(
+        form.text().await.unwrap().contains(&email),
+        "the form names the account"
+    );
     let mismatch = choose(&visitor, &link, NEW_PASSWORD, "something else entirely").await;
     assert_eq!(mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(mismatch.text().await.unwrap().contains("differ"));

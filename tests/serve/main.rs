@@ -11,6 +11,7 @@ use payhook::store::Db;
 use payhook_testing::{Backend, Browser, ScratchDatabase, csrf_token};
 
 mod shutdown;
+mod two_factor;
 
 /// How long `payhook serve` may take to say it is listening (first start hashes two passwords).
 const STARTUP_LIMIT: Duration = Duration::from_secs(60);
@@ -188,6 +189,26 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
         "/account/password",
         "a one-time password must be replaced first"
     );
+    // Then, admins needing two-factor by default, setting it up comes next.
+    let chosen = "the admin's own passphrase 2026";
+    let changed = browser
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", &admin_password),
+                ("new_password", chosen),
+                ("confirm_password", chosen),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), reqwest::StatusCode::SEE_OTHER);
+    let next = browser.get("/admin").await;
+    assert_eq!(
+        next.headers().get("location").unwrap(),
+        "/account/two-factor",
+        "the demo admin sets up two-factor before anything else"
+    );
     drop(first);
 
     let second = Server::start(dir.path(), &url, "second", &[]);
@@ -197,8 +218,8 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
         "Created demo accounts",
         "merchant@demo.test",
         "admin@payhook.test",
-        &merchant_password,
-        &admin_password,
+        merchant_password.as_str(),
+        admin_password.as_str(),
     ] {
         assert!(
             printed_again.iter().all(|line| !line.contains(unwanted)),
@@ -208,21 +229,24 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
 
     let db = Db::connect(&url).await.unwrap();
     assert_eq!(db.count_users().await.unwrap(), 2, "seeded once");
-    for (email, role, password) in [
-        ("merchant@demo.test", Role::Merchant, &merchant_password),
-        ("admin@payhook.test", Role::Admin, &admin_password),
+    // The merchant still holds the printed one-time password; the admin chose their own.
+    for (email, role, password, one_time) in [
+        (
+            "merchant@demo.test",
+            Role::Merchant,
+            merchant_password,
+            true,
+        ),
+        ("admin@payhook.test", Role::Admin, chosen.to_owned(), false),
     ] {
         let email = EmailAddress::parse(email).unwrap();
         let user = db.find_login_user(&email).await.unwrap().unwrap();
         assert_eq!(user.role, role);
         assert!(!user.disabled);
-        let signs_in = payhook::password::verify(password.clone(), Some(user.password_hash));
-        assert!(signs_in.await.unwrap(), "{email}: the printed password");
+        let signs_in = payhook::password::verify(password, Some(user.password_hash));
+        assert!(signs_in.await.unwrap(), "{email}: its password");
         let session_user = db.find_session_user(user.id).await.unwrap().unwrap();
-        assert!(
-            session_user.must_change_password,
-            "{email}: one-time password"
-        );
+        assert_eq!(session_user.must_change_password, one_time, "{email}");
     }
 }
 

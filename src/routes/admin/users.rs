@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::accounts;
 use crate::auth::password_reset::{self, Lockout};
+use crate::auth::two_factor::{self, Asker, TurnOff};
 use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -108,11 +109,13 @@ pub enum UserChange {
     Disable,
     Enable,
     ResetPassword,
+    ResetTwoFactor,
 }
 
-/// Disables or re-enables a user (ending their sessions at once), or resets their password:
-/// replaced and a link emailed when a relay is configured, else a one-time password shown here;
-/// either way their sessions end.
+/// Disables or re-enables a user (ending their sessions at once), resets their password
+/// (replaced and a link emailed when a relay is configured, else a one-time password shown
+/// here; either way their sessions end), or resets their two-factor for a lost authenticator
+/// (turned off, their sessions ended, told by email; its secret is never shown).
 pub async fn change_user(
     state: web::Data<AppState>,
     Admin(user): Admin,
@@ -130,6 +133,31 @@ pub async fn change_user(
     match change {
         UserChange::Disable if target_id == user.id => {
             Err(AppError::BadRequest(t("users.not_yourself").into()))
+        }
+        // An admin's own two-factor is turned off on their account page, with a code.
+        UserChange::ResetTwoFactor if target_id == user.id => {
+            Err(AppError::BadRequest(t("users.own_two_factor").into()))
+        }
+        UserChange::ResetTwoFactor => {
+            let account = state
+                .db
+                .account_contact(target_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let asker = Asker {
+                account: &account,
+                actor: &actor,
+                client_ip: meta.client_ip,
+            };
+            let key = if two_factor::turn_off(&state, &asker, TurnOff::ByAdmin).await? {
+                "users.two_factor_reset"
+            } else {
+                "users.two_factor_was_off"
+            };
+            Ok(redirect_with(
+                paths::ADMIN_USERS,
+                &tf(key, &[&target.email]),
+            ))
         }
         UserChange::Disable | UserChange::Enable => {
             let disable = change == UserChange::Disable;
@@ -150,7 +178,7 @@ pub async fn change_user(
         UserChange::ResetPassword if state.settings.mail.relay.is_some() => {
             let account = state
                 .db
-                .find_reset_account(&target.email)
+                .find_account_contact(&target.email)
                 .await?
                 .ok_or(AppError::NotFound)?;
             if account.disabled {

@@ -27,6 +27,13 @@ text_enum! {
         ApiKeyReveal = "api_key_reveal",
         ApiKeyRevealFailed = "api_key_reveal_failed",
         AuditExport = "audit_export",
+        TwoFactorEnabled = "two_factor_enabled",
+        TwoFactorDisabled = "two_factor_disabled",
+        RecoveryCodesRegenerated = "recovery_codes_regenerated",
+        RecoveryCodeUsed = "recovery_code_used",
+        TwoFactorReset = "two_factor_reset",
+        TeamTwoFactorRule = "team_two_factor_rule",
+        TwoFactorLocked = "two_factor_locked",
     }
     /// A code that names no action.
     unknown: UnknownAction = "unknown audit action";
