@@ -15,6 +15,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+use crate::store::outbox::AfterSend;
 use crate::store::{Db, now_ms};
 
 /// The content type of the text format.
@@ -29,16 +30,6 @@ const LATENCY_BUCKETS: [f64; 14] = [
 /// The label of a request no route matched (unknown paths, or refused before routing), so
 /// made-up paths cannot add series.
 const UNMATCHED: &str = "unmatched";
-
-/// How one try to hand an email to the relay ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailOutcome {
-    Sent,
-    /// Not taken; it is tried again later.
-    Failed,
-    /// Not taken, and a day of tries is over.
-    GivenUp,
-}
 
 /// What became of a request for a password-reset link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,12 +187,12 @@ impl Metrics {
         self.attempts.with_label_values(&[kind, outcome]).inc();
     }
 
-    /// One try to hand an email to the relay.
-    pub fn email_sent(&self, outcome: EmailOutcome) {
-        let label = match outcome {
-            EmailOutcome::Sent => "sent",
-            EmailOutcome::Failed => "failed",
-            EmailOutcome::GivenUp => "given_up",
+    /// One try to hand an email to the relay, by what became of the email.
+    pub fn email_sent(&self, after: AfterSend) {
+        let label = match after {
+            AfterSend::Sent => "sent",
+            AfterSend::RetryAt(_) => "failed",
+            AfterSend::GiveUp => "given_up",
         };
         self.emails.with_label_values(&[label]).inc();
     }

@@ -1,9 +1,10 @@
 //! The stop signal: SIGTERM (what service managers send) or Ctrl-C.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Tells the workers (notifications, emails) to claim nothing more, as soon as a stop is asked
 /// for; what they have in flight goes on.
@@ -24,6 +25,16 @@ impl StopClaiming {
     /// What a worker watches: `true` once the stop came.
     pub fn subscribe(&self) -> watch::Receiver<bool> {
         self.0.subscribe()
+    }
+}
+
+/// Waits up to `within` for a worker's `task` (told to stop claiming) to finish what it has in
+/// flight; past that, `what` is abandoned and the task aborted.
+pub async fn finish_within(task: &mut JoinHandle<()>, within: Duration, what: &str) {
+    if tokio::time::timeout(within, &mut *task).await.is_err() {
+        tracing::warn!("{what} still in flight at shutdown were abandoned");
+        task.abort();
+        let _ = task.await;
     }
 }
 

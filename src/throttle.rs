@@ -190,19 +190,9 @@ impl Throttle {
 
     /// Whether a password attempt for `account` from `ip` may go ahead ([`SIGN_IN`] limits).
     pub async fn check(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<Verdict> {
-        self.check_within(&SIGN_IN, account, ip).await
-    }
-
-    /// Whether an attempt for `account` from `ip` may go ahead within `limits`.
-    pub async fn check_within(
-        &self,
-        limits: &Limits,
-        account: &str,
-        ip: Option<IpAddr>,
-    ) -> anyhow::Result<Verdict> {
-        let (account, ip) = limits.keys(account, ip);
-        let counts = self.counts(&account, &ip, limits.caps()).await?;
-        Ok(judge(limits, counts))
+        let (account, ip) = SIGN_IN.keys(account, ip);
+        let counts = self.counts(&account, &ip, SIGN_IN.caps()).await?;
+        Ok(judge(&SIGN_IN, counts))
     }
 
     /// Counts an attempt of `account` from `ip` first, then judges it with every attempt
@@ -256,17 +246,7 @@ impl Throttle {
 
     /// Counts a wrong password for `account` from `ip`.
     pub async fn record_failure(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<()> {
-        self.record_within(&SIGN_IN, account, ip).await
-    }
-
-    /// Counts a failed attempt of `account` from `ip` against `limits`.
-    pub async fn record_within(
-        &self,
-        limits: &Limits,
-        account: &str,
-        ip: Option<IpAddr>,
-    ) -> anyhow::Result<()> {
-        let (account, ip) = limits.keys(account, ip);
+        let (account, ip) = SIGN_IN.keys(account, ip);
         self.record(&account, &ip).await
     }
 
@@ -339,10 +319,16 @@ impl Throttle {
         Ok(())
     }
 
-    /// True for the first refusal of `account` from `ip` in a window: only that one is
-    /// audited, so a locked-out attacker cannot flood the audit log.
-    pub async fn first_refusal(&self, account: &str, ip: Option<IpAddr>) -> anyhow::Result<bool> {
-        let ip = address_key(ip);
+    /// True for the first refusal of `account` from `ip` within `limits` in a window: only
+    /// that one is audited (or told), so a locked-out attacker cannot flood the audit log.
+    pub async fn first_refusal(
+        &self,
+        limits: &Limits,
+        account: &str,
+        ip: Option<IpAddr>,
+    ) -> anyhow::Result<bool> {
+        let (account, ip) = limits.keys(account, ip);
+        let account = account.as_str();
         let now = now_ms();
         Ok(match &self.counters {
             Counters::Database(db) => {

@@ -77,10 +77,6 @@ pub fn start_session(session: &Session, user_id: i64, epoch: i64) -> anyhow::Res
     Ok(())
 }
 
-fn millis(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
 impl CurrentUser {
     /// The signed-in user, or `None` (and the session ended) when it is missing, revoked, idle
     /// too long or older than its absolute lifetime. The idle timeout is pushed back by a
@@ -93,8 +89,8 @@ impl CurrentUser {
             return Ok(None);
         }
         let now = crate::store::now_ms();
-        let idle = millis(state.settings.session_idle_timeout);
-        let lifetime = millis(state.settings.session_lifetime);
+        let idle = crate::store::millis(state.settings.session_idle_timeout);
+        let lifetime = crate::store::millis(state.settings.session_lifetime);
         // A session from before these keys existed has no clock: it ends like an expired one.
         let sign_in = SignIn::read(&session)
             .filter(|s| now - s.signed_in_at < lifetime && now - s.refreshed_at < idle);

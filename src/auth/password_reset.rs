@@ -147,10 +147,7 @@ pub async fn send_link(
         }
     };
     let token = ResetToken::new();
-    let link = state
-        .settings
-        .mail
-        .link(&token.path(), &state.settings.bind);
+    let link = state.settings.email_link(&token.path());
     let email = PasswordReset {
         frame: Frame::for_account(account),
         link: &link,
@@ -192,10 +189,7 @@ pub async fn reset_password(
     client_ip: Option<IpAddr>,
 ) -> Result<bool, AppError> {
     let hash = state.hasher.hash(password).await?;
-    let forgot_link = state
-        .settings
-        .mail
-        .link(paths::PASSWORD_FORGOT, &state.settings.bind);
+    let forgot_link = state.settings.email_link(paths::PASSWORD_FORGOT);
     let shown_ip = client_ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string());
     let notice = PasswordChanged {
         frame: Frame::for_account(account),

@@ -37,7 +37,10 @@ pub async fn confirm_password(
     let account = throttle::session_account(user.id, &user.session_id);
     match state.throttle.check(&account, None).await? {
         Verdict::Refused => {
-            let first = state.throttle.first_refusal(&account, None).await?;
+            let first = state
+                .throttle
+                .first_refusal(&throttle::SIGN_IN, &account, None)
+                .await?;
             return Ok(Err(Reauth::LockedOut { first }));
         }
         Verdict::Slowed(delay) => tokio::time::sleep(delay).await,

@@ -16,7 +16,7 @@ use crate::i18n::Lang;
 use crate::password::{self, Busy};
 use crate::state::AppState;
 use crate::store::{Actor, AuditAction, AuditRecord, LoginUser, now_ms};
-use crate::throttle::Verdict;
+use crate::throttle::{self, Verdict};
 
 /// The least time a refused sign-in takes from the start of its password check: several times a
 /// check (about 15 ms here), so how long the check took is never what the answer's time shows.
@@ -56,7 +56,11 @@ pub async fn sign_in(
     match state.throttle.check(&account, client_ip).await? {
         Verdict::Refused => {
             state.metrics.sign_in_locked_out();
-            if state.throttle.first_refusal(&account, client_ip).await? {
+            if state
+                .throttle
+                .first_refusal(&throttle::SIGN_IN, &account, client_ip)
+                .await?
+            {
                 audit_best_effort(state, &actor, AuditAction::SignInLocked).await;
             }
             return Ok(SignInOutcome::LockedOut);
@@ -181,8 +185,7 @@ impl PendingSignIn {
                 .flatten()
                 .and_then(|code| Lang::from_code(&code)),
         };
-        let timeout = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-        (now_ms() - pending.since < timeout).then_some(pending)
+        (now_ms() - pending.since < crate::store::millis(timeout)).then_some(pending)
     }
 }
 
@@ -213,9 +216,7 @@ pub async fn second_step(
     let Some(user) = user.filter(still) else {
         return Ok(SecondStep::Ended);
     };
-    let Some(account) = state.db.account_contact(user.id).await? else {
-        return Ok(SecondStep::Ended);
-    };
+    let account = user.contact();
     let actor = actor_of(&user, client_ip);
     let asker = Asker {
         account: &account,

@@ -301,6 +301,12 @@ impl Settings {
 }
 
 impl Settings {
+    /// The absolute link to `path` an email carries: under `PAYHOOK_PUBLIC_URL`, or this
+    /// server's own address without one.
+    pub fn email_link(&self, path: &str) -> String {
+        self.mail.link(path, &self.bind)
+    }
+
     /// The resolver for rule 9 when URLs are saved, or `None` when `PAYHOOK_DNS_CHECK` is off.
     pub fn dns_resolver(&self) -> Option<&Resolver> {
         self.dns_check.then_some(&self.resolver)

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::store::AfterAttempt;
+use crate::store::{AfterAttempt, millis};
 
 /// Delays after the first attempt, ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,10 +71,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "{text:?}: give a positive whole number before the unit"
         )),
     }
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

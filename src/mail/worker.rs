@@ -14,11 +14,11 @@ use super::outbox;
 use super::transport::Transport;
 use crate::config::Settings;
 use crate::domain::DAY_MS;
-use crate::metrics::{EmailOutcome, Metrics};
-use crate::shutdown::StopClaiming;
+use crate::metrics::Metrics;
+use crate::shutdown::{StopClaiming, finish_within};
 use crate::state::Wake;
 use crate::store::outbox::{AfterSend, ClaimedEmail};
-use crate::store::{Db, now_ms};
+use crate::store::{Db, millis, now_ms};
 
 /// Emails sent at once by one process: they are few, and a relay limits connections anyway.
 const AT_ONCE: i64 = 4;
@@ -97,11 +97,7 @@ impl MailWorker {
     /// this process's leases.
     pub async fn stop(mut self, within: Duration) {
         self.stop.stop();
-        if tokio::time::timeout(within, &mut self.task).await.is_err() {
-            tracing::warn!("emails still in flight at shutdown were abandoned");
-            self.task.abort();
-            let _ = (&mut self.task).await;
-        }
+        finish_within(&mut self.task, within, "emails").await;
         let now = now_ms();
         let latest = now + millis(self.lease);
         if let Err(error) = self.db.release_email_leases(&self.owner, now, latest).await {
@@ -186,12 +182,7 @@ impl Sending {
             Ok(false) => tracing::warn!("the email's lease ran out before its try was recorded"),
             Err(error) => tracing::error!(%error, "recording an email try"),
         }
-        let counted = match after {
-            AfterSend::Sent => EmailOutcome::Sent,
-            AfterSend::RetryAt(_) => EmailOutcome::Failed,
-            AfterSend::GiveUp => EmailOutcome::GivenUp,
-        };
-        self.metrics.email_sent(counted);
+        self.metrics.email_sent(after);
         match (after, error) {
             (AfterSend::Sent, _) => tracing::info!("email sent"),
             (AfterSend::RetryAt(next), Some(error)) => {
@@ -204,10 +195,6 @@ impl Sending {
             (_, error) => tracing::error!(error, "email given up after a day of tries"),
         }
     }
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

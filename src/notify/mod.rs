@@ -10,15 +10,11 @@ pub mod sign;
 pub mod test;
 pub mod worker;
 
-use std::time::Duration;
-
 pub use client::Exchange;
 pub use message::OutgoingRequest;
 pub use test::{TestOutcome, TestReport, run_test};
 
-pub fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
+pub use crate::store::millis;
 
 /// The first `n` characters of `text`.
 pub fn first_chars(text: &str, n: usize) -> &str {

@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::domain::Environment;
 use crate::domain::{DeliveryKind, Outcome};
 use crate::metrics::Metrics;
-use crate::shutdown::StopClaiming;
+use crate::shutdown::{StopClaiming, finish_within};
 use crate::state::Wake;
 use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
 
@@ -67,11 +67,7 @@ impl Workers {
     /// claimed and did not attempt is due again at once for whichever process runs next.
     pub async fn stop(mut self, within: Duration) {
         self.stop.stop();
-        if tokio::time::timeout(within, &mut self.task).await.is_err() {
-            tracing::warn!("delivery attempts still in flight at shutdown were abandoned");
-            self.task.abort();
-            let _ = (&mut self.task).await;
-        }
+        finish_within(&mut self.task, within, "delivery attempts").await;
         let now = now_ms();
         let latest = now + millis(self.lease);
         match self.db.release_leases(&self.owner, now, latest).await {

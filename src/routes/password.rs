@@ -4,12 +4,11 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 
 use crate::accounts;
+use crate::auth::RequestMeta;
 use crate::auth::login_csrf::{self, SignInForm};
 use crate::auth::password_reset::{self, ResetToken};
-use crate::auth::{HasCsrfToken, RequestMeta};
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::account::PasswordErrors;
@@ -19,35 +18,11 @@ use crate::paths;
 use crate::state::AppState;
 use crate::store::users::AccountContact;
 
-#[derive(Deserialize)]
-pub struct ForgotForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for ForgotForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
-#[derive(Deserialize)]
-pub struct ResetForm {
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    confirm_password: String,
-    #[serde(default)]
-    csrf_token: String,
-}
-
-impl HasCsrfToken for ResetForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+crate::csrf_form!(ForgotForm { email });
+crate::csrf_form!(ResetForm {
+    new_password,
+    confirm_password
+});
 
 /// An anonymous page's frame, with the signed-cookie token its form carries.
 fn layout(title: &str, csrf_token: String) -> Layout {

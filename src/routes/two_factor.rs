@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::reauth::{Reauth, confirm_password};
-use crate::auth::two_factor::{self, Asker, CodeCheck, TurnOff};
+use crate::auth::two_factor::{self, Asker, CodeCheck, Confirmed, TurnOff};
 use crate::auth::{self, CsrfForm, CurrentUser, MerchantUser, RequestMeta};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -154,28 +154,27 @@ pub async fn confirm(
         .get::<i64>(auth::keys::TWO_FACTOR_SETUP)
         .ok()
         .flatten();
-    if let Some((codes, epoch)) =
-        two_factor::confirm(&state, &owner.asker(), &form.code, started).await?
-    {
-        user.session.remove(auth::keys::TWO_FACTOR_SETUP);
-        user.session.renew();
-        user.session
-            .insert(auth::keys::EPOCH, epoch)
-            .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-        let layout = Layout::for_user(t("two_factor.codes_title"), &user);
-        let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), true);
-        return Ok(render_page(StatusCode::OK, &page));
+    match two_factor::confirm(&state, &owner.asker(), &form.code, started).await? {
+        Confirmed::On { codes, epoch } => {
+            user.session.remove(auth::keys::TWO_FACTOR_SETUP);
+            user.session.renew();
+            user.session
+                .insert(auth::keys::EPOCH, epoch)
+                .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+            let layout = Layout::for_user(t("two_factor.codes_title"), &user);
+            let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), true);
+            Ok(render_page(StatusCode::OK, &page))
+        }
+        Confirmed::Wrong(setup) => {
+            let page = SetupPage {
+                layout: Layout::for_user(t("two_factor.set_up"), &user),
+                setup,
+                error: Some(t("two_factor.setup_code_wrong")),
+            };
+            Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Confirmed::NoSetup => Ok(see_other(paths::TWO_FACTOR)),
     }
-    let email = user.email.to_string();
-    let Some(setup) = two_factor::pending_setup(&state, user.id, &email, started).await? else {
-        return Ok(see_other(paths::TWO_FACTOR));
-    };
-    let page = SetupPage {
-        layout: Layout::for_user(t("two_factor.set_up"), &user),
-        setup,
-        error: Some(t("two_factor.setup_code_wrong")),
-    };
-    Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 /// The password, then a code (the authenticator's or a recovery code): what a change to

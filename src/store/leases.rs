@@ -1,5 +1,5 @@
-//! Leases a stopping process gives back, so the deliveries it claimed but will not attempt are
-//! due again at once rather than when their leases run out.
+//! Leases a stopping process gives back, so the deliveries and emails it claimed but will not
+//! try are due again at once rather than when their leases run out.
 
 use super::{Db, on_pool};
 
@@ -36,6 +36,29 @@ impl Db {
             .execute(pool)
             .await?;
             Ok(deliveries.rows_affected() + resends.rows_affected())
+        })
+    }
+
+    /// Makes due at `now` every email still leased by `owner`'s claims (tokens `owner:…`) whose
+    /// lease ends by `latest_lease_end`: a stopping process gives back what it will not send.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn release_email_leases(
+        &self,
+        owner: &str,
+        now: i64,
+        latest_lease_end: i64,
+    ) -> sqlx::Result<u64> {
+        on_pool!(self, |pool, _dialect| {
+            sqlx::query(
+                "UPDATE email_outbox SET next_attempt_at = $1, lease_token = NULL \
+                 WHERE next_attempt_at > $1 AND next_attempt_at <= $2 AND lease_token LIKE $3",
+            )
+            .bind(now)
+            .bind(latest_lease_end)
+            .bind(format!("{owner}:%"))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
         })
     }
 }

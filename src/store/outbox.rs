@@ -51,13 +51,6 @@ pub enum AfterSend {
     GiveUp,
 }
 
-/// Unsent emails, and how long (ms) the oldest has waited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OutboxDepth {
-    pub unsent: i64,
-    pub oldest_ms: i64,
-}
-
 /// Queues `email`, due at once, in the open transaction `tx` of what causes it.
 pub(super) async fn enqueue<DB>(
     tx: &mut Transaction<'_, DB>,
@@ -87,16 +80,6 @@ where
 }
 
 impl Db {
-    /// Queues an email that stands alone (nothing else changes with it).
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn queue_email(&self, email: &QueuedEmail, now: i64) -> sqlx::Result<()> {
-        on_pool!(self, |pool, dialect| {
-            let mut tx = pool.begin_with(dialect.begin).await?;
-            enqueue(&mut tx, email, now).await?;
-            tx.commit().await
-        })
-    }
-
     /// Claims up to `limit` due emails for one try each, like
     /// [`Db::claim_due_deliveries`]: their next try moves to `lease_until`, so if this
     /// process dies they are due again then, and only the claim holding `token` records the
@@ -176,29 +159,6 @@ impl Db {
             .await?;
             tx.commit().await?;
             Ok(updated.rows_affected() == 1)
-        })
-    }
-
-    /// Makes due at `now` every email still leased by `owner`'s claims (tokens `owner:…`) whose
-    /// lease ends by `latest_lease_end`: a stopping process gives back what it will not send.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn release_email_leases(
-        &self,
-        owner: &str,
-        now: i64,
-        latest_lease_end: i64,
-    ) -> sqlx::Result<u64> {
-        on_pool!(self, |pool, _dialect| {
-            sqlx::query(
-                "UPDATE email_outbox SET next_attempt_at = $1, lease_token = NULL \
-                 WHERE next_attempt_at > $1 AND next_attempt_at <= $2 AND lease_token LIKE $3",
-            )
-            .bind(now)
-            .bind(latest_lease_end)
-            .bind(format!("{owner}:%"))
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
         })
     }
 }

@@ -101,7 +101,7 @@ impl Db {
             tx.commit().await
         })?;
         if link.lock_out.is_some() {
-            self.end_sessions_after_change(link.user_id).await;
+            self.forget_sessions(link.user_id).await;
         }
         Ok(())
     }
@@ -159,17 +159,9 @@ impl Db {
             Ok::<_, sqlx::Error>(Some(user_id))
         })?;
         if let Some(user_id) = done {
-            self.end_sessions_after_change(user_id).await;
+            self.forget_sessions(user_id).await;
         }
         Ok(done)
-    }
-
-    /// Deletes the stored sessions of a user whose session epoch just moved on. The epoch
-    /// already ends them, so this is housekeeping: a failure is logged, not answered.
-    async fn end_sessions_after_change(&self, user_id: i64) {
-        if let Err(error) = self.delete_user_sessions(user_id).await {
-            tracing::warn!(%error, user_id, "deleting the sessions of a changed account");
-        }
     }
 
     /// After a sign-in: the account's unused links stop working, and `language`, when given,

@@ -257,6 +257,15 @@ impl Db {
         })
     }
 
+    /// Deletes the stored sessions of a user whose session epoch just moved on. The epoch
+    /// already ends them, so this is housekeeping after the change committed: a failure is
+    /// logged, not answered.
+    pub(super) async fn forget_sessions(&self, user_id: i64) {
+        if let Err(error) = self.delete_user_sessions(user_id).await {
+            tracing::warn!(%error, user_id, "deleting the sessions of a changed account");
+        }
+    }
+
     /// Ends every stored session of one user.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_user_sessions(&self, user_id: i64) -> sqlx::Result<u64> {

@@ -6,6 +6,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::audit::{Actor, AuditAction, AuditRecord, append_events};
 use super::outbox::{QueuedEmail, enqueue};
+use super::users::move_session_epoch;
 use super::{Db, now_ms, on_pool};
 
 /// A user's two-factor row.
@@ -127,13 +128,7 @@ impl Db {
                 return Ok(None);
             }
             replace_codes(&mut tx, change.user_id, hashes).await?;
-            let epoch: i64 = sqlx::query_scalar(
-                "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 \
-                 RETURNING session_epoch",
-            )
-            .bind(change.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let epoch = move_session_epoch(&mut tx, change.user_id).await?;
             record_change(&mut tx, dialect, change, actor, now).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(epoch))
@@ -214,10 +209,7 @@ impl Db {
             }
             replace_codes(&mut tx, change.user_id, &[]).await?;
             if end_sessions {
-                sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1")
-                    .bind(change.user_id)
-                    .execute(&mut *tx)
-                    .await?;
+                move_session_epoch(&mut tx, change.user_id).await?;
             }
             record_change(&mut tx, dialect, change, actor, now).await?;
             tx.commit().await?;
@@ -227,14 +219,6 @@ impl Db {
             self.forget_sessions(change.user_id).await;
         }
         Ok(done)
-    }
-
-    /// Deletes a user's sessions whose epoch already ended them: housekeeping, so a failure is
-    /// only logged.
-    async fn forget_sessions(&self, user_id: i64) {
-        if let Err(error) = self.delete_user_sessions(user_id).await {
-            tracing::warn!(%error, "deleting the sessions of a user whose epoch moved on");
-        }
     }
 
     /// Replaces the recovery codes of a user with two-factor on, recorded and told; false

@@ -23,6 +23,8 @@ pub struct LoginUser {
     pub merchant_id: Option<i64>,
     /// Two-factor sign-in is on: a code is asked after the password.
     pub two_factor: bool,
+    /// The language the user last chose, for the emails a sign-in may send.
+    pub language: Option<String>,
 }
 
 impl std::fmt::Debug for LoginUser {
@@ -52,11 +54,45 @@ pub struct SessionUser {
     pub merchant_requires_two_factor: bool,
 }
 
+impl LoginUser {
+    /// The account as an email to its owner sees it.
+    pub fn contact(&self) -> AccountContact {
+        AccountContact {
+            id: self.id,
+            email: self.email.clone(),
+            disabled: self.disabled,
+            merchant_id: self.merchant_id,
+            language: self.language.clone(),
+        }
+    }
+}
+
+/// Moves a user's session epoch on in the open transaction `tx`: once it commits, every session
+/// of theirs has ended (the caller renews the one that asked with the epoch returned).
+pub(super) async fn move_session_epoch<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    user_id: i64,
+) -> sqlx::Result<i64>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    sqlx::query_scalar(
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+    )
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// The columns of [`LoginUser`], over `users u`.
 macro_rules! login_user_columns {
     () => {
         "SELECT u.id, u.email, u.password_hash, u.disabled, u.session_epoch, u.role, \
-         u.merchant_id, EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
+         u.merchant_id, u.language, EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
          AND t.enabled_at IS NOT NULL) AS two_factor FROM users u "
     };
 }
@@ -360,8 +396,7 @@ impl Db {
             tx.commit().await?;
             epoch
         });
-        // The epoch already ends the sessions; deleting them is housekeeping.
-        self.delete_user_sessions(user_id).await?;
+        self.forget_sessions(user_id).await;
         Ok(epoch)
     }
 }

@@ -42,8 +42,8 @@ pub async fn check_code(
     let client_ip = asker.client_ip;
     match state.throttle.admit(limits, &counted, client_ip).await? {
         Verdict::Refused => {
-            let once = format!("code:{counted}");
-            if state.throttle.first_refusal(&once, None).await? {
+            // Once a window for the account, wherever the codes come from.
+            if state.throttle.first_refusal(limits, &counted, None).await? {
                 tell_locked(state, asker).await?;
             }
             return Ok(CodeCheck::TooMany);

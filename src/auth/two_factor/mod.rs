@@ -86,21 +86,6 @@ async fn waiting_setup(
     }))
 }
 
-/// The setup this session began at `started`, shown again after a wrong code; `None` when
-/// there is none (or it is too old): the secret is shown only after the password.
-pub async fn pending_setup(
-    state: &AppState,
-    user_id: i64,
-    email: &str,
-    started: Option<i64>,
-) -> Result<Option<Setup>, AppError> {
-    let Some(row) = waiting_setup(state, user_id, started).await? else {
-        return Ok(None);
-    };
-    let secret = open(&state.settings, user_id, &row.secret)?;
-    Ok(Some(setup_of(&secret, email, row.created_at)))
-}
-
 fn setup_of(secret: &TotpSecret, email: &str, started: i64) -> Setup {
     let uri = secret.uri(email);
     Setup {
@@ -117,23 +102,35 @@ fn open(settings: &Settings, user_id: i64, sealed: &str) -> Result<TotpSecret, A
         .ok_or_else(|| anyhow::anyhow!("a stored two-factor secret is not base32").into())
 }
 
+/// What a first code came to.
+pub enum Confirmed {
+    /// Two-factor is on: the recovery codes (to show once) and the user's new session epoch
+    /// (every other session ended).
+    On { codes: Vec<String>, epoch: i64 },
+    /// A wrong code: the same setup, to show again to the session that began it.
+    Wrong(Setup),
+    /// No setup of this session waits (none began here, or it is too old): ask the password
+    /// again, so the secret is shown only after it.
+    NoSetup,
+}
+
 /// Turns two-factor on if `typed` is the right code of the setup this session began at
-/// `started`: returns the recovery codes (to show once) and the user's new session epoch
-/// (every other session ended), or `None` for a wrong code or no such setup.
+/// `started`.
 pub async fn confirm(
     state: &AppState,
     asker: &Asker<'_>,
     typed: &str,
     started: Option<i64>,
-) -> Result<Option<(Vec<String>, i64)>, AppError> {
+) -> Result<Confirmed, AppError> {
     let user_id = asker.account.id;
     let Some(row) = waiting_setup(state, user_id, started).await? else {
-        return Ok(None);
+        return Ok(Confirmed::NoSetup);
     };
     let secret = open(&state.settings, user_id, &row.secret)?;
     let Some(step) = totp::as_totp_code(typed).and_then(|c| secret.matching_step(&c, now_ms()))
     else {
-        return Ok(None);
+        let email = asker.account.email.as_str();
+        return Ok(Confirmed::Wrong(setup_of(&secret, email, row.created_at)));
     };
     let codes = recovery::new_codes();
     let hashes = recovery::hashes(&state.settings, user_id, &codes);
@@ -144,7 +141,7 @@ pub async fn confirm(
         .enable_two_factor(&change, &row.secret, step, &hashes, asker.actor)
         .await?;
     state.mail.wake();
-    Ok(epoch.map(|epoch| (codes, epoch)))
+    Ok(epoch.map_or(Confirmed::NoSetup, |epoch| Confirmed::On { codes, epoch }))
 }
 
 /// How two-factor is turned off.
@@ -227,7 +224,7 @@ fn notice(
     asker: &Asker<'_>,
     event: AuditAction,
 ) -> Result<QueuedEmail, AppError> {
-    let forgot_link = settings.mail.link(paths::PASSWORD_FORGOT, &settings.bind);
+    let forgot_link = settings.email_link(paths::PASSWORD_FORGOT);
     let client_ip = asker
         .client_ip
         .map_or_else(|| "?".to_owned(), |ip| ip.to_string());

@@ -178,7 +178,7 @@ pub async fn change_user(
         UserChange::ResetPassword if state.settings.mail.relay.is_some() => {
             let account = state
                 .db
-                .find_account_contact(&target.email)
+                .account_contact(target_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             if account.disabled {
