@@ -70,6 +70,14 @@ pub fn totp_ahead(secret: &str, ahead: u64) -> String {
     totp_at_step(secret, current_step() + ahead)
 }
 
+/// The `otpauth://` URI a setup page shows, as text (the page escapes its `&`).
+pub fn otpauth_uri_of(html: &str) -> String {
+    element_text(html, "otpauth-uri")
+        .expect("the setup page shows the URI")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
 /// The `secret` parameter of the `otpauth://` URI a setup page shows.
 pub fn secret_of_uri(uri: &str) -> String {
     let query = uri.split_once('?').expect("a query").1;
@@ -111,8 +119,7 @@ pub async fn enrol(browser: &Browser) -> Enrolled {
         .await;
     assert_eq!(setup.status(), StatusCode::OK);
     let html = setup.text().await.unwrap();
-    let uri = element_text(&html, "otpauth-uri").expect("the setup page shows the URI");
-    let secret = secret_of_uri(&uri.replace("&amp;", "&"));
+    let secret = secret_of_uri(&otpauth_uri_of(&html));
     let token = super::csrf_token(&html);
     let confirmed = browser
         .post(

@@ -27,7 +27,7 @@ async fn series(app: &TestApp, name: &str) -> f64 {
     let text = app.get_text("/metrics").await;
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0.0)
+        .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{text}"))
 }
 
 async fn a_relay_down_when_an_email_is_asked_for_gets_it_once_when_back(backend: Backend) {

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use payhook::domain::{EmailAddress, Role};
+use payhook::domain::Role;
 use payhook_testing::{
     Backend, Browser, PASSWORD, PUBLIC_URL, Probe, ReceivedMail, TestApp, csrf_token, location,
     on_both_backends, path_of, spawn_with_smtp,
@@ -206,7 +206,7 @@ async fn every_address_gets_the_same_answer_and_only_an_active_account_gets_mail
     let disabled = app.create_merchant_user("acme").await;
     let disabled_id = app
         .db
-        .find_login_user(&EmailAddress::parse(&disabled).unwrap())
+        .find_login_user(&payhook_testing::email(&disabled))
         .await
         .unwrap()
         .unwrap()
@@ -326,6 +326,9 @@ async fn requests_are_limited_per_address_and_per_client_without_changing_the_an
     let answer = forgot(&visitor, &other).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(answer.text().await.unwrap().contains("id=\"forgot-sent\""));
+    // Every request is answered (the fourteen found no account), the last one refused.
+    until_answered(&app, "no_account", 14).await;
+    assert_eq!(reset_requests(&app, "limited").await, 2);
     assert_eq!(
         app.count_rows("email_outbox").await,
         5,
@@ -349,7 +352,13 @@ async fn emails_are_written_in_the_language_the_user_last_chose(backend: Backend
     assert_eq!(switched.status(), StatusCode::SEE_OTHER);
     // A link (GET) switches the page's language only: it writes nothing.
     let visitor = app.signed_in_browser(&email).await;
-    visitor.get("/language/en").await;
+    let link = visitor.get("/language/en").await;
+    assert_eq!(link.status(), StatusCode::SEE_OTHER);
+    let cookie = link.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("lang=en"),
+        "the browser's language switched: {cookie}"
+    );
 
     // Asked from a browser that reads English: the account's language decides.
     forgot(&app.new_browser(), &email).await;
@@ -379,7 +388,7 @@ async fn admins_send_a_reset_link_instead_of_typing_a_password(backend: Backend)
     let user_id = |address: String| {
         let db = app.db.clone();
         async move {
-            let address = EmailAddress::parse(&address).unwrap();
+            let address = payhook_testing::email(&address);
             db.find_login_user(&address).await.unwrap().unwrap().id
         }
     };
@@ -399,11 +408,13 @@ async fn admins_send_a_reset_link_instead_of_typing_a_password(backend: Backend)
         "no password shown: {page}"
     );
 
-    let event = &app
+    let events = app
         .db
         .audit_events_by_action("password_reset_requested")
         .await
-        .unwrap()[0];
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
     assert_eq!(event.actor_email.as_deref(), Some(admin_email.as_str()));
     assert_eq!(event.actor_role.as_deref(), Some(Role::Admin.as_str()));
 
@@ -437,6 +448,19 @@ async fn admins_send_a_reset_link_instead_of_typing_a_password(backend: Backend)
             .unwrap()
             .contains("enable the user first")
     );
+    // Nothing was queued for them, nor recorded: the refusal changed nothing.
+    let links = format!("SELECT COUNT(*) FROM password_resets WHERE user_id = {disabled_id}");
+    assert_eq!(app.scalar::<i64>(&links).await, 0);
+    let queued = format!("SELECT COUNT(*) FROM email_outbox WHERE recipient = '{disabled}'");
+    assert_eq!(app.scalar::<i64>(&queued).await, 0);
+    assert_eq!(
+        app.db
+            .audit_events_by_action("password_reset_requested")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(smtp.mails_to(&disabled).is_empty());
 }
 
@@ -448,21 +472,23 @@ async fn with_no_relay_the_email_is_written_to_the_log_with_its_link() {
     forgot(&app.new_browser(), &email).await;
     let link_start = format!("{}/password/reset/", app.address);
     let deadline = Instant::now() + Duration::from_secs(20);
+    let marker = "email not sent (no PAYHOOK_SMTP_URL); it reads:";
     loop {
         let logs = payhook_testing::logs();
-        let logged = logs
-            .split("email not sent (no PAYHOOK_SMTP_URL); it reads:")
-            .skip(1)
-            .find(|entry| entry.contains(&email));
-        if let Some(entry) = logged {
+        // Each logged email: where its line starts, and what follows up to the next one.
+        let logged = logs.match_indices(marker).find_map(|(at, _)| {
+            let rest = &logs[at + marker.len()..];
+            let entry = rest.split(marker).next().unwrap_or(rest);
+            let line_start = logs[..at].rfind('\n').map_or(0, |i| i + 1);
+            entry
+                .contains(&email)
+                .then(|| (&logs[line_start..at], entry))
+        });
+        if let Some((line, entry)) = logged {
             assert!(
                 entry.contains(&link_start),
                 "the link, under this server's address: {entry}"
             );
-            let line = logs
-                .lines()
-                .find(|line| line.contains("email not sent (no PAYHOOK_SMTP_URL)"))
-                .unwrap();
             assert!(line.contains("INFO"), "{line}");
             break;
         }

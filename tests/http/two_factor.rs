@@ -17,6 +17,7 @@ on_both_backends!(
     codes_guessed_from_many_addresses_are_refused_and_the_owner_is_told,
     only_the_session_that_typed_the_password_sees_the_new_secret,
     a_recovery_code_works_once_and_is_mailed,
+    notices_are_written_in_the_users_language_with_links_to_the_site,
     turning_it_off_and_on_again_takes_the_password_and_a_code,
     turning_it_on_ends_every_other_session,
     a_password_reset_keeps_two_factor,
@@ -57,14 +58,12 @@ async fn enrol_sign_out_and_sign_in_with_a_code_that_works_once(backend: Backend
     assert_eq!(setup.status(), StatusCode::OK);
     let html = setup.text().await.unwrap();
     assert!(html.contains("<svg"), "an inline QR code");
-    assert!(
-        html.contains(&format!(
-            "otpauth://totp/payhook:{}?secret=",
-            email.replace('@', "%40")
-        )) || html.contains(&format!("otpauth://totp/payhook:{email}?secret=")),
-        "{html}"
+    let uri = payhook_testing::otpauth_uri_of(&html);
+    let secret = payhook_testing::secret_of_uri(&uri);
+    assert_eq!(
+        uri,
+        format!("otpauth://totp/payhook:{email}?secret={secret}&issuer=payhook")
     );
-    assert!(html.contains("issuer=payhook"));
     // A wrong first code leaves it off and shows the same key again.
     let token = payhook_testing::csrf_token(&html);
     let refused = app
@@ -74,7 +73,9 @@ async fn enrol_sign_out_and_sign_in_with_a_code_that_works_once(backend: Backend
         )
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.text().await.unwrap().contains("otpauth://"));
+    let again = refused.text().await.unwrap();
+    let shown = payhook_testing::otpauth_uri_of(&again);
+    assert_eq!(payhook_testing::secret_of_uri(&shown), secret);
     assert_eq!(events(&app, "two_factor_enabled").await, 0);
 
     let enrolled = enrol(&app).await;
@@ -90,12 +91,22 @@ async fn enrol_sign_out_and_sign_in_with_a_code_that_works_once(backend: Backend
 
     // Neither the secret nor a recovery code is stored in clear.
     let stored: String = app.scalar("SELECT secret FROM two_factor").await;
-    assert!(!stored.contains(&enrolled.secret), "{stored}");
-    let sql = format!(
-        "SELECT COUNT(*) FROM recovery_codes WHERE code_hash LIKE '%{}%'",
-        enrolled.recovery_codes[0].replace('-', "")
+    let lower = enrolled.secret.to_lowercase();
+    assert!(
+        !stored.contains(&enrolled.secret) && !stored.contains(&lower),
+        "{stored}"
     );
-    assert_eq!(app.scalar::<i64>(&sql).await, 0);
+    for code in &enrolled.recovery_codes {
+        for form in [code.clone(), code.replace('-', "")] {
+            let sql = format!(
+                "SELECT COUNT(*) FROM recovery_codes WHERE LOWER(code_hash) LIKE '%{form}%'"
+            );
+            assert_eq!(app.scalar::<i64>(&sql).await, 0, "{form} in clear");
+        }
+    }
+    // Keyed hashes: 64 hex digits each.
+    let hashed = "SELECT COUNT(*) FROM recovery_codes WHERE LENGTH(code_hash) = 64";
+    assert_eq!(app.scalar::<i64>(hashed).await, 10);
     assert_eq!(
         app.scalar::<i64>("SELECT COUNT(*) FROM recovery_codes")
             .await,
@@ -175,6 +186,7 @@ async fn five_wrong_codes_end_the_pending_sign_in(backend: Backend) {
     let browser = app.new_browser();
     let first = sign_in_with_code(&browser, &email, "111111").await;
     assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let mut last_form = String::new();
     for left in [3, 2, 1] {
         let wrong = browser
             .submit(
@@ -187,6 +199,7 @@ async fn five_wrong_codes_end_the_pending_sign_in(backend: Backend) {
         assert!(text.contains(&format!("{left} tries left")), "{text}");
         // The answer never says whether the password was right.
         assert!(!text.to_lowercase().contains("password is"), "{text}");
+        last_form = text;
     }
     let fifth = browser
         .submit(
@@ -205,7 +218,7 @@ async fn five_wrong_codes_end_the_pending_sign_in(backend: Backend) {
             "/login/two-factor",
             &[
                 ("code", &totp_ahead(&enrolled.secret, 1)),
-                ("csrf_token", "x"),
+                ("csrf_token", &payhook_testing::csrf_token(&last_form)),
             ],
         )
         .await;
@@ -288,7 +301,8 @@ async fn codes_guessed_from_many_addresses_are_refused_and_the_owner_is_told(bac
         .await;
     assert!(mail.text.contains("198.51.100.7"), "{}", mail.text);
     // Told once a window, however many more are refused.
-    attempt_from(&app.new_browser(), "198.51.100.8", &email, &right).await;
+    let again = attempt_from(&app.new_browser(), "198.51.100.8", &email, &right).await;
+    assert_eq!(location(&again), "/login?ended=1");
     assert_eq!(events(&app, "two_factor_locked").await, 1);
 
     // Wrong codes count like wrong passwords too: ten from one address refuse its password.
@@ -299,10 +313,9 @@ async fn codes_guessed_from_many_addresses_are_refused_and_the_owner_is_told(bac
     let email = app.sign_in_new_merchant("acme").await;
     enrol(&app).await;
     let browser = app.new_browser();
-    for _ in 0..2 {
-        for _ in 0..5 {
-            attempt_from(&browser, "203.0.113.9", &email, "999999").await;
-        }
+    for n in 1..=10 {
+        let wrong = attempt_from(&browser, "203.0.113.9", &email, "999999").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "code {n}");
     }
     let locked = browser
         .login_via_proxy("203.0.113.9", &email, PASSWORD)
@@ -315,21 +328,39 @@ async fn only_the_session_that_typed_the_password_sees_the_new_secret(backend: B
     let email = app.sign_in_new_merchant("acme").await;
     let setup = account_form(&app, "/account/two-factor/setup", &[("password", PASSWORD)]).await;
     assert_eq!(setup.status(), StatusCode::OK);
+    let html = setup.text().await.unwrap();
+    let uri = payhook_testing::otpauth_uri_of(&html);
+    let secret = payhook_testing::secret_of_uri(&uri);
     // Another session of the same user (a stolen cookie) gets neither the secret nor a way to
-    // turn it on without the password.
+    // turn it on without the password, not even with the right code.
     let other = app.signed_in_browser(&email).await;
-    let token = payhook_testing::csrf_token(&other.get_text("/account/two-factor").await);
+    let page = other.get_text("/account/two-factor").await;
+    assert!(
+        !page.contains(&secret) && !page.contains("otpauth://"),
+        "{page}"
+    );
+    let right = totp_ahead(&secret, 0);
+    let token = payhook_testing::csrf_token(&page);
     let peek = other
         .post(
             "/account/two-factor/confirm",
-            &[("code", "000000"), ("csrf_token", &token)],
+            &[("code", &right), ("csrf_token", &token)],
         )
         .await;
     assert_eq!(location(&peek), "/account/two-factor");
     assert_eq!(events(&app, "two_factor_enabled").await, 0);
-    // The session that asked still finishes it.
-    let enrolled = enrol(&app).await;
-    assert_eq!(enrolled.recovery_codes.len(), 10);
+    // The session that typed the password still finishes it, with the same key.
+    let token = payhook_testing::csrf_token(&html);
+    let done = app
+        .post(
+            "/account/two-factor/confirm",
+            &[("code", &right), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let codes = payhook_testing::recovery_codes_of(&done.text().await.unwrap());
+    assert_eq!(codes.len(), 10);
+    assert_eq!(events(&app, "two_factor_enabled").await, 1);
 }
 
 async fn a_recovery_code_works_once_and_is_mailed(backend: Backend) {
@@ -350,6 +381,26 @@ async fn a_recovery_code_works_once_and_is_mailed(backend: Backend) {
     let again = sign_in_with_code(&app.new_browser(), &email, &recovery).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(events(&app, "recovery_code_used").await, 1);
+}
+
+async fn notices_are_written_in_the_users_language_with_links_to_the_site(backend: Backend) {
+    let (app, smtp) = spawn_with_smtp(backend).await;
+    let email = app.sign_in_new_merchant("acme").await;
+    let switched = app.submit("/settings/payment", "/language/id", &[]).await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    enrol(&app).await;
+    let subject = "Verifikasi dua langkah aktif untuk akun payhook Anda";
+    let mail = smtp.mail_with_subject(&email, subject).await;
+    assert!(mail.text.contains("Jika bukan Anda"), "{}", mail.text);
+    assert!(mail.html.contains("lang=\"id\""), "{}", mail.html);
+    let forgot = format!("{}/password/forgot", payhook_testing::PUBLIC_URL);
+    let link = mail.link_starting(&forgot);
+    assert_eq!(link.as_deref(), Some(forgot.as_str()), "{}", mail.text);
+    assert!(
+        mail.html.contains(&format!("href=\"{forgot}\"")),
+        "{}",
+        mail.html
+    );
 }
 
 async fn turning_it_off_and_on_again_takes_the_password_and_a_code(backend: Backend) {
@@ -464,20 +515,17 @@ async fn a_password_reset_keeps_two_factor(backend: Backend) {
     let email = app.sign_in_new_merchant("acme").await;
     let enrolled = enrol(&app).await;
     let visitor = app.new_browser();
-    visitor
+    let asked = visitor
         .submit("/password/forgot", "/password/forgot", &[("email", &email)])
         .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let mail = smtp
+        .mail_with_subject(&email, "Reset your payhook password")
+        .await;
     let prefix = format!("{}/password/reset/", payhook_testing::PUBLIC_URL);
-    let link = loop {
-        let found = smtp
-            .mails_to(&email)
-            .into_iter()
-            .find_map(|mail| mail.link_starting(&prefix));
-        if let Some(link) = found {
-            break link;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let link = mail
+        .link_starting(&prefix)
+        .expect("the email carries the link");
     let path = payhook_testing::path_of(&link);
     let new_password = "another long passphrase 2026";
     let chosen = visitor
@@ -563,7 +611,7 @@ async fn optional_for_admins_lets_them_through(app: TestApp) {
 
 async fn the_team_rule_sends_an_unenrolled_member_to_enrol(backend: Backend) {
     let app = payhook_testing::spawn_app(backend).await;
-    let owner = app.sign_in_new_merchant("acme").await;
+    app.sign_in_new_merchant("acme").await;
     let member = app.create_merchant_user("acme").await;
     let outsider = app.create_merchant_user("other").await;
     let rule = "/account/two-factor/team-rule";
@@ -624,7 +672,18 @@ async fn the_team_rule_sends_an_unenrolled_member_to_enrol(backend: Backend) {
     let lifted = account_form(&app, rule, &[]).await;
     assert_eq!(location(&lifted), "/account/two-factor");
     assert_eq!(events(&app, "team_two_factor_rule").await, 2);
-    let _ = owner;
+    let page = app.get_text("/account/two-factor").await;
+    assert!(
+        page.contains(r#"id="team-required" name="required" value="on">"#),
+        "{page}"
+    );
+    // A new member without two-factor now goes straight in.
+    let newcomer = app.create_merchant_user("acme").await;
+    let newcomer = app.signed_in_browser(&newcomer).await;
+    assert_eq!(
+        newcomer.get("/settings/payment").await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn an_admin_resets_a_lost_authenticator_but_never_reads_it(backend: Backend) {
@@ -654,7 +713,8 @@ async fn an_admin_resets_a_lost_authenticator_but_never_reads_it(backend: Backen
     let wanted = "Two-factor sign-in was reset for your payhook account";
     smtp.mail_with_subject(&email, wanted).await;
 
-    // An admin's own two-factor is not reset from here.
+    // An admin's own two-factor is not reset from here, even when it is on.
+    enrol(&admin_browser).await;
     let admin_id: i64 = app
         .scalar(&format!("SELECT id FROM users WHERE email = '{admin}'"))
         .await;
@@ -666,4 +726,7 @@ async fn an_admin_resets_a_lost_authenticator_but_never_reads_it(backend: Backen
         )
         .await;
     assert_eq!(own.status(), StatusCode::BAD_REQUEST);
+    let kept = format!("SELECT COUNT(*) FROM two_factor WHERE user_id = {admin_id}");
+    assert_eq!(app.scalar::<i64>(&kept).await, 1);
+    assert_eq!(events(&app, "two_factor_reset").await, 1);
 }
