@@ -156,7 +156,7 @@ async fn seed(db: &Db, events: i64) -> anyhow::Result<()> {
         let actor = Actor {
             user_id: Some(merchant * 2 + (r % 2) as i64 + 1),
             email: format!("user{}@m{merchant:05}.example.com", r % 2),
-            role: Some(Role::Merchant),
+            role: Some(Role::Owner),
             client_ip: Some(format!("203.0.113.{}", r % 250)),
         };
         let change = action == AuditAction::SettingsChange;

@@ -292,7 +292,7 @@ impl Shop {
             .create_merchant(&MerchantCode::parse(&code)?, &format!("Shop {n}"), None)
             .await?;
         let email = format!("user{n}@load.example.com");
-        add_user(db, &email, RoleArg::Merchant, Some(&code), PASSWORD.into()).await?;
+        add_user(db, &email, RoleArg::Owner, Some(&code), PASSWORD.into()).await?;
         let key = payhook::api_keys::ensure(
             db,
             secrets,

@@ -53,7 +53,7 @@ async fn run(backend: &str, database_url: &str, deliveries: i64) -> anyhow::Resu
     add_user(
         &db,
         "user@m00000.example.com",
-        RoleArg::Merchant,
+        RoleArg::Owner,
         Some("m00000"),
         PASSWORD.into(),
     )

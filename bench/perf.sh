@@ -52,7 +52,7 @@ latency() {
   fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   (cd "$work" && env PAYHOOK_DNS_CHECK=off "${env_db[@]}" "$BIN" merchant add --code perf --name Perf >/dev/null
-   echo "latency-perf-password-1" | env "${env_db[@]}" "$BIN" user add --email perf@perf.co.id --role merchant --merchant perf --password-stdin >/dev/null)
+   echo "latency-perf-password-1" | env "${env_db[@]}" "$BIN" user add --email perf@perf.co.id --role owner --merchant perf --password-stdin >/dev/null)
   (cd "$work" && exec env PAYHOOK_DNS_CHECK=off PAYHOOK_BIND=127.0.0.1:$port RUST_LOG=warn "${env_db[@]}" "$BIN" serve >/dev/null 2>&1) & pid=$!
   B=http://127.0.0.1:$port; jar=$work/jar
   for _ in $(seq 100); do curl -fsS "$B/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -35,14 +35,7 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
     let mut clients = Vec::new();
     for i in 0..CONCURRENCY {
         let email = format!("user{i}@bench.example.com");
-        add_user(
-            &db,
-            &email,
-            RoleArg::Merchant,
-            Some("bench"),
-            PASSWORD.into(),
-        )
-        .await?;
+        add_user(&db, &email, RoleArg::Owner, Some("bench"), PASSWORD.into()).await?;
         clients.push(sign_in(&base, &email).await?);
     }
     for channel in payhook::catalog::Section::find("va_snap").unwrap().channels {

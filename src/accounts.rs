@@ -131,15 +131,18 @@ pub async fn create_user(
 ) -> Result<(i64, EmailAddress), AccountError> {
     let email = EmailAddress::parse(email)?;
     check_password(&password)?;
-    let merchant_id = match (role, merchant_code.filter(|c| !c.trim().is_empty())) {
-        (Role::Merchant, Some(code)) => {
+    let merchant_id = match (
+        role.is_team(),
+        merchant_code.filter(|c| !c.trim().is_empty()),
+    ) {
+        (true, Some(code)) => {
             let code = MerchantCode::parse(code).map_err(|_| AccountError::UnknownMerchant)?;
             let merchant = db.find_merchant(&code).await?;
             Some(merchant.ok_or(AccountError::UnknownMerchant)?.id)
         }
-        (Role::Merchant, None) => return Err(AccountError::UnknownMerchant),
-        (Role::Admin, Some(_)) => return Err(AccountError::AdminWithMerchant),
-        (Role::Admin, None) => None,
+        (true, None) => return Err(AccountError::UnknownMerchant),
+        (false, Some(_)) => return Err(AccountError::AdminWithMerchant),
+        (false, None) => None,
     };
     let hash = password::hash(password).await?;
     match db

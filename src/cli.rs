@@ -78,7 +78,7 @@ pub enum UserCommand {
         email: String,
         #[arg(long, value_enum)]
         role: RoleArg,
-        /// The merchant's code (merchant users only).
+        /// The merchant's code (owners, developers and viewers).
         #[arg(long)]
         merchant: Option<String>,
         #[arg(long, required = true)]
@@ -105,10 +105,15 @@ pub enum EnvironmentArg {
     Production,
 }
 
+/// A role on the command line; `merchant` (the one merchant role before teams) means `owner`.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum RoleArg {
-    Merchant,
+    #[value(alias = "merchant")]
+    Owner,
+    Developer,
+    Viewer,
     Admin,
+    Auditor,
 }
 
 /// Runs one command.
@@ -277,7 +282,7 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     create_user(
         db,
         "merchant@demo.test",
-        RoleArg::Merchant,
+        RoleArg::Owner,
         merchant,
         merchant_password.clone(),
         true,
@@ -294,7 +299,7 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     .await?;
     println!("Created demo accounts with one-time passwords (shown only now; the first sign-in");
     println!("must choose a new password):");
-    println!("  merchant  merchant@demo.test  {merchant_password}");
+    println!("  owner     merchant@demo.test  {merchant_password}");
     println!("  admin     admin@payhook.test  {admin_password}");
     Ok(())
 }
@@ -319,8 +324,11 @@ async fn create_user(
     one_time: bool,
 ) -> anyhow::Result<i64> {
     let role = match role {
-        RoleArg::Merchant => Role::Merchant,
+        RoleArg::Owner => Role::Owner,
+        RoleArg::Developer => Role::Developer,
+        RoleArg::Viewer => Role::Viewer,
         RoleArg::Admin => Role::Admin,
+        RoleArg::Auditor => Role::Auditor,
     };
     let (id, _) = accounts::create_user(db, email, role, merchant, password, one_time, None)
         .await

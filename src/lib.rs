@@ -30,6 +30,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod teams;
 pub mod throttle;
 pub mod url_field;
 pub mod url_policy;

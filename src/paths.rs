@@ -21,19 +21,26 @@ pub const TWO_FACTOR_SETUP: &str = "/account/two-factor/setup";
 pub const TWO_FACTOR_CONFIRM: &str = "/account/two-factor/confirm";
 pub const TWO_FACTOR_DISABLE: &str = "/account/two-factor/disable";
 pub const TWO_FACTOR_RECOVERY_CODES: &str = "/account/two-factor/recovery-codes";
-pub const TWO_FACTOR_TEAM_RULE: &str = "/account/two-factor/team-rule";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";
 pub const PASSWORD_RESET: &str = "/password/reset/{token}";
 /// Where a reset link sends its user once the new password is set.
 pub const PASSWORD_WAS_RESET: &str = "/login?reset=1";
+pub const INVITATION: &str = "/invitations/{token}";
 /// Routes whose path holds a secret token: logs show their pattern, not the path.
-pub const TOKEN_ROUTES: [&str; 1] = [PASSWORD_RESET];
+pub const TOKEN_ROUTES: [&str; 2] = [PASSWORD_RESET, INVITATION];
 
 pub const PAYMENT_SETTINGS: &str = "/settings/payment";
 pub const SECTION: &str = "/settings/payment/{section}";
 pub const CHANNEL: &str = "/settings/payment/{section}/{channel}";
 pub const CHANNEL_TEST: &str = "/settings/payment/{section}/{channel}/test";
 pub const CHANNEL_HISTORY: &str = "/settings/payment/{section}/{channel}/history";
+
+pub const TEAM: &str = "/settings/team";
+pub const TEAM_INVITATIONS: &str = "/settings/team/invitations";
+pub const TEAM_INVITATION_REVOKE: &str = "/settings/team/invitations/{id}/revoke";
+pub const TEAM_MEMBER_ROLE: &str = "/settings/team/members/{id}/role";
+pub const TEAM_MEMBER_REMOVE: &str = "/settings/team/members/{id}/remove";
+pub const TEAM_TWO_FACTOR: &str = "/settings/team/two-factor";
 
 pub const API_KEYS: &str = "/integration/api-keys";
 pub const API_KEYS_ROTATE: &str = "/integration/api-keys/rotate";
@@ -125,6 +132,26 @@ pub fn admin_user_change(id: &i64, change: &str) -> String {
     fill(ADMIN_USER_CHANGE, &[&id.to_string(), change])
 }
 
+/// Where an owner changes a member's role.
+pub fn team_member_role(id: &i64) -> String {
+    fill(TEAM_MEMBER_ROLE, &[&id.to_string()])
+}
+
+/// Where an owner removes a member.
+pub fn team_member_remove(id: &i64) -> String {
+    fill(TEAM_MEMBER_REMOVE, &[&id.to_string()])
+}
+
+/// Where an owner revokes an invitation.
+pub fn team_invitation_revoke(id: &i64) -> String {
+    fill(TEAM_INVITATION_REVOKE, &[&id.to_string()])
+}
+
+/// An invitation link's page.
+pub fn invitation(token: &str) -> String {
+    fill(INVITATION, &[token])
+}
+
 /// A password-reset link's page.
 pub fn password_reset(token: &str) -> String {
     fill(PASSWORD_RESET, &[token])
@@ -157,6 +184,13 @@ mod tests {
         assert_eq!(admin_user_change(&3, "enable"), "/admin/users/3/enable");
         assert_eq!(language("id"), "/language/id");
         assert_eq!(password_reset("abc"), "/password/reset/abc");
+        assert_eq!(invitation("abc"), "/invitations/abc");
+        assert_eq!(team_member_role(&4), "/settings/team/members/4/role");
+        assert_eq!(team_member_remove(&4), "/settings/team/members/4/remove");
+        assert_eq!(
+            team_invitation_revoke(&5),
+            "/settings/team/invitations/5/revoke"
+        );
         assert!(PASSWORD_WAS_RESET.starts_with(LOGIN));
         assert!(SIGNED_OUT.starts_with(LOGIN));
     }

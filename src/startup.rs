@@ -15,7 +15,7 @@ use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::auth::{SessionBackend, session_cookie_name};
+use crate::auth::{Access, SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::mail::worker::MailWorker;
@@ -26,8 +26,8 @@ use crate::paths;
 use crate::request_span::RequestSpan;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
-    account, api, assets, health, integration, language, login, metrics, notifications, password,
-    settings, test_notification, two_factor,
+    account, api, assets, health, integration, invitations, language, login, metrics,
+    notifications, password, settings, team, test_notification, two_factor,
 };
 use crate::save_queue::SaveQueue;
 use crate::shutdown::StopClaiming;
@@ -250,92 +250,97 @@ async fn shared_stores(settings: &Settings, db: &Db) -> anyhow::Result<(SessionB
     Ok((sessions, Throttle::redis(conn, &prefix)))
 }
 
-/// The one route table: every path is a constant of `paths`, so links and checks built from
-/// the same constants follow a renamed route.
-fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, post};
-    // Most used first: the router tries routes in this order.
-    cfg.route(paths::SECTION, get().to(settings::section_page))
-        .route(paths::HEALTHZ, get().to(health::healthz))
-        .route(paths::METRICS, get().to(metrics::metrics))
-        .route(paths::HOME, get().to(home))
-        // Sign-in and one's own account
-        .route(paths::LOGIN, get().to(login::login_form))
-        .route(paths::LOGIN, post().to(login::login))
-        .route(paths::LOGOUT, post().to(login::logout))
-        .route(paths::LOGIN_TWO_FACTOR, get().to(login::second_step_form))
-        .route(paths::LOGIN_TWO_FACTOR, post().to(login::check_second_step))
-        .route(paths::PASSWORD_FORGOT, get().to(password::forgot_form))
-        .route(paths::PASSWORD_FORGOT, post().to(password::request_link))
-        .route(paths::PASSWORD_RESET, get().to(password::reset_form))
-        .route(paths::PASSWORD_RESET, post().to(password::reset_password))
-        .route(paths::ACCOUNT_PASSWORD, get().to(account::password_form))
-        .route(paths::ACCOUNT_PASSWORD, post().to(account::change_password))
-        .route(paths::TWO_FACTOR, get().to(two_factor::two_factor_page))
-        .route(paths::TWO_FACTOR_SETUP, post().to(two_factor::begin_setup))
-        .route(paths::TWO_FACTOR_CONFIRM, post().to(two_factor::confirm))
-        .route(paths::TWO_FACTOR_DISABLE, post().to(two_factor::disable))
-        .route(
-            paths::TWO_FACTOR_RECOVERY_CODES,
-            post().to(two_factor::replace_recovery_codes),
-        )
-        .route(
-            paths::TWO_FACTOR_TEAM_RULE,
-            post().to(two_factor::set_team_rule),
-        )
-        // Settings > Payment Settings
-        .route(
-            paths::PAYMENT_SETTINGS,
-            get().to(settings::payment_settings),
-        )
-        .route(paths::CHANNEL, get().to(settings::configure_form))
-        .route(paths::CHANNEL, post().to(settings::save_configuration))
-        .route(paths::CHANNEL_HISTORY, get().to(settings::channel_history))
-        .route(
-            paths::CHANNEL_TEST,
-            post().to(test_notification::send_test_notification),
-        )
-        // Integration
-        .route(paths::API_KEYS, get().to(integration::api_keys_page))
-        .route(paths::API_KEYS, post().to(integration::reveal_secret))
-        .route(
-            paths::API_KEYS_ROTATE,
-            post().to(integration::rotate_secret),
-        )
-        .route(
-            paths::NOTIFICATIONS,
-            get().to(notifications::notification_log),
-        )
-        .route(
-            paths::NOTIFICATION,
-            get().to(notifications::notification_detail),
-        )
-        .route(paths::NOTIFICATION_RESEND, post().to(notifications::resend))
-        // Admin area
-        .route(paths::ADMIN, get().to(overview::overview))
-        .route(paths::ADMIN_MERCHANTS, get().to(merchants::merchant_list))
-        .route(
-            paths::ADMIN_MERCHANTS,
-            post().to(merchants::create_merchant),
-        )
-        .route(
-            paths::ADMIN_MERCHANT,
-            get().to(merchants::merchant_settings),
-        )
-        .route(paths::ADMIN_AUDIT, get().to(audit::audit))
-        .route(paths::ADMIN_AUDIT_CSV, get().to(audit::audit_csv))
-        .route(paths::ADMIN_AUDIT_VERIFY, post().to(audit::verify_chain))
-        .route(paths::ADMIN_USERS, get().to(users::users))
-        .route(paths::ADMIN_USERS, post().to(users::create_user))
-        .route(paths::ADMIN_USER_CHANGE, post().to(users::change_user))
-        // The sandbox payment API
-        .route(paths::API_PAYMENTS, post().to(api::create_payment))
-        .route(paths::API_PAYMENT, get().to(api::get_payment))
-        .route(paths::API_SIMULATE, post().to(api::simulate_payment))
-        .route(paths::API_OPENAPI, get().to(api::openapi))
-        .route(paths::STATIC_FILE, get().to(assets::static_file))
-        .route(paths::LANGUAGE, get().to(language::switch))
-        .route(paths::LANGUAGE, post().to(language::switch_and_remember));
+/// A route as the table states it: its method, path pattern and who may use it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRule {
+    /// `get` or `post`.
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Who may use it; the handler's extractors enforce it, and the tests walk every rule.
+    pub access: Access,
+}
+
+/// The one route table: each line registers a handler and states its access rule beside it, so
+/// the rules can be listed ([`ROUTES`]) and a new route cannot come without one.
+macro_rules! route_table {
+    ($($method:ident $path:expr => $handler:path, $access:ident;)*) => {
+        /// Every route's method, path and access rule, in the order the router tries them.
+        pub const ROUTES: &[RouteRule] = &[$(RouteRule {
+            method: stringify!($method),
+            path: $path,
+            access: Access::$access,
+        },)*];
+
+        fn routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+// Most used first: the router tries routes in this order.
+route_table! {
+    get paths::SECTION => settings::section_page, Readers;
+    get paths::HEALTHZ => health::healthz, Anyone;
+    get paths::METRICS => metrics::metrics, Anyone;
+    get paths::HOME => home, Anyone;
+    // Sign-in and one's own account
+    get paths::LOGIN => login::login_form, Anyone;
+    post paths::LOGIN => login::login, Anyone;
+    post paths::LOGOUT => login::logout, SignedIn;
+    get paths::LOGIN_TWO_FACTOR => login::second_step_form, Anyone;
+    post paths::LOGIN_TWO_FACTOR => login::check_second_step, Anyone;
+    get paths::PASSWORD_FORGOT => password::forgot_form, Anyone;
+    post paths::PASSWORD_FORGOT => password::request_link, Anyone;
+    get paths::PASSWORD_RESET => password::reset_form, Anyone;
+    post paths::PASSWORD_RESET => password::reset_password, Anyone;
+    get paths::INVITATION => invitations::invitation_page, Anyone;
+    post paths::INVITATION => invitations::join, Anyone;
+    get paths::ACCOUNT_PASSWORD => account::password_form, SignedIn;
+    post paths::ACCOUNT_PASSWORD => account::change_password, SignedIn;
+    get paths::TWO_FACTOR => two_factor::two_factor_page, SignedIn;
+    post paths::TWO_FACTOR_SETUP => two_factor::begin_setup, SignedIn;
+    post paths::TWO_FACTOR_CONFIRM => two_factor::confirm, SignedIn;
+    post paths::TWO_FACTOR_DISABLE => two_factor::disable, SignedIn;
+    post paths::TWO_FACTOR_RECOVERY_CODES => two_factor::replace_recovery_codes, SignedIn;
+    // Settings > Payment Settings
+    get paths::PAYMENT_SETTINGS => settings::payment_settings, Readers;
+    get paths::CHANNEL => settings::configure_form, Readers;
+    post paths::CHANNEL => settings::save_configuration, Developers;
+    get paths::CHANNEL_HISTORY => settings::channel_history, Readers;
+    post paths::CHANNEL_TEST => test_notification::send_test_notification, Developers;
+    // Settings > Team
+    get paths::TEAM => team::team, Members;
+    post paths::TEAM_INVITATIONS => team::invite, Owners;
+    post paths::TEAM_INVITATION_REVOKE => team::revoke_invitation, Owners;
+    post paths::TEAM_MEMBER_ROLE => team::change_role, Owners;
+    post paths::TEAM_MEMBER_REMOVE => team::remove_member, Owners;
+    post paths::TEAM_TWO_FACTOR => team::set_two_factor_rule, Owners;
+    // Integration
+    get paths::API_KEYS => integration::api_keys_page, Members;
+    post paths::API_KEYS => integration::reveal_secret, Developers;
+    post paths::API_KEYS_ROTATE => integration::rotate_secret, Developers;
+    get paths::NOTIFICATIONS => notifications::notification_log, Readers;
+    get paths::NOTIFICATION => notifications::notification_detail, Readers;
+    post paths::NOTIFICATION_RESEND => notifications::resend, Developers;
+    // The gateway's area
+    get paths::ADMIN => overview::overview, Staff;
+    get paths::ADMIN_MERCHANTS => merchants::merchant_list, Staff;
+    post paths::ADMIN_MERCHANTS => merchants::create_merchant, Admins;
+    get paths::ADMIN_MERCHANT => merchants::merchant_settings, Staff;
+    get paths::ADMIN_AUDIT => audit::audit, Staff;
+    get paths::ADMIN_AUDIT_CSV => audit::audit_csv, Staff;
+    post paths::ADMIN_AUDIT_VERIFY => audit::verify_chain, Staff;
+    get paths::ADMIN_USERS => users::users, Staff;
+    post paths::ADMIN_USERS => users::create_user, Admins;
+    post paths::ADMIN_USER_CHANGE => users::change_user, Admins;
+    // The sandbox payment API
+    post paths::API_PAYMENTS => api::create_payment, ApiClient;
+    get paths::API_PAYMENT => api::get_payment, ApiClient;
+    post paths::API_SIMULATE => api::simulate_payment, ApiClient;
+    get paths::API_OPENAPI => api::openapi, Anyone;
+    get paths::STATIC_FILE => assets::static_file, Anyone;
+    get paths::LANGUAGE => language::switch, Anyone;
+    post paths::LANGUAGE => language::switch_and_remember, Anyone;
 }
 
 /// Development switches that weaken the URL policy are announced, so none stays on unnoticed.

@@ -86,6 +86,14 @@ pub const RESET_REQUESTS: Limits = Limits {
     account: AccountLimit::RefuseAt(5),
 };
 
+/// Invitations to one address from one team: like reset links, each sends an email.
+pub const INVITATIONS: Limits = Limits {
+    scope: "Invite",
+    account_ip: 5,
+    ip: 50,
+    account: AccountLimit::RefuseAt(5),
+};
+
 /// What an attempt may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

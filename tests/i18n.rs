@@ -58,6 +58,9 @@ fn every_key_the_code_and_the_templates_use_exists() {
     for action in payhook::store::AuditAction::ALL {
         used.insert(format!("action.{action}"));
     }
+    for role in payhook::domain::Role::ALL {
+        used.insert(role.label_key().to_owned());
+    }
     for section in payhook::catalog::SECTIONS {
         used.insert(format!("section.{}", section.code));
     }

@@ -35,8 +35,8 @@ pub struct CurrentUser {
     pub must_change_password: bool,
     /// Two-factor sign-in is on.
     pub two_factor: bool,
-    /// Two-factor is required of this user: an admin's under `PAYHOOK_ADMIN_2FA=required`, a
-    /// merchant user's under their team's rule.
+    /// Two-factor is required of this user: the gateway staff's under `PAYHOOK_ADMIN_2FA=required`,
+    /// a team member's under their team's rule.
     pub two_factor_required: bool,
 }
 
@@ -112,9 +112,10 @@ impl CurrentUser {
                 .insert(keys::REFRESHED_AT, now)
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
         }
-        let required = match user.role {
-            Role::Admin => state.settings.admin_two_factor == TwoFactorPolicy::Required,
-            Role::Merchant => user.merchant_requires_two_factor,
+        let required = if user.role.is_staff() {
+            state.settings.admin_two_factor == TwoFactorPolicy::Required
+        } else {
+            user.merchant_requires_two_factor
         };
         let merchant = match (user.merchant_id, user.merchant_code, user.merchant_name) {
             (Some(id), Some(code), Some(name)) => Some(MerchantRef { id, code, name }),
@@ -171,49 +172,6 @@ impl FromRequest for CurrentUser {
                 return Err(AppError::TwoFactorRequired);
             }
             Ok(user)
-        })
-    }
-}
-
-/// A signed-in merchant user; admins are refused, since they may only read merchant settings.
-#[derive(Clone)]
-pub struct MerchantUser {
-    pub user: CurrentUser,
-    pub merchant: MerchantRef,
-}
-
-impl FromRequest for MerchantUser {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = CurrentUser::from_request(req, payload);
-        Box::pin(async move {
-            let user = user.await?;
-            match (user.role, user.merchant.clone()) {
-                (Role::Merchant, Some(merchant)) => Ok(MerchantUser { user, merchant }),
-                _ => Err(AppError::Forbidden(crate::i18n::t("error.admin_read_only"))),
-            }
-        })
-    }
-}
-
-/// A signed-in admin. Anybody else gets 404, so the admin area does not reveal itself.
-#[derive(Clone)]
-pub struct Admin(pub CurrentUser);
-
-impl FromRequest for Admin {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = CurrentUser::from_request(req, payload);
-        Box::pin(async move {
-            let user = user.await?;
-            match user.role {
-                Role::Admin => Ok(Admin(user)),
-                Role::Merchant => Err(AppError::NotFound),
-            }
         })
     }
 }

@@ -4,9 +4,11 @@
 mod api_client;
 mod csrf;
 mod extract;
+pub mod link_token;
 pub mod login_csrf;
 pub mod password_reset;
 pub mod reauth;
+mod roles;
 mod scope;
 mod session_store;
 mod sign_in;
@@ -15,7 +17,8 @@ pub mod two_factor;
 
 pub use api_client::SandboxClient;
 pub use csrf::{CsrfForm, EmptyForm, HasCsrfToken};
-pub use extract::{Admin, CurrentUser, MerchantRef, MerchantUser, RequestMeta, start_session};
+pub use extract::{CurrentUser, MerchantRef, RequestMeta, start_session};
+pub use roles::{Access, Admin, Developer, Member, MerchantUser, Owner, Staff};
 pub use scope::{MaybeScoped, Scope, Scoped};
 pub use session_store::SessionBackend;
 pub use sign_in::{

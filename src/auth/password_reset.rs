@@ -8,9 +8,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use actix_web::web;
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
+use super::link_token::LinkToken;
 use crate::domain::EmailAddress;
 use crate::error::AppError;
 use crate::mail::compose::{Frame, PasswordChanged, PasswordReset};
@@ -30,35 +29,6 @@ pub const LINK_MINUTES: i64 = 30;
 /// Every answer to a request takes at least this long from its start, so whether an account
 /// exists (and an email was queued) does not show in the time.
 const ANSWER_FLOOR: Duration = Duration::from_millis(250);
-
-/// The secret part of a link, as the recipient holds it.
-pub struct ResetToken(String);
-
-impl ResetToken {
-    fn new() -> Self {
-        let bytes = crate::random::random_bytes::<32>();
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    /// A token as found in a link; anything that cannot be one is `None`.
-    pub fn from_link(text: &str) -> Option<Self> {
-        let plausible = text.len() == 43
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        plausible.then(|| Self(text.to_owned()))
-    }
-
-    /// What the database keeps: the SHA-256 of the token, in hex.
-    pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
-    }
-
-    /// The link's path on this site.
-    pub fn path(&self) -> String {
-        paths::password_reset(&self.0)
-    }
-}
 
 /// Asks for a link for the address typed as `typed_email`, from `client_ip`. Nothing tells the
 /// asker whether an account exists: the caller gives one answer whatever happens here, no sooner
@@ -146,8 +116,10 @@ pub async fn send_link(
             Some(state.hasher.hash(unknown).await?)
         }
     };
-    let token = ResetToken::new();
-    let link = state.settings.email_link(&token.path());
+    let token = LinkToken::new();
+    let link = state
+        .settings
+        .email_link(&paths::password_reset(token.as_str()));
     let email = PasswordReset {
         frame: Frame::for_account(account),
         link: &link,
@@ -173,7 +145,7 @@ pub async fn send_link(
 /// The account a link is for while it works, else `None`.
 pub async fn account_of_link(
     state: &AppState,
-    token: &ResetToken,
+    token: &LinkToken,
 ) -> Result<Option<AccountContact>, AppError> {
     Ok(state.db.reset_link_account(&token.hash(), now_ms()).await?)
 }
@@ -183,7 +155,7 @@ pub async fn account_of_link(
 /// false when the link no longer works; nothing changed then.
 pub async fn reset_password(
     state: &AppState,
-    token: &ResetToken,
+    token: &LinkToken,
     account: &AccountContact,
     password: String,
     client_ip: Option<IpAddr>,
@@ -212,22 +184,4 @@ pub async fn reset_password(
         state.mail.wake();
     }
     Ok(done.is_some())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_32_random_bytes_url_safe_and_stored_only_as_their_hash() {
-        let token = ResetToken::new();
-        assert_eq!(token.0.len(), 43);
-        assert!(ResetToken::from_link(&token.0).is_some());
-        assert_ne!(token.0, ResetToken::new().0);
-        let hash = token.hash();
-        assert_eq!(hash.len(), 64);
-        assert!(!hash.contains(&token.0));
-        assert!(ResetToken::from_link("short").is_none());
-        assert!(ResetToken::from_link(&format!("{}/", &token.0[..42])).is_none());
-    }
 }

@@ -1,6 +1,6 @@
-//! Whose settings a page shows: a merchant user's own, or the merchant an admin names with
-//! `?merchant=CODE` (read-only). A merchant user naming another merchant gets 404, so
-//! existence does not leak.
+//! Whose settings a page shows: a team member's own (read-only for a viewer), or the merchant a
+//! staff member (admin, auditor) names with `?merchant=CODE` (read-only). A team member naming
+//! another merchant gets 404, so existence does not leak.
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
@@ -15,19 +15,19 @@ use crate::state::AppState;
 pub struct Scope {
     pub merchant_id: i64,
     pub merchant_name: String,
-    /// Admins only read a merchant's settings.
+    /// Viewers and the gateway's staff only read a merchant's settings.
     pub read_only: bool,
     /// Appended to links so an admin stays on the same merchant (`""` for merchants).
     pub query: String,
 }
 
 impl Scope {
-    /// A merchant user's own merchant, which it may change.
-    pub fn own(merchant: &super::MerchantRef) -> Self {
+    /// A team member's own merchant, which it may change unless it only views.
+    pub fn own(merchant: &super::MerchantRef, role: Role) -> Self {
         Self {
             merchant_id: merchant.id,
             merchant_name: merchant.name.clone(),
-            read_only: false,
+            read_only: !role.may_change_settings(),
             query: String::new(),
         }
     }
@@ -89,17 +89,17 @@ async fn resolve(
     user: &CurrentUser,
     requested: Option<&str>,
 ) -> Result<Option<Scope>, AppError> {
-    match (user.role, &user.merchant, requested) {
-        (Role::Merchant, Some(own), requested) => {
+    match (user.role.is_team(), &user.merchant, requested) {
+        (true, Some(own), requested) => {
             let other = requested.is_some_and(|code| {
                 MerchantCode::parse(code).map_or(true, |code| code != own.code)
             });
             if other {
                 return Err(AppError::NotFound);
             }
-            Ok(Some(Scope::own(own)))
+            Ok(Some(Scope::own(own, user.role)))
         }
-        (Role::Admin, _, Some(code)) => {
+        (false, _, Some(code)) => {
             let code = MerchantCode::parse(code).map_err(|_| AppError::NotFound)?;
             let merchant = state
                 .db
@@ -113,7 +113,7 @@ async fn resolve(
                 read_only: true,
             }))
         }
-        (Role::Admin, _, None) => Ok(None),
-        (Role::Merchant, None, _) => Err(AppError::NotFound),
+        (false, _, None) => Ok(None),
+        (true, None, _) => Err(AppError::NotFound),
     }
 }

@@ -11,6 +11,10 @@ text_enum! {
         PasswordChanged = "password_changed",
         /// Notice of a change to how the account signs in (two-factor, recovery codes).
         SecurityNotice = "security_notice",
+        /// An invitation to join a merchant's team (carries a link).
+        Invitation = "invitation",
+        /// Notice that the recipient's role in a team changed, or that they were removed.
+        TeamNotice = "team_notice",
     }
     /// A code that names no email kind.
     unknown: UnknownEmailKind = "unknown email kind";

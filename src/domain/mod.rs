@@ -12,13 +12,62 @@ pub use email::{EmailKind, EmailStatus, SendOutcome};
 pub(crate) use text_enum::text_enum;
 
 text_enum! {
-    /// What a user may do.
+    /// What a user may do: a merchant's team (owner, developer, viewer) or the gateway's staff
+    /// (admin, auditor).
     pub enum Role {
-        Merchant = "merchant",
+        /// Everything a developer may, plus the team.
+        Owner = "owner",
+        /// Notification settings, test notifications, API keys, resends.
+        Developer = "developer",
+        /// Reads its merchant's pages; never a secret, never a change.
+        Viewer = "viewer",
+        /// Merchants, users, the audit log; every merchant's settings read-only.
         Admin = "admin",
+        /// What an admin may read; no change.
+        Auditor = "auditor",
     }
-    /// A role code that is neither `merchant` nor `admin`.
+    /// A code that names no role.
     unknown: UnknownRole = "unknown role";
+}
+
+impl Role {
+    /// The roles a merchant's team member may hold, in the order forms offer them.
+    pub const TEAM: [Role; 3] = [Role::Owner, Role::Developer, Role::Viewer];
+
+    /// A member of a merchant's team (as opposed to the gateway's staff).
+    pub fn is_team(self) -> bool {
+        matches!(self, Role::Owner | Role::Developer | Role::Viewer)
+    }
+
+    /// A role as a form or the command line names it: `merchant`, the one role merchants had
+    /// before teams, still means `owner`.
+    pub fn named(text: &str) -> Result<Role, UnknownRole> {
+        match text {
+            "merchant" => Ok(Role::Owner),
+            other => other.parse(),
+        }
+    }
+
+    /// The gateway's staff: admins and auditors.
+    pub fn is_staff(self) -> bool {
+        !self.is_team()
+    }
+
+    /// May change its merchant's notification settings, keys and notifications.
+    pub fn may_change_settings(self) -> bool {
+        matches!(self, Role::Owner | Role::Developer)
+    }
+
+    /// The `role.*` message naming this role.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Role::Owner => "role.owner",
+            Role::Developer => "role.developer",
+            Role::Viewer => "role.viewer",
+            Role::Admin => "role.admin",
+            Role::Auditor => "role.auditor",
+        }
+    }
 }
 
 text_enum! {

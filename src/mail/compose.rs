@@ -165,6 +165,115 @@ impl SecurityNotice<'_> {
     }
 }
 
+/// An invitation to join a merchant's team, with the link that accepts it.
+pub struct Invitation<'a> {
+    pub frame: Frame<'a>,
+    pub merchant_name: &'a str,
+    /// The role offered, in the email's language.
+    pub role: &'a str,
+    /// Who invited (their address).
+    pub invited_by: &'a str,
+    pub link: &'a str,
+    pub days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.txt")]
+struct InvitationText<'a> {
+    mail: &'a Invitation<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.html")]
+struct InvitationHtml<'a> {
+    mail: &'a Invitation<'a>,
+}
+
+impl Invitation<'_> {
+    /// The invitation's sentence: who invites whom to which team, as what.
+    pub fn offer(&self) -> String {
+        self.frame.tf(
+            "email.invitation.body",
+            &[self.invited_by, self.merchant_name, self.role],
+        )
+    }
+
+    pub fn write(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: EmailKind::Invitation,
+            to: self.frame.to.clone(),
+            subject: self
+                .frame
+                .tf("email.invitation.subject", &[self.merchant_name]),
+            text: InvitationText { mail: self }.render()?,
+            html: InvitationHtml { mail: self }.render()?,
+        })
+    }
+}
+
+/// Notice to a team member that an owner changed their role (`new_role`) or removed them
+/// (`None`).
+pub struct TeamNotice<'a> {
+    pub frame: Frame<'a>,
+    pub merchant_name: &'a str,
+    /// The owner who made the change (their address).
+    pub by: &'a str,
+    /// The new role in the email's language; `None` when removed.
+    pub new_role: Option<&'a str>,
+    pub at: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/team_notice.txt")]
+struct TeamNoticeText<'a> {
+    mail: &'a TeamNotice<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/team_notice.html")]
+struct TeamNoticeHtml<'a> {
+    mail: &'a TeamNotice<'a>,
+}
+
+impl TeamNotice<'_> {
+    pub fn when(&self) -> String {
+        format_time(&self.at)
+    }
+
+    /// What happened, in one sentence.
+    pub fn body(&self) -> String {
+        let when = self.when();
+        match self.new_role {
+            Some(role) => self.frame.tf(
+                "email.team.role_body",
+                &[self.by, self.merchant_name, role, &when],
+            ),
+            None => self.frame.tf(
+                "email.team.removed_body",
+                &[self.by, self.merchant_name, &when],
+            ),
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        let key = match self.new_role {
+            Some(_) => "email.team.role_subject",
+            None => "email.team.removed_subject",
+        };
+        self.frame.tf(key, &[self.merchant_name])
+    }
+
+    pub fn write(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: EmailKind::TeamNotice,
+            to: self.frame.to.clone(),
+            subject: self.subject(),
+            text: TeamNoticeText { mail: self }.render()?,
+            html: TeamNoticeHtml { mail: self }.render()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +302,43 @@ mod tests {
             }
             .write()
             .unwrap();
-            for email in [&reset, &changed] {
+            let invitation = Invitation {
+                frame: Frame { lang, to: &to },
+                merchant_name: "Toko <Maju>",
+                role: lang.t("role.developer"),
+                invited_by: "owner@toko.co.id",
+                link,
+                days: 7,
+            }
+            .write()
+            .unwrap();
+            assert!(invitation.text.contains(link) && invitation.text.contains('7'));
+            assert!(invitation.text.contains("owner@toko.co.id"));
+            let demoted = TeamNotice {
+                frame: Frame { lang, to: &to },
+                merchant_name: "Toko <Maju>",
+                by: "owner@toko.co.id",
+                new_role: Some(lang.t("role.viewer")),
+                at: 1_795_855_212_345,
+            }
+            .write()
+            .unwrap();
+            let removed = TeamNotice {
+                frame: Frame { lang, to: &to },
+                merchant_name: "Toko <Maju>",
+                by: "owner@toko.co.id",
+                new_role: None,
+                at: 1_795_855_212_345,
+            }
+            .write()
+            .unwrap();
+            assert!(demoted.text.contains(lang.t("role.viewer")));
+            assert_ne!(demoted.subject, removed.subject);
+            for email in [&invitation, &demoted, &removed] {
+                assert!(!email.html.contains("<Maju>"), "escaped: {}", email.html);
+                assert!(email.subject.contains("Toko <Maju>"), "{}", email.subject);
+            }
+            for email in [&reset, &changed, &invitation, &demoted, &removed] {
                 assert!(!email.subject.is_empty(), "{lang:?}");
                 assert!(email.text.contains("ana@toko.co.id"), "{}", email.text);
                 assert!(!email.html.contains("<2>"), "escaped: {}", email.html);

@@ -29,4 +29,6 @@ pub struct ApiKeysPage {
     pub keys: Vec<KeyRow>,
     pub shown: Option<ShownSecret>,
     pub error: Option<&'static str>,
+    /// Owners and developers may see and rotate the secrets; a viewer sees the Client-Ids only.
+    pub may_change: bool,
 }

@@ -14,10 +14,12 @@ pub mod account;
 pub mod admin;
 pub mod error;
 pub mod integration;
+pub mod invitations;
 pub mod login;
 pub mod notifications;
 pub mod password;
 pub mod settings;
+pub mod team;
 pub mod test_notification;
 pub mod two_factor;
 
@@ -84,6 +86,17 @@ pub fn with_cookie(
     response
 }
 
+/// A page whose address holds a live token (a reset link, an invitation): the requests it makes
+/// (its stylesheet, its script, a link followed) name only this site in their `Referer`, never
+/// the address. (`no-referrer` would also blank the form's `Origin`, which the CSRF check reads.)
+pub fn origin_referrer_only(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("strict-origin"),
+    );
+    response
+}
+
 /// `response` with `Retry-After: seconds`: when a 429 or a 503 is worth trying again.
 pub fn retry_after(mut response: HttpResponse, seconds: u64) -> HttpResponse {
     response
@@ -107,7 +120,14 @@ pub struct Layout {
 pub struct UserBar {
     pub email: String,
     pub merchant_name: Option<String>,
-    pub is_admin: bool,
+    pub role: Role,
+}
+
+impl UserBar {
+    /// The gateway's staff: the navigation shows the admin area instead of the merchant's.
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
 }
 
 impl Layout {
@@ -132,7 +152,7 @@ impl Layout {
             user: Some(UserBar {
                 email: user.email.to_string(),
                 merchant_name: user.merchant.as_ref().map(|m| m.name.clone()),
-                is_admin: user.role == Role::Admin,
+                role: user.role,
             }),
             csrf_token: crate::auth::csrf_token(&user.session),
             flash: crate::flash::current(),

@@ -15,7 +15,6 @@ pub enum TwoFactorForm {
     Setup,
     Disable,
     RecoveryCodes,
-    TeamRule,
 }
 
 /// A refused form's broken rules, by field.
@@ -58,8 +57,6 @@ pub struct TwoFactorPage {
     pub codes_left: i64,
     /// Why two-factor is required of this user, when it is (an i18n key).
     pub required_because: Option<&'static str>,
-    /// A merchant user's team rule (every member must use two-factor); `None` for admins.
-    pub team_rule: Option<bool>,
     pub errors: TwoFactorErrors,
 }
 

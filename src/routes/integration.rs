@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::api_keys::{self, ApiKey};
 use crate::auth::reauth::{Reauth, confirm_password};
-use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
+use crate::auth::{CsrfForm, Developer, Member, MerchantUser, RequestMeta};
 use crate::domain::Environment;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -24,7 +24,7 @@ crate::csrf_form!(
 
 pub async fn api_keys_page(
     state: web::Data<AppState>,
-    merchant_user: MerchantUser,
+    Member(merchant_user): Member,
     meta: RequestMeta,
 ) -> Result<HttpResponse, AppError> {
     let actor = merchant_user.user.actor(&meta);
@@ -33,7 +33,7 @@ pub async fn api_keys_page(
 
 pub async fn reveal_secret(
     state: web::Data<AppState>,
-    merchant_user: MerchantUser,
+    Developer(merchant_user): Developer,
     meta: RequestMeta,
     CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -73,7 +73,7 @@ pub async fn reveal_secret(
 
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    merchant_user: MerchantUser,
+    Developer(merchant_user): Developer,
     meta: RequestMeta,
     CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -181,6 +181,7 @@ async fn render(
         keys,
         shown,
         error,
+        may_change: merchant_user.user.role.may_change_settings(),
     };
     Ok(render_page(status, &page))
 }

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::{CsrfForm, MerchantUser, RequestMeta, Scoped};
+use crate::auth::{CsrfForm, Developer, MerchantUser, RequestMeta, Scoped};
 use crate::catalog::Section;
 use crate::domain::{DAY_MS, day_start_ms};
 use crate::error::AppError;
@@ -101,7 +101,7 @@ pub async fn notification_detail(
 
 pub async fn resend(
     state: web::Data<AppState>,
-    MerchantUser { user, merchant }: MerchantUser,
+    Developer(MerchantUser { user, merchant }): Developer,
     meta: RequestMeta,
     path: web::Path<String>,
     CsrfForm(input): CsrfForm<ResendInput>,

@@ -2,18 +2,19 @@
 //! /password/reset/{token}` chooses a new password through it. Nobody is signed in here: the
 //! forms carry the sign-in form's signed-cookie CSRF token.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::accounts;
 use crate::auth::RequestMeta;
+use crate::auth::link_token::LinkToken;
 use crate::auth::login_csrf::{self, SignInForm};
-use crate::auth::password_reset::{self, ResetToken};
+use crate::auth::password_reset;
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::pages::account::PasswordErrors;
 use crate::pages::password::{ForgotPage, ResetGonePage, ResetPage};
-use crate::pages::{Layout, render_page, see_other, with_cookie};
+use crate::pages::{Layout, origin_referrer_only, render_page, see_other, with_cookie};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::users::AccountContact;
@@ -68,7 +69,7 @@ pub async fn reset_form(
     };
     let (csrf, cookie) = login_csrf::token_for(&req, &state.settings);
     let page = reset_page(&token, &account, csrf, PasswordErrors::default());
-    Ok(origin_only(with_cookie(
+    Ok(origin_referrer_only(with_cookie(
         render_page(StatusCode::OK, &page),
         cookie,
     )))
@@ -92,7 +93,7 @@ pub async fn reset_password(
     }
     if !errors.is_empty() {
         let page = reset_page(&token, &account, form.csrf_token.clone(), errors);
-        return Ok(origin_only(render_page(
+        return Ok(origin_referrer_only(render_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page,
         )));
@@ -109,8 +110,8 @@ pub async fn reset_password(
 async fn working_link(
     state: &AppState,
     text: &str,
-) -> Result<Option<(ResetToken, AccountContact)>, AppError> {
-    let Some(token) = ResetToken::from_link(text) else {
+) -> Result<Option<(LinkToken, AccountContact)>, AppError> {
+    let Some(token) = LinkToken::from_link(text) else {
         return Ok(None);
     };
     let account = password_reset::account_of_link(state, &token).await?;
@@ -118,28 +119,17 @@ async fn working_link(
 }
 
 fn reset_page(
-    token: &ResetToken,
+    token: &LinkToken,
     account: &AccountContact,
     csrf_token: String,
     errors: PasswordErrors,
 ) -> ResetPage {
     ResetPage {
         layout: layout(t("reset.title"), csrf_token),
-        action: token.path(),
+        action: paths::password_reset(token.as_str()),
         email: account.email.to_string(),
         errors,
     }
-}
-
-/// A page whose address holds a live token: the requests it makes (its stylesheet, its script, a
-/// link followed) name only this site in their `Referer`, never the address. (`no-referrer`
-/// would also blank the form's `Origin`, which the CSRF check reads.)
-fn origin_only(mut response: HttpResponse) -> HttpResponse {
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("strict-origin"),
-    );
-    response
 }
 
 /// A used, expired, voided or made-up link: 410, with a way to ask for a new one.
@@ -147,5 +137,5 @@ fn gone() -> HttpResponse {
     let page = ResetGonePage {
         layout: Layout::anonymous(t("reset.gone_title")),
     };
-    origin_only(render_page(StatusCode::GONE, &page))
+    origin_referrer_only(render_page(StatusCode::GONE, &page))
 }

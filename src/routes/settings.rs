@@ -4,7 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::auth::{CsrfForm, HasCsrfToken, MaybeScoped, MerchantUser, RequestMeta, Scope, Scoped};
+use crate::auth::{
+    CsrfForm, Developer, HasCsrfToken, MaybeScoped, MerchantUser, RequestMeta, Scope, Scoped,
+};
 use crate::catalog::{ChannelTarget, Section};
 use crate::config::Settings;
 use crate::domain::Environment;
@@ -107,7 +109,7 @@ impl HasCsrfToken for ConfigureInput {
 
 pub async fn save_configuration(
     state: web::Data<AppState>,
-    who: MerchantUser,
+    Developer(who): Developer,
     meta: RequestMeta,
     target: ChannelTarget,
     CsrfForm(input): CsrfForm<ConfigureInput>,
@@ -115,7 +117,7 @@ pub async fn save_configuration(
     let MerchantUser { user, merchant } = &who;
     let and_test: Option<Environment> = input.and_test.as_deref().map(str::parse).transpose()?;
     let judged = JudgedUrls::of(&input, &state.settings, merchant.id).await;
-    let scope = Scope::own(merchant);
+    let scope = Scope::own(merchant, user.role);
     if judged.has_errors() {
         let page = ConfigurePage::new(
             user,

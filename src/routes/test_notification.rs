@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{CsrfForm, MerchantUser, RequestMeta};
+use crate::auth::{CsrfForm, Developer, RequestMeta};
 use crate::catalog::ChannelTarget;
 use crate::domain::Environment;
 use crate::error::AppError;
@@ -17,7 +17,7 @@ crate::csrf_form!(
 
 pub async fn send_test_notification(
     state: web::Data<AppState>,
-    who: MerchantUser,
+    Developer(who): Developer,
     meta: RequestMeta,
     target: ChannelTarget,
     CsrfForm(input): CsrfForm<TestInput>,

@@ -1,6 +1,6 @@
 //! `/account/two-factor`: one's own two-factor sign-in. Setting it up asks for the password;
-//! turning it off or replacing the recovery codes asks for the password and a code. A merchant
-//! user with it on can require it of the whole team.
+//! turning it off or replacing the recovery codes asks for the password and a code. (A team's
+//! owners require it of their team on the team page.)
 
 use std::net::IpAddr;
 
@@ -9,8 +9,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::reauth::{Reauth, confirm_password};
 use crate::auth::two_factor::{self, Asker, CodeCheck, Confirmed, TurnOff};
-use crate::auth::{self, CsrfForm, CurrentUser, MerchantUser, RequestMeta};
-use crate::domain::Role;
+use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::t;
@@ -26,7 +25,6 @@ use crate::store::users::AccountContact;
 crate::csrf_form!(PasswordForm { password });
 crate::csrf_form!(CodeForm { code });
 crate::csrf_form!(PasswordAndCodeForm { password, code });
-crate::csrf_form!(TeamRuleForm { required });
 
 async fn status_page(
     state: &AppState,
@@ -38,9 +36,10 @@ async fn status_page(
     } else {
         0
     };
-    let required_because = user.two_factor_required.then_some(match user.role {
-        Role::Admin => "two_factor.required_admin",
-        Role::Merchant => "two_factor.required_team",
+    let required_because = user.two_factor_required.then_some(if user.role.is_staff() {
+        "two_factor.required_admin"
+    } else {
+        "two_factor.required_team"
     });
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -52,8 +51,6 @@ async fn status_page(
         on: user.two_factor,
         codes_left,
         required_because,
-        // For a merchant user, what is required of them is their team's rule.
-        team_rule: (user.role == Role::Merchant).then_some(user.two_factor_required),
         errors,
     };
     Ok(render_page(status, &page))
@@ -242,39 +239,4 @@ pub async fn replace_recovery_codes(
     let layout = Layout::for_user(t("two_factor.codes_title"), &user);
     let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), false);
     Ok(render_page(StatusCode::OK, &page))
-}
-
-/// Requires two-factor of every user of the merchant, or stops requiring it. Only a user who
-/// has it on may require it: nobody sets a rule they do not follow.
-pub async fn set_team_rule(
-    state: web::Data<AppState>,
-    MerchantUser { user, merchant }: MerchantUser,
-    meta: RequestMeta,
-    CsrfForm(form): CsrfForm<TeamRuleForm>,
-) -> Result<HttpResponse, AppError> {
-    let required = !form.required.is_empty();
-    if required && !user.two_factor {
-        let errors = TwoFactorErrors {
-            form: TwoFactorForm::TeamRule,
-            general: Some(t("two_factor.team_needs_yours")),
-            ..TwoFactorErrors::default()
-        };
-        return status_page(&state, &user, errors).await;
-    }
-    if required == user.two_factor_required {
-        return Ok(redirect_with(
-            paths::TWO_FACTOR,
-            t("two_factor.team_unchanged"),
-        ));
-    }
-    state
-        .db
-        .set_merchant_two_factor_rule(merchant.id, required, &user.actor(&meta))
-        .await?;
-    let saved = if required {
-        "two_factor.team_now_required"
-    } else {
-        "two_factor.team_now_optional"
-    };
-    Ok(redirect_with(paths::TWO_FACTOR, t(saved)))
 }

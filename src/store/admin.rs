@@ -21,6 +21,8 @@ pub struct UserSummary {
     pub role: Role,
     pub merchant_code: Option<MerchantCode>,
     pub disabled: bool,
+    /// Removed from its team.
+    pub removed: bool,
     /// Two-factor sign-in is on.
     pub two_factor: bool,
 }
@@ -101,7 +103,8 @@ impl Db {
                 "SELECT m.code, m.name, \
                  (SELECT COUNT(*) FROM channel_settings s WHERE s.merchant_id = m.id \
                   AND (s.sandbox_url IS NOT NULL OR s.production_url IS NOT NULL)) AS configured, \
-                 (SELECT COUNT(*) FROM users u WHERE u.merchant_id = m.id) AS users \
+                 (SELECT COUNT(*) FROM users u WHERE u.merchant_id = m.id \
+                  AND u.removed_at IS NULL) AS users \
                  FROM merchants m \
                  WHERE m.code > $1 AND (m.code LIKE $2 ESCAPE '\\' OR LOWER(m.name) LIKE $2 ESCAPE '\\') \
                  ORDER BY m.code LIMIT $3",
@@ -137,6 +140,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT u.id, u.email, u.role, m.code AS merchant_code, u.disabled, \
+                 u.removed_at IS NOT NULL AS removed, \
                  EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
                  AND t.enabled_at IS NOT NULL) AS two_factor \
                  FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id \
@@ -154,6 +158,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT u.id, u.email, u.role, m.code AS merchant_code, u.disabled, \
+                 u.removed_at IS NOT NULL AS removed, \
                  EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
                  AND t.enabled_at IS NOT NULL) AS two_factor \
                  FROM users u LEFT JOIN merchants m ON m.id = u.merchant_id WHERE u.id = $1",

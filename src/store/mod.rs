@@ -24,6 +24,7 @@ pub mod payments;
 pub mod resends;
 pub mod sessions;
 pub mod settings;
+pub mod teams;
 pub mod test_slots;
 pub mod two_factor;
 pub mod users;

@@ -164,13 +164,19 @@ impl Db {
         Ok(done)
     }
 
-    /// After a sign-in: the account's unused links stop working, and `language`, when given,
+    /// After a sign-in: the account's unused links stop working, the time is noted for its team's
+    /// page, and `language`, when given,
     /// becomes the one its emails are written in.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn note_sign_in(&self, user_id: i64, language: Option<&str>) -> sqlx::Result<()> {
         on_pool!(self, |pool, _dialect| {
             sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
                 .bind(user_id)
+                .execute(pool)
+                .await?;
+            sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
+                .bind(user_id)
+                .bind(now_ms())
                 .execute(pool)
                 .await?;
             if let Some(language) = language {

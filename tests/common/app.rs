@@ -176,6 +176,37 @@ impl TestApp {
         create_merchant_user(&self.db, code).await
     }
 
+    /// Creates a member of merchant `code` (created if missing) with `role`; returns its email.
+    pub async fn create_member(&self, code: &str, role: RoleArg) -> String {
+        let merchant = self::code(code);
+        if self.db.find_merchant(&merchant).await.unwrap().is_none() {
+            self.db
+                .create_merchant(&merchant, &format!("Merchant {code}"), None)
+                .await
+                .unwrap();
+        }
+        let email = format!(
+            "{}@{code}.example.com",
+            payhook::random::random_token()[..6].to_owned()
+        );
+        add_user(&self.db, &email, role, Some(code), PASSWORD.into())
+            .await
+            .unwrap();
+        email
+    }
+
+    /// Creates a read-only auditor of the gateway; returns its email.
+    pub async fn create_auditor(&self) -> String {
+        let email = format!(
+            "auditor-{}@payhook.example.com",
+            payhook::random::random_token()[..6].to_owned()
+        );
+        add_user(&self.db, &email, RoleArg::Auditor, None, PASSWORD.into())
+            .await
+            .unwrap();
+        email
+    }
+
     pub async fn create_admin(&self) -> String {
         let email = format!(
             "admin-{}@payhook.example.com",
@@ -289,7 +320,7 @@ pub async fn create_merchant_user(db: &Db, code: &str) -> String {
         "{}@{code}.example.com",
         payhook::random::random_token()[..6].to_owned()
     );
-    add_user(db, &email, RoleArg::Merchant, Some(code), PASSWORD.into())
+    add_user(db, &email, RoleArg::Owner, Some(code), PASSWORD.into())
         .await
         .unwrap();
     email

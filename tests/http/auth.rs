@@ -323,7 +323,7 @@ async fn no_sign_in_without_its_audit_event(app: TestApp) {
         Some(merchant_id),
         "the event names the merchant"
     );
-    assert_eq!(signed_in[0].actor_role.as_deref(), Some("merchant"));
+    assert_eq!(signed_in[0].actor_role.as_deref(), Some("owner"));
 
     app.refuse_audit_events_where("NEW.action = 'sign_in'")
         .await;

@@ -614,7 +614,7 @@ async fn the_team_rule_sends_an_unenrolled_member_to_enrol(backend: Backend) {
     app.sign_in_new_merchant("acme").await;
     let member = app.create_merchant_user("acme").await;
     let outsider = app.create_merchant_user("other").await;
-    let rule = "/account/two-factor/team-rule";
+    let rule = "/settings/team/two-factor";
 
     // Nobody requires what they do not use themselves.
     let refused = account_form(&app, rule, &[("required", "on")]).await;
@@ -630,9 +630,9 @@ async fn the_team_rule_sends_an_unenrolled_member_to_enrol(backend: Backend) {
 
     enrol(&app).await;
     let set = account_form(&app, rule, &[("required", "on")]).await;
-    assert_eq!(location(&set), "/account/two-factor");
+    assert_eq!(location(&set), "/settings/team");
     assert_eq!(events(&app, "team_two_factor_rule").await, 1);
-    let page = app.get_text("/account/two-factor").await;
+    let page = app.get_text("/settings/team").await;
     assert!(
         page.contains(r#"id="team-required" name="required" value="on" checked"#),
         "{page}"
@@ -670,9 +670,9 @@ async fn the_team_rule_sends_an_unenrolled_member_to_enrol(backend: Backend) {
 
     // Lifted again, recorded again.
     let lifted = account_form(&app, rule, &[]).await;
-    assert_eq!(location(&lifted), "/account/two-factor");
+    assert_eq!(location(&lifted), "/settings/team");
     assert_eq!(events(&app, "team_two_factor_rule").await, 2);
-    let page = app.get_text("/account/two-factor").await;
+    let page = app.get_text("/settings/team").await;
     assert!(
         page.contains(r#"id="team-required" name="required" value="on">"#),
         "{page}"

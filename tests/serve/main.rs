@@ -163,7 +163,7 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
             .any(|line| line.starts_with("Created demo accounts with one-time passwords")),
         "{printed:?}"
     );
-    let merchant_password = printed_password(&printed, "merchant", "merchant@demo.test");
+    let merchant_password = printed_password(&printed, "owner", "merchant@demo.test");
     let admin_password = printed_password(&printed, "admin", "admin@payhook.test");
     for password in [&merchant_password, &admin_password] {
         assert!(
@@ -231,12 +231,7 @@ async fn first_start_seeds_demo_accounts_whose_printed_passwords_work_once() {
     assert_eq!(db.count_users().await.unwrap(), 2, "seeded once");
     // The merchant still holds the printed one-time password; the admin chose their own.
     for (email, role, password, one_time) in [
-        (
-            "merchant@demo.test",
-            Role::Merchant,
-            merchant_password,
-            true,
-        ),
+        ("merchant@demo.test", Role::Owner, merchant_password, true),
         ("admin@payhook.test", Role::Admin, chosen.to_owned(), false),
     ] {
         let email = EmailAddress::parse(email).unwrap();

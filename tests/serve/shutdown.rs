@@ -34,7 +34,7 @@ async fn sigterm_finishes_the_work_in_flight_gives_back_claims_and_exits_0(backe
     let unsigned = ["https://hooks.nokey.co.id/notify".to_owned()];
     let stuck = queue_on(&db, None, "nokey", &unsigned).await;
     let email = "ops@acme.example.com";
-    add_user(&db, email, RoleArg::Merchant, Some("acme"), PASSWORD.into())
+    add_user(&db, email, RoleArg::Owner, Some("acme"), PASSWORD.into())
         .await
         .unwrap();
 

@@ -5,9 +5,11 @@ use askama::Template;
 use crate::catalog::Section;
 use crate::domain::MerchantCode;
 use crate::pages::Layout;
+use crate::pages::admin::users::IssuedPassword;
 use crate::pages::settings::ChannelRow;
 use crate::paths;
 use crate::store::admin::MerchantSummary;
+use crate::store::teams::{PendingInvitation, TeamMember};
 
 #[derive(Template)]
 #[template(path = "admin/merchants.html")]
@@ -22,6 +24,14 @@ pub struct MerchantsPage {
     pub error_field: &'static str,
     pub code: String,
     pub name: String,
+    pub owner_email: String,
+    /// Admins create merchants; auditors only read.
+    pub may_change: bool,
+    /// An SMTP relay is set: the first owner is invited by email (else given a one-time
+    /// password, shown once).
+    pub invites: bool,
+    /// The first owner's one-time password, just generated (no relay).
+    pub issued: Option<IssuedPassword>,
 }
 
 #[derive(Template)]
@@ -31,4 +41,7 @@ pub struct MerchantPage {
     pub code: MerchantCode,
     pub name: String,
     pub sections: Vec<(&'static Section, Vec<ChannelRow>)>,
+    /// The merchant's team and the invitations out, read-only.
+    pub members: Vec<TeamMember>,
+    pub invitations: Vec<PendingInvitation>,
 }

@@ -18,6 +18,8 @@ pub struct UsersPage {
     pub email: String,
     pub role: String,
     pub merchant: String,
+    /// Admins change users; auditors only read.
+    pub may_change: bool,
     /// A one-time password just generated, shown once.
     pub issued: Option<IssuedPassword>,
 }

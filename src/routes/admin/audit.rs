@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{Admin, CsrfForm, EmptyForm, RequestMeta};
+use crate::auth::{CsrfForm, EmptyForm, RequestMeta, Staff};
 use crate::catalog::{SECTIONS, Section};
 use crate::domain::{DAY_MS, MerchantCode, day_start_ms};
 use crate::error::AppError;
@@ -80,7 +80,7 @@ async fn parse_filter(
 
 pub async fn audit(
     state: web::Data<AppState>,
-    Admin(user): Admin,
+    Staff(user): Staff,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
@@ -107,7 +107,7 @@ pub async fn audit(
 /// Walks the whole chain now and reports the outcome on the audit page.
 pub async fn verify_chain(
     state: web::Data<AppState>,
-    _admin: Admin,
+    _staff: Staff,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     let report = state.db.verify_audit_chain().await?;
@@ -129,7 +129,7 @@ const CSV_HEADER: &str = "id,time_utc,actor_email,actor_role,action,merchant,sec
 /// The audit log as CSV with the page's filters, streamed batch by batch in constant memory.
 pub async fn audit_csv(
     state: web::Data<AppState>,
-    Admin(user): Admin,
+    Staff(user): Staff,
     meta: RequestMeta,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {

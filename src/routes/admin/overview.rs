@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::Admin;
+use crate::auth::Staff;
 use crate::domain::DAY_MS;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -15,7 +15,7 @@ use crate::store::now_ms;
 
 pub async fn overview(
     state: web::Data<AppState>,
-    Admin(user): Admin,
+    Staff(user): Staff,
 ) -> Result<HttpResponse, AppError> {
     let db = &state.db;
     let counts = db.configured_by_section().await?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::accounts;
 use crate::auth::password_reset::{self, Lockout};
 use crate::auth::two_factor::{self, Asker, TurnOff};
-use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta};
+use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta, Staff};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::flash::redirect_with;
@@ -43,7 +43,8 @@ async fn users_page(
         form_error: None,
         error_field: "",
         email: String::new(),
-        role: "merchant".into(),
+        role: Role::Owner.as_str().into(),
+        may_change: user.role == Role::Admin,
         merchant: String::new(),
         issued: None,
     })
@@ -51,7 +52,7 @@ async fn users_page(
 
 pub async fn users(
     state: web::Data<AppState>,
-    Admin(user): Admin,
+    Staff(user): Staff,
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = users_page(&state, &user, query.q.as_deref().unwrap_or("").trim()).await?;
@@ -65,11 +66,9 @@ pub async fn create_user(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<NewUser>,
 ) -> Result<HttpResponse, AppError> {
-    let role: Role = form
-        .role
-        .parse()
+    let role = Role::named(&form.role)
         .map_err(|_| AppError::BadRequest(t("users.unknown_role").into()))?;
-    let merchant = (role == Role::Merchant).then_some(form.merchant.as_str());
+    let merchant = role.is_team().then_some(form.merchant.as_str());
     let one_time = password::generate();
     let by = Some(&user.actor(&meta));
     let created = accounts::create_user(
@@ -158,6 +157,10 @@ pub async fn change_user(
                 paths::ADMIN_USERS,
                 &tf(key, &[&target.email]),
             ))
+        }
+        // A member their team removed comes back only by a new invitation from it.
+        UserChange::Enable if target.removed => {
+            Err(AppError::BadRequest(t("users.removed_enable").into()))
         }
         UserChange::Disable | UserChange::Enable => {
             let disable = change == UserChange::Disable;

@@ -34,6 +34,11 @@ text_enum! {
         TwoFactorReset = "two_factor_reset",
         TeamTwoFactorRule = "team_two_factor_rule",
         TwoFactorLocked = "two_factor_locked",
+        MemberInvited = "member_invited",
+        InvitationRevoked = "invitation_revoked",
+        MemberJoined = "member_joined",
+        MemberRoleChanged = "member_role_changed",
+        MemberRemoved = "member_removed",
     }
     /// A code that names no action.
     unknown: UnknownAction = "unknown audit action";
