@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
+pub use crate::teams::an_owner_invites_a_developer_then_demotes_and_removes_them;
 use payhook_testing::{PASSWORD, PUBLIC_URL, TestApp, path_of, secret_of_uri, totp_ahead};
 use payhook_testing::{Receiver, Reply, sandbox_credentials};
 

@@ -579,7 +579,7 @@ async fn admins_create_a_merchant_with_its_owner_by_invitation_and_read_its_team
     let merchant_page = admin.get_text("/admin/merchants/tokobaru").await;
     assert!(merchant_page.contains(&format!("data-email=\"{owner}\"><td>{owner}")));
     assert!(
-        merchant_page.contains("class=\"role\">Owner<"),
+        merchant_page.contains("class=\"member-role\">Owner<"),
         "{merchant_page}"
     );
     assert!(!merchant_page.contains("/settings/team/"), "read-only");
