@@ -289,12 +289,9 @@ impl Db {
         actor: &Actor,
     ) -> sqlx::Result<Revoked> {
         let now = now_ms();
-        const SQL: &str = concat!(
-            "UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND merchant_id = $2 AND id IN \
-             (SELECT i.id FROM invitations i WHERE i.id = $1 AND ",
-            pending!("$3"),
-            ") RETURNING email, role"
-        );
+        const SQL: &str = "UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND merchant_id = $2 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
+             RETURNING email, role";
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
             let revoked: Option<(String, Role)> = sqlx::query_as(SQL)
@@ -336,12 +333,11 @@ impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn accept_invitation(&self, acceptance: &Acceptance<'_>) -> sqlx::Result<Accepted> {
         let now = now_ms();
-        const USE_UP: &str = concat!(
-            "UPDATE invitations SET accepted_at = $2 WHERE id IN (SELECT i.id FROM invitations i \
-             WHERE i.token_hash = $1 AND ",
-            pending!("$2"),
-            ") RETURNING merchant_id, email, role"
-        );
+        // The conditions on the row itself, so a concurrent revoke or accept that locked it first
+        // is seen when the lock is let go (Postgres re-checks only these).
+        const USE_UP: &str = "UPDATE invitations SET accepted_at = $2 WHERE token_hash = $1 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+             RETURNING merchant_id, email, role";
         // In a block of its own, so a failed insert is answered below, not passed up at once.
         let accepted = async {
             on_pool!(self, |pool, dialect| {
