@@ -17,6 +17,17 @@ impl PasswordErrors {
     pub fn is_empty(&self) -> bool {
         self.current.is_empty() && self.new.is_empty() && self.confirm.is_empty()
     }
+
+    /// Adds the rules a new password and its confirmation break: the password rules, and
+    /// the two differing.
+    pub fn check_new(&mut self, new: &str, confirm: &str) {
+        if let Err(error) = crate::accounts::check_password(new) {
+            self.new.push(error.local_message().unwrap_or_default());
+        }
+        if new != confirm {
+            self.confirm.push(crate::i18n::t("password.mismatch"));
+        }
+    }
 }
 
 #[derive(Template)]

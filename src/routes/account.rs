@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::accounts;
 use crate::auth::reauth::{Reauth, confirm_password};
 use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta};
 use crate::error::AppError;
@@ -52,14 +51,9 @@ pub async fn change_password(
             state.db.record_audit(&user.actor(&meta), &record).await?;
         }
     }
-    if let Err(error) = accounts::check_password(&form.new_password) {
-        errors.new.push(error.local_message().unwrap_or_default());
-    }
+    errors.check_new(&form.new_password, &form.confirm_password);
     if form.new_password == form.current_password {
         errors.new.push(t("password.same"));
-    }
-    if form.new_password != form.confirm_password {
-        errors.confirm.push(t("password.mismatch"));
     }
     if !errors.is_empty() {
         let page = PasswordPage {

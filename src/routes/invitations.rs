@@ -7,7 +7,6 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::accounts;
 use crate::auth::RequestMeta;
 use crate::auth::link_token::LinkToken;
 use crate::auth::login_csrf::{self, SignInForm};
@@ -62,12 +61,7 @@ pub async fn join(
         return Ok(origin_referrer_only(render_page(status_of(invitee), &page)));
     }
     let mut errors = PasswordErrors::default();
-    if let Err(error) = accounts::check_password(&form.new_password) {
-        errors.new.push(error.local_message().unwrap_or_default());
-    }
-    if form.new_password != form.confirm_password {
-        errors.confirm.push(t("password.mismatch"));
-    }
+    errors.check_new(&form.new_password, &form.confirm_password);
     if !errors.is_empty() {
         let page = page(&token, invitation, invitee, csrf, errors);
         return Ok(origin_referrer_only(render_page(

@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::accounts;
 use crate::auth::RequestMeta;
 use crate::auth::link_token::LinkToken;
 use crate::auth::login_csrf::{self, SignInForm};
@@ -85,12 +84,7 @@ pub async fn reset_password(
         return Ok(gone());
     };
     let mut errors = PasswordErrors::default();
-    if let Err(error) = accounts::check_password(&form.new_password) {
-        errors.new.push(error.local_message().unwrap_or_default());
-    }
-    if form.new_password != form.confirm_password {
-        errors.confirm.push(t("password.mismatch"));
-    }
+    errors.check_new(&form.new_password, &form.confirm_password);
     if !errors.is_empty() {
         let page = reset_page(&token, &account, form.csrf_token.clone(), errors);
         return Ok(origin_referrer_only(render_page(

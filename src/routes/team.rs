@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::{CsrfForm, EmptyForm, Member, MerchantUser, Owner, RequestMeta};
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
@@ -32,7 +33,7 @@ async fn team_page(
     let page = TeamPage {
         layout: Layout::for_user(t("nav.team"), &who.user),
         me: who.user.id,
-        is_owner: who.user.role == crate::domain::Role::Owner,
+        is_owner: who.user.role == Role::Owner,
         two_factor_required: who.user.two_factor_required,
         members: state.db.team_members(merchant_id).await?,
         invitations: state.db.pending_invitations(merchant_id, now_ms()).await?,
@@ -103,14 +104,10 @@ pub async fn change_role(
             return team_page(&state, &who, Some(refusal), InviteForm::default()).await;
         }
     };
-    let actor = who.user.actor(&meta);
-    let update = MemberUpdate {
-        role: Some(role),
-        ..member_update(&who, &actor, member_id)
-    };
-    answer(&state, &who, &update, "team.role_changed").await
+    answer(&state, &who, &meta, member_id, Some(role)).await
 }
 
+/// Removes a member, or (their own id) takes the owner off the team.
 pub async fn remove_member(
     state: web::Data<AppState>,
     Owner(who): Owner,
@@ -118,47 +115,38 @@ pub async fn remove_member(
     path: web::Path<String>,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let member_id = id_of(&path)?;
-    let actor = who.user.actor(&meta);
-    let update = member_update(&who, &actor, member_id);
-    if member_id == who.user.id {
-        // Leaving: this session ended with the others.
-        return match teams::change_member(&state, &update).await? {
-            Ok(_) => Ok(see_other(paths::SIGNED_OUT)),
-            Err(Some(refusal)) => {
-                team_page(&state, &who, Some(refusal), InviteForm::default()).await
-            }
-            Err(None) => Err(AppError::NotFound),
-        };
-    }
-    answer(&state, &who, &update, "team.removed").await
+    answer(&state, &who, &meta, id_of(&path)?, None).await
 }
 
-fn member_update<'a>(
-    who: &'a MerchantUser,
-    actor: &'a crate::store::Actor,
-    member_id: i64,
-) -> MemberUpdate<'a> {
-    MemberUpdate {
-        merchant_id: who.merchant.id,
-        merchant_name: &who.merchant.name,
-        by_id: who.user.id,
-        actor,
-        member_id,
-        role: None,
-    }
-}
-
-/// Applies `update` and answers: back to the team page with `done` (naming the member), the
-/// page with the broken rule, or 404 for no such member of this team.
+/// Gives member `member_id` `role`, or removes them (`None`), and answers: back to the team page
+/// naming the member (or, for an owner who left, signed out), the page with the broken rule, or
+/// 404 for no such member of this team.
 async fn answer(
     state: &AppState,
     who: &MerchantUser,
-    update: &MemberUpdate<'_>,
-    done: &str,
+    meta: &RequestMeta,
+    member_id: i64,
+    role: Option<Role>,
 ) -> Result<HttpResponse, AppError> {
-    match teams::change_member(state, update).await? {
-        Ok(member) => Ok(redirect_with(paths::TEAM, &tf(done, &[&member.email]))),
+    let actor = who.user.actor(meta);
+    let update = MemberUpdate {
+        merchant_id: who.merchant.id,
+        merchant_name: &who.merchant.name,
+        by_id: who.user.id,
+        actor: &actor,
+        member_id,
+        role,
+    };
+    match teams::change_member(state, &update).await? {
+        // Leaving: this session ended with the others.
+        Ok(_) if member_id == who.user.id => Ok(see_other(paths::SIGNED_OUT)),
+        Ok(member) => {
+            let done = match role {
+                Some(_) => "team.role_changed",
+                None => "team.removed",
+            };
+            Ok(redirect_with(paths::TEAM, &tf(done, &[&member.email])))
+        }
         Err(Some(refusal)) => team_page(state, who, Some(refusal), InviteForm::default()).await,
         Err(None) => Err(AppError::NotFound),
     }

@@ -364,7 +364,10 @@ impl Db {
             let mut tx = pool.begin_with(dialect.begin).await?;
             let query = match change {
                 UserChange::Disabled(disabled) => sqlx::query_as(
-                    "UPDATE users SET disabled = $1, session_epoch = session_epoch + 1 \
+                    // A member their team removed stays disabled: only the team's new
+                    // invitation brings them back, also when an enable races the removal.
+                    "UPDATE users SET disabled = ($1 OR removed_at IS NOT NULL), \
+                     session_epoch = session_epoch + 1 \
                      WHERE id = $2 RETURNING session_epoch, email, merchant_id",
                 )
                 .bind(disabled)

@@ -412,7 +412,10 @@ async fn a_viewer_and_an_auditor_read_their_pages_without_a_secret_or_a_changing
     // The viewer still sees who is on the team and the Client-Ids, as read-only facts.
     let viewer = world.browser(Role::Viewer);
     let team = viewer.get_text(paths::TEAM).await;
-    assert!(team.contains("id=\"members\""), "{team}");
+    for (role, email, _) in &world.users {
+        let listed = team.contains(&format!("data-email=\"{email}\""));
+        assert_eq!(listed, role.is_team(), "{role} {email} on the team page");
+    }
     let keys = viewer.get_text(paths::API_KEYS).await;
     assert!(keys.contains("class=\"client-id\""), "{keys}");
 }
