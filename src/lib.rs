@@ -12,6 +12,7 @@ pub mod dns;
 pub mod domain;
 pub mod error;
 pub mod flash;
+pub mod housekeeping;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;

@@ -56,6 +56,7 @@ pub struct Metrics {
     queue_oldest: prometheus::Gauge,
     emails: IntCounterVec,
     reset_requests: IntCounterVec,
+    purged: IntCounterVec,
     outbox_unsent: IntGauge,
     outbox_oldest: prometheus::Gauge,
     pool_size: IntGaugeVec,
@@ -97,6 +98,13 @@ impl Metrics {
             ),
             &["outcome"],
         );
+        let purged = IntCounterVec::new(
+            Opts::new(
+                "payhook_purged_rows_total",
+                "Rows the retention job deleted (notifications, attempts, emails, email_attempts)",
+            ),
+            &["what"],
+        );
         let pool = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["pool"]);
         let metrics = Self {
             requests: requests.expect("valid histogram"),
@@ -124,6 +132,7 @@ impl Metrics {
             .expect("valid gauge"),
             emails: emails.expect("valid counter"),
             reset_requests: reset_requests.expect("valid counter"),
+            purged: purged.expect("valid counter"),
             outbox_unsent: gauge(
                 "payhook_email_outbox_unsent",
                 "Emails in the outbox not sent yet",
@@ -149,7 +158,8 @@ impl Metrics {
     }
 
     fn register_all(&self) {
-        let collectors: [Box<dyn prometheus::core::Collector>; 14] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 15] = [
+            Box::new(self.purged.clone()),
             Box::new(self.requests.clone()),
             Box::new(self.sign_in_failures.clone()),
             Box::new(self.sign_in_lockouts.clone()),
@@ -170,6 +180,12 @@ impl Metrics {
                 .register(collector)
                 .expect("unique metric names");
         }
+    }
+
+    /// Rows the retention job deleted: `what` is `notifications`, `attempts`, `emails` or
+    /// `email_attempts`.
+    pub fn purged(&self, what: &str, rows: u64) {
+        self.purged.with_label_values(&[what]).inc_by(rows);
     }
 
     /// A wrong password at sign-in.

@@ -13,6 +13,7 @@ pub const LOGIN: &str = "/login";
 pub const SIGNED_OUT: &str = "/login?signed_out=1";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_ALERTS: &str = "/account/alerts";
 pub const LOGIN_TWO_FACTOR: &str = "/login/two-factor";
 /// Where a sign-in that ended at its second step starts again.
 pub const SIGN_IN_ENDED: &str = "/login?ended=1";
@@ -43,10 +44,12 @@ pub const TEAM_MEMBER_REMOVE: &str = "/settings/team/members/{id}/remove";
 pub const TEAM_TWO_FACTOR: &str = "/settings/team/two-factor";
 
 pub const API_KEYS: &str = "/integration/api-keys";
+pub const API_KEYS_ROTATION_CANCEL: &str = "/integration/api-keys/rotation/cancel";
 pub const API_KEYS_ROTATE: &str = "/integration/api-keys/rotate";
 pub const NOTIFICATIONS: &str = "/integration/notifications";
 pub const NOTIFICATION: &str = "/integration/notifications/{id}";
 pub const NOTIFICATION_RESEND: &str = "/integration/notifications/{id}/resend";
+pub const NOTIFICATIONS_RECOVER: &str = "/integration/notifications/recover";
 
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_MERCHANTS: &str = "/admin/merchants";
@@ -115,6 +118,11 @@ pub fn channel_history(section: &str, channel: &str) -> String {
 /// One delivery of the notification log.
 pub fn notification(id: &i64) -> String {
     fill(NOTIFICATION, &[&id.to_string()])
+}
+
+/// The notification log filtered to one channel and environment (where a failure leads).
+pub fn channel_log(section: &str, channel: &str, environment: &str) -> String {
+    format!("{NOTIFICATIONS}?section={section}&channel={channel}&environment={environment}")
 }
 
 /// Where one delivery is resent from.

@@ -18,6 +18,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::auth::{Access, SessionBackend, session_cookie_name};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::housekeeping::Housekeeping;
 use crate::mail::worker::MailWorker;
 use crate::metrics::Metrics;
 use crate::notify::worker::Workers;
@@ -27,7 +28,7 @@ use crate::request_span::RequestSpan;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
     account, api, assets, health, integration, invitations, language, login, metrics,
-    notifications, password, settings, team, test_notification, two_factor,
+    notifications, password, recover, settings, team, test_notification, two_factor,
 };
 use crate::save_queue::SaveQueue;
 use crate::shutdown::StopClaiming;
@@ -68,6 +69,7 @@ pub struct Application {
     db: Db,
     workers: Workers,
     mail: MailWorker,
+    housekeeping: Housekeeping,
     /// `PAYHOOK_SHUTDOWN_TIMEOUT`: how long a stop may take, requests and attempts together.
     shutdown_timeout: std::time::Duration,
     /// When the stop signal came, if it did.
@@ -112,6 +114,12 @@ impl Application {
             metrics.clone(),
             &stop_claiming,
         )?;
+        let housekeeping = Housekeeping::start(
+            db.clone(),
+            settings.clone(),
+            metrics.clone(),
+            &stop_claiming,
+        );
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings,
@@ -179,6 +187,7 @@ impl Application {
             db,
             workers,
             mail: mail_worker,
+            housekeeping,
             shutdown_timeout,
             stop_asked,
         })
@@ -207,7 +216,11 @@ impl Application {
             .map(Instant::elapsed)
             .unwrap_or_default();
         let left = self.shutdown_timeout.saturating_sub(spent);
-        tokio::join!(self.workers.stop(left), self.mail.stop(left));
+        tokio::join!(
+            self.workers.stop(left),
+            self.mail.stop(left),
+            self.housekeeping.stop(left)
+        );
         served
     }
 }
@@ -297,6 +310,7 @@ route_table! {
     post paths::INVITATION => invitations::join, Anyone;
     get paths::ACCOUNT_PASSWORD => account::password_form, SignedIn;
     post paths::ACCOUNT_PASSWORD => account::change_password, SignedIn;
+    post paths::ACCOUNT_ALERTS => account::set_failure_alerts, Developers;
     get paths::TWO_FACTOR => two_factor::two_factor_page, SignedIn;
     post paths::TWO_FACTOR_SETUP => two_factor::begin_setup, SignedIn;
     post paths::TWO_FACTOR_CONFIRM => two_factor::confirm, SignedIn;
@@ -319,7 +333,10 @@ route_table! {
     get paths::API_KEYS => integration::api_keys_page, Members;
     post paths::API_KEYS => integration::reveal_secret, Developers;
     post paths::API_KEYS_ROTATE => integration::rotate_secret, Developers;
+    post paths::API_KEYS_ROTATION_CANCEL => integration::cancel_rotation, Developers;
     get paths::NOTIFICATIONS => notifications::notification_log, Readers;
+    get paths::NOTIFICATIONS_RECOVER => recover::recover_page, Developers;
+    post paths::NOTIFICATIONS_RECOVER => recover::recover, Developers;
     get paths::NOTIFICATION => notifications::notification_detail, Readers;
     post paths::NOTIFICATION_RESEND => notifications::resend, Developers;
     // The gateway's area

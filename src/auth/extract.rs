@@ -38,6 +38,8 @@ pub struct CurrentUser {
     /// Two-factor is required of this user: the gateway staff's under `PAYHOOK_ADMIN_2FA=required`,
     /// a team member's under their team's rule.
     pub two_factor_required: bool,
+    /// The merchant's failing channels, for the banner on every page (read only when some are).
+    pub failing: Vec<crate::store::health::FailingChannel>,
 }
 
 /// The session's own bookkeeping: who, which sign-in, and its clock.
@@ -121,7 +123,14 @@ impl CurrentUser {
             (Some(id), Some(code), Some(name)) => Some(MerchantRef { id, code, name }),
             _ => None,
         };
+        let failing = match &merchant {
+            Some(merchant) if user.failing_channels > 0 => {
+                state.db.failing_channels(merchant.id).await?
+            }
+            _ => Vec::new(),
+        };
         Ok(Some(Self {
+            failing,
             id: user.id,
             email: user.email,
             role: user.role,

@@ -72,6 +72,11 @@ pub struct Settings {
     /// How long a stop may take (`PAYHOOK_SHUTDOWN_TIMEOUT`, default 30s): requests and
     /// delivery attempts in flight get this long to finish.
     pub shutdown_timeout: Duration,
+    /// Notifications and their attempts older than this many days are deleted
+    /// (`PAYHOOK_RETENTION_DAYS`).
+    pub retention_days: i64,
+    /// How often the housekeeping job runs (`PAYHOOK_HOUSEKEEPING_SECONDS`).
+    pub housekeeping_every: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -114,6 +119,12 @@ pub const NOTIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
 const DELIVERY_POLL: Duration = Duration::from_secs(1);
+/// How often the housekeeping job runs (retention, scheduled key take-overs).
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+/// Notifications are kept this many days unless `PAYHOOK_RETENTION_DAYS` says otherwise…
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
+/// …and never fewer than this.
+pub const MIN_RETENTION_DAYS: i64 = 7;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether a kind of user must sign in with two-factor.
@@ -264,6 +275,18 @@ impl Settings {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("PAYHOOK_SHUTDOWN_TIMEOUT: {e}"))?
                 .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            retention_days: retention_days(var("PAYHOOK_RETENTION_DAYS"))?,
+            housekeeping_every: var("PAYHOOK_HOUSEKEEPING_SECONDS")
+                .map(|text| text.trim().parse::<u64>().ok().filter(|s| *s > 0))
+                .map(|seconds| {
+                    seconds.map(Duration::from_secs).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "PAYHOOK_HOUSEKEEPING_SECONDS: a whole number of seconds, at least 1"
+                        )
+                    })
+                })
+                .transpose()?
+                .unwrap_or(HOUSEKEEPING_EVERY),
         })
     }
 
@@ -296,6 +319,8 @@ impl Settings {
             admin_two_factor: TwoFactorPolicy::Optional,
             metrics_allow: default_metrics_allow(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            retention_days: DEFAULT_RETENTION_DAYS,
+            housekeeping_every: HOUSEKEEPING_EVERY,
         }
     }
 }
@@ -322,6 +347,23 @@ impl Settings {
             .finalize();
         format!("payhook:{}", &hex::encode(digest)[..16])
     }
+}
+
+/// `PAYHOOK_RETENTION_DAYS`: a whole number of days, at least [`MIN_RETENTION_DAYS`].
+pub fn retention_days(text: Option<String>) -> anyhow::Result<i64> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_RETENTION_DAYS);
+    };
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|days| *days >= MIN_RETENTION_DAYS)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "PAYHOOK_RETENTION_DAYS: {text:?} is not a whole number of days, at least \
+                 {MIN_RETENTION_DAYS}"
+            )
+        })
 }
 
 /// The notification URL policy's knobs (`PAYHOOK_ALLOWED_PORTS`,

@@ -15,6 +15,12 @@ text_enum! {
         Invitation = "invitation",
         /// Notice that the recipient's role in a team changed, or that they were removed.
         TeamNotice = "team_notice",
+        /// A channel's notifications began failing.
+        FailureAlert = "failure_alert",
+        /// A channel whose team was alerted delivers again.
+        FailureRecovered = "failure_recovered",
+        /// A scheduled rotation of a secret key: scheduled, cancelled or taken over.
+        KeyRotation = "key_rotation",
     }
     /// A code that names no email kind.
     unknown: UnknownEmailKind = "unknown email kind";

@@ -243,6 +243,15 @@ pub fn day_start_ms(date: &str) -> Option<i64> {
     seconds.checked_mul(1000)
 }
 
+/// The UTC date (`YYYY-MM-DD`) of a time in ms: the inverse of [`day_start_ms`].
+pub fn day_of(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|at| at.date().format(format).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,9 @@
 //! outbox (sealed at rest) in the transaction of what causes it, and handed to the SMTP relay
 //! by a worker, or written to the log when no relay is configured.
 
+pub mod alerts;
 pub mod compose;
+pub mod key_rotation;
 pub mod outbox;
 pub mod transport;
 pub mod worker;

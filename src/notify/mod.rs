@@ -12,7 +12,7 @@ pub mod worker;
 
 pub use client::Exchange;
 pub use message::OutgoingRequest;
-pub use test::{TestOutcome, TestReport, run_test};
+pub use test::{Signing, TestOutcome, TestReport, run_test};
 
 pub use crate::store::millis;
 

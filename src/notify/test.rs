@@ -31,6 +31,16 @@ pub enum TestOutcome {
     Busy,
     /// That environment has no saved URL.
     NoUrl,
+    /// Signing with a scheduled secret was asked for, but no rotation is scheduled.
+    NoScheduledSecret,
+}
+
+/// Which secret signs a test notification: while a rotation is scheduled, the merchant can
+/// try the new one before it takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    Current,
+    Scheduled,
 }
 
 /// What a test notification did, for the result page.
@@ -54,6 +64,7 @@ pub async fn run_test(
     merchant_id: i64,
     target: ChannelTarget,
     environment: Environment,
+    signing: Signing,
     actor: &Actor,
 ) -> anyhow::Result<TestOutcome> {
     let (db, settings) = (&state.db, &*state.settings);
@@ -61,7 +72,8 @@ pub async fn run_test(
     let Some(slot) = TestSlot::take(db, merchant_id, longest).await? else {
         return Ok(TestOutcome::Busy);
     };
-    let outcome = send_and_record(db, settings, merchant_id, target, environment, actor).await;
+    let to = (target, environment, signing);
+    let outcome = send_and_record(db, settings, merchant_id, to, actor).await;
     if let Ok(TestOutcome::Sent(sent)) = &outcome {
         let kind = DeliveryKind::Test.as_str();
         state
@@ -80,8 +92,7 @@ async fn send_and_record(
     db: &Db,
     settings: &Settings,
     merchant_id: i64,
-    target: ChannelTarget,
-    environment: Environment,
+    (target, environment, signing): (ChannelTarget, Environment, Signing),
     actor: &Actor,
 ) -> anyhow::Result<TestOutcome> {
     let now = now_ms();
@@ -101,6 +112,11 @@ async fn send_and_record(
     };
     let key =
         crate::api_keys::ensure(db, &settings.secret_box, merchant_id, environment, actor).await?;
+    let secret = match (signing, &key.next) {
+        (Signing::Current, _) => &key.secret,
+        (Signing::Scheduled, Some(next)) => &next.secret,
+        (Signing::Scheduled, None) => return Ok(TestOutcome::NoScheduledSecret),
+    };
     let format = target.section.format();
     let invoice = message::sample_invoice(OffsetDateTime::now_utc());
     let reference = message::uuid_v4();
@@ -122,7 +138,7 @@ async fn send_and_record(
         body: &body,
         signer: Signer {
             client_id: &key.client_id,
-            secret: key.secret.expose(),
+            secret: secret.expose(),
         },
     };
     let report = attempt(settings, notification).await;
@@ -138,7 +154,7 @@ async fn send_and_record(
         attempt: report.record(error.as_deref()),
     };
     let delivery_id = db
-        .record_test_delivery(&delivery, &report.summary(), actor)
+        .record_test_delivery(&delivery, &report.summary(), actor, Some(settings))
         .await?;
     tracing::info!(
         %environment,

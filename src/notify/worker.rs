@@ -21,6 +21,7 @@ use crate::domain::{DeliveryKind, Outcome};
 use crate::metrics::Metrics;
 use crate::shutdown::{StopClaiming, finish_within};
 use crate::state::Wake;
+use crate::store::recover::RECOVER_PER_SECOND;
 use crate::store::{AfterAttempt, ClaimedDelivery, Db, now_ms};
 
 /// The running workers.
@@ -88,6 +89,10 @@ async fn run(
 ) {
     let mut batches = 0u64;
     let permits = Arc::new(Semaphore::new(settings.delivery_concurrency));
+    let recover_permits = Arc::new(Semaphore::new(recover_workers(
+        settings.delivery_concurrency,
+    )));
+    let recover_batch = recover_batch(settings.delivery_concurrency);
     let mut in_flight = JoinSet::new();
     let lease = millis(settings.delivery_lease);
     loop {
@@ -106,19 +111,38 @@ async fn run(
         let now = now_ms();
         batches += 1;
         let token = format!("{owner}:{batches}");
-        let batch = claim(&db, now, now + lease, &token, free as i64).await;
-        if batch.is_empty() {
+        let limits = Limits {
+            free: free as i64,
+            recover: recover_permits.available_permits() as i64,
+            recover_batch,
+        };
+        let batch = claim(&db, now, now + lease, &token, limits).await;
+        if batch.deliveries.is_empty() {
+            // A paced recover waits for its merchant's next batch, not for the next poll.
+            let pause = batch.recover_next_at.map_or(settings.delivery_poll, |at| {
+                Duration::from_millis(u64::try_from(at - now).unwrap_or(0).max(5))
+                    .min(settings.delivery_poll)
+            });
             tokio::select! {
                 () = wake.woken() => {}
-                () = tokio::time::sleep(settings.delivery_poll) => {}
+                () = tokio::time::sleep(pause) => {}
                 _ = stopped.changed() => {}
             }
             continue;
         }
-        let keys = signing_keys(&db, &settings, &batch).await;
-        for delivery in batch {
+        let claimed: Vec<&ClaimedDelivery> = batch.deliveries.iter().map(|(d, _)| d).collect();
+        let keys = signing_keys(&db, &settings, &claimed).await;
+        for (delivery, recovered) in batch.deliveries {
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 break;
+            };
+            let recover_permit = if recovered {
+                match recover_permits.clone().try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => break,
+                }
+            } else {
+                None
             };
             let key = keys.get(&(delivery.merchant_id, delivery.environment));
             let (db, settings, key) = (db.clone(), settings.clone(), key.cloned());
@@ -136,38 +160,91 @@ async fn run(
                     };
                     metrics.delivery_attempt(kind, outcome.as_str());
                 }
-                drop(permit);
+                drop((permit, recover_permit));
             });
         }
     }
     while in_flight.join_next().await.is_some() {}
 }
 
-/// Resends first (a user is waiting for them) but at most half of `limit`, so resends never
-/// hold up payments' notifications, then due deliveries. A failed claim of one kind does not
-/// stop the other.
-async fn claim(
-    db: &Db,
-    now: i64,
-    lease_until: i64,
-    token: &str,
-    limit: i64,
-) -> Vec<ClaimedDelivery> {
-    let mut claimed = db
-        .claim_resends(now, lease_until, token, (limit + 1) / 2)
+/// Recovered resends in flight at once: never more than half the workers, so a merchant's
+/// recover cannot hold up other merchants' notifications.
+fn recover_workers(concurrency: usize) -> usize {
+    (concurrency / 2).max(1)
+}
+
+/// The most recovered resends of one merchant claimed at once: the largest divisor of
+/// [`RECOVER_PER_SECOND`] within [`recover_workers`], so the batches, evenly spaced, never
+/// put more than that many starts in one second.
+fn recover_batch(concurrency: usize) -> i64 {
+    let workers = recover_workers(concurrency) as i64;
+    (1..=RECOVER_PER_SECOND.min(workers))
+        .rev()
+        .find(|n| RECOVER_PER_SECOND % n == 0)
+        .unwrap_or(1)
+}
+
+/// How much one claim may take.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Free workers.
+    free: i64,
+    /// Free workers for recovered resends.
+    recover: i64,
+    recover_batch: i64,
+}
+
+/// A claim's deliveries, each marked when a recover queued it.
+struct Batch {
+    deliveries: Vec<(ClaimedDelivery, bool)>,
+    recover_next_at: Option<i64>,
+}
+
+/// Resends first (a user is waiting for them) but at most half of the free workers, so
+/// resends never hold up payments' notifications, then recovered resends (paced), then due
+/// deliveries. A failed claim of one kind does not stop the others.
+async fn claim(db: &Db, now: i64, lease_until: i64, token: &str, limits: Limits) -> Batch {
+    let mut deliveries: Vec<(ClaimedDelivery, bool)> = db
+        .claim_resends(now, lease_until, token, (limits.free + 1) / 2)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "claiming resends");
             Vec::new()
-        });
-    let left = limit - claimed.len() as i64;
+        })
+        .into_iter()
+        .map(|delivery| (delivery, false))
+        .collect();
+    let mut recover_next_at = None;
+    let recover = (limits.free - deliveries.len() as i64).min(limits.recover);
+    if recover > 0 {
+        // A token of its own: the claim reads back its rows by token.
+        let recover_token = format!("{token}:recover");
+        let claim = db.claim_recovered(
+            now,
+            lease_until,
+            &recover_token,
+            recover,
+            limits.recover_batch,
+        );
+        match claim.await {
+            Ok(recovered) => {
+                recover_next_at = recovered.next_at;
+                deliveries.extend(recovered.claimed.into_iter().map(|d| (d, true)));
+            }
+            Err(error) => tracing::warn!(%error, "claiming recovered resends"),
+        }
+    }
+    let left = limits.free - deliveries.len() as i64;
     if left > 0 {
         match db.claim_due_deliveries(now, lease_until, token, left).await {
-            Ok(due) => claimed.extend(due),
+            Ok(due) => deliveries.extend(due.into_iter().map(|d| (d, false))),
             Err(error) => tracing::warn!(%error, "claiming deliveries"),
         }
     }
-    claimed
+    Batch {
+        deliveries,
+        recover_next_at,
+    }
 }
 
 /// The signing key of every (merchant, environment) in `batch`, read once per batch so a
@@ -175,7 +252,7 @@ async fn claim(
 async fn signing_keys(
     db: &Db,
     settings: &Settings,
-    batch: &[ClaimedDelivery],
+    batch: &[&ClaimedDelivery],
 ) -> HashMap<(i64, Environment), ApiKey> {
     let mut keys = HashMap::new();
     for delivery in batch {
@@ -225,7 +302,7 @@ async fn deliver(
     let record = report.record(error.as_deref());
     let error = error.as_deref();
     if delivery.manual_by.is_some() {
-        match db.record_resend(delivery, &record).await {
+        match db.record_resend(delivery, &record, Some(settings)).await {
             Ok(true) => tracing::info!(outcome = report.outcome.as_str(), error, "resent"),
             Ok(false) => tracing::warn!("resend lease ran out before its attempt was recorded"),
             Err(error) => tracing::error!(%error, "recording a resend"),
@@ -240,7 +317,10 @@ async fn deliver(
             .retry_schedule
             .after_failure(delivery.scheduled_attempts() + 1, first)
     };
-    match db.record_attempt(delivery, &record, after).await {
+    match db
+        .record_attempt(delivery, &record, after, Some(settings))
+        .await
+    {
         Ok(true) if after == AfterAttempt::Delivered => tracing::debug!("notification delivered"),
         Ok(true) => {
             let outcome = report.outcome.as_str();

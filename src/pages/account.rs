@@ -37,4 +37,6 @@ pub struct PasswordPage {
     pub errors: PasswordErrors,
     /// Signed in with a one-time password: say why this page came first.
     pub must_change: bool,
+    /// Whether the failure emails are on, for a user who gets them (owners, developers).
+    pub failure_alerts: Option<bool>,
 }

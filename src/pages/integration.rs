@@ -12,6 +12,8 @@ pub struct KeyRow {
     pub client_id: String,
     pub created: String,
     pub rotated: Option<String>,
+    /// When a scheduled rotation's secret takes over.
+    pub scheduled: Option<String>,
 }
 
 /// A secret shown on purpose: after a password check, or once after a rotation.
@@ -20,6 +22,8 @@ pub struct ShownSecret {
     pub client_id: String,
     pub secret: String,
     pub just_rotated: bool,
+    /// A scheduled rotation's secret: when it takes over.
+    pub takes_over: Option<String>,
 }
 
 #[derive(Template)]
@@ -31,4 +35,10 @@ pub struct ApiKeysPage {
     pub error: Option<&'static str>,
     /// Owners and developers may see and rotate the secrets; a viewer sees the Client-Ids only.
     pub may_change: bool,
+}
+
+impl ApiKeysPage {
+    pub fn delays(&self) -> [i64; 3] {
+        crate::api_keys::ROTATION_DELAYS_HOURS
+    }
 }

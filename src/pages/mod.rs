@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod login;
 pub mod notifications;
 pub mod password;
+pub mod recover;
 pub mod settings;
 pub mod team;
 pub mod test_notification;
@@ -114,6 +115,32 @@ pub struct Layout {
     pub user: Option<UserBar>,
     pub csrf_token: String,
     pub flash: Option<String>,
+    /// The merchant's failing channels, named in a banner above every page.
+    pub failing: Vec<FailingLink>,
+}
+
+/// A failing channel and environment in the banner, linking to its filtered log.
+pub struct FailingLink {
+    pub name: String,
+    pub environment: &'static str,
+    pub href: String,
+}
+
+impl FailingLink {
+    fn of(failing: &crate::store::health::FailingChannel) -> Self {
+        Self {
+            name: notifications::channel_name(&failing.section, &failing.channel),
+            environment: crate::i18n::t(match failing.environment {
+                crate::domain::Environment::Sandbox => "common.sandbox",
+                crate::domain::Environment::Production => "common.production",
+            }),
+            href: paths::channel_log(
+                &failing.section,
+                &failing.channel,
+                failing.environment.as_str(),
+            ),
+        }
+    }
 }
 
 /// The header's view of the signed-in user.
@@ -140,6 +167,7 @@ impl Layout {
             user: None,
             csrf_token: String::new(),
             flash: None,
+            failing: Vec::new(),
         }
     }
 
@@ -156,6 +184,7 @@ impl Layout {
             }),
             csrf_token: crate::auth::csrf_token(&user.session),
             flash: crate::flash::current(),
+            failing: user.failing.iter().map(FailingLink::of).collect(),
         }
     }
 }

@@ -2,18 +2,24 @@
 
 use askama::Template;
 
-use super::Layout;
+use super::{Layout, given};
 use crate::auth::Scope;
 use crate::catalog::{ChannelTarget, Section};
+use crate::domain::{DAY_MS, day_start_ms};
 use crate::domain::{DeliveryStatus, Outcome};
 use crate::error::AppError;
 use crate::i18n::{t, tf};
 use crate::paths;
-use crate::store::delivery_log::{AttemptRow, LogPage, LogRow, LoggedDelivery};
+use crate::store::delivery_log::{
+    AttemptRow, Cursor, LogFilter, LogPage, LogRow, LogStatus, LoggedDelivery,
+};
 
 pub mod chart;
 
 pub use chart::Health;
+
+/// The longest invoice number the payment API accepts.
+const MAX_INVOICE_CHARS: usize = 64;
 
 /// The log's filters as typed, kept to fill the form and build page links.
 #[derive(Debug, Default, Clone)]
@@ -68,6 +74,75 @@ impl LogQuery {
             ("from", &self.from),
             ("to", &self.to),
         ])
+    }
+
+    /// Turns the typed filters into a query; nonsense is a 400 naming the filter.
+    pub fn filter(&self) -> Result<(LogFilter, Cursor), AppError> {
+        let query = self;
+        let bad =
+            |name: &str, rule: &str| AppError::BadRequest(tf("log.bad_filter", &[&name, &t(rule)]));
+        let mut filter = LogFilter::default();
+        let section = match given(&query.section) {
+            Some(code) => {
+                Some(Section::find(code).ok_or_else(|| bad("section", "log.rule_section"))?)
+            }
+            None => None,
+        };
+        filter.section = section.map(|s| s.code);
+        if let Some(code) = given(&query.channel) {
+            let section = section.ok_or_else(|| bad("channel", "log.rule_channel_section"))?;
+            let channel = section
+                .channel(code)
+                .ok_or_else(|| bad("channel", "log.rule_channel"))?;
+            filter.channel = Some(channel.code);
+        }
+        filter.environment = given(&query.environment)
+            .map(|e| {
+                e.parse()
+                    .map_err(|_| bad("environment", "log.rule_environment"))
+            })
+            .transpose()?;
+        filter.status = given(&query.status)
+            .map(|s| {
+                s.parse::<LogStatus>()
+                    .map_err(|()| bad("status", "log.rule_status"))
+            })
+            .transpose()?;
+        if let Some(invoice) = given(&query.invoice) {
+            if invoice.chars().count() > MAX_INVOICE_CHARS {
+                return Err(bad("invoice", "log.rule_invoice"));
+            }
+            filter.invoice = Some(invoice.to_owned());
+        }
+        filter.from_ms = given(&query.from)
+            .map(|d| day_start_ms(d).ok_or_else(|| bad("from", "log.rule_date")))
+            .transpose()?;
+        filter.to_ms = given(&query.to)
+            .map(|d| {
+                day_start_ms(d)
+                    .map(|ms| ms + DAY_MS)
+                    .ok_or_else(|| bad("to", "log.rule_date"))
+            })
+            .transpose()?;
+        if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
+            && from >= to
+        {
+            return Err(bad("to", "log.rule_date_order"));
+        }
+        let cursor_id = |name: &str, value: &str| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| bad(name, "log.rule_cursor"))
+        };
+        let cursor = match (given(&query.before), given(&query.after)) {
+            (Some(_), Some(_)) => return Err(bad("after", "log.rule_one_cursor")),
+            (Some(before), None) => Cursor::Before(cursor_id("before", before)?),
+            (None, Some(after)) => Cursor::After(cursor_id("after", after)?),
+            (None, None) => Cursor::Newest,
+        };
+        Ok((filter, cursor))
     }
 
     /// The query of a link to the page `cursor` (`before=ID` or `after=ID`) starts.
@@ -131,6 +206,19 @@ impl NotificationsPage {
         self.page
             .newer
             .then(|| self.query.page_link("after", first.id))
+    }
+
+    /// Resend failed notifications… under the same section, channel, environment and dates.
+    pub fn recover_link(&self) -> String {
+        let query = super::query_string(&[
+            ("section", &self.query.section),
+            ("channel", &self.query.channel),
+            ("environment", &self.query.environment),
+            ("from", &self.query.from),
+            ("to", &self.query.to),
+        ]);
+        let join = if query.is_empty() { "" } else { "?" };
+        format!("{}{join}{query}", paths::NOTIFICATIONS_RECOVER)
     }
 
     pub fn row_channel(&self, row: &LogRow) -> String {

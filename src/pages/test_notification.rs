@@ -125,6 +125,11 @@ impl TestResultPage {
                 None,
                 Some(tf("test.busy", &[&TESTS_IN_FLIGHT])),
             ),
+            TestOutcome::NoScheduledSecret => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(t("test.no_scheduled_secret").to_owned()),
+            ),
             TestOutcome::NoUrl => {
                 let environment = t(&format!("common.{}_lower", environment.as_str()));
                 let problem = tf("test.no_url", &[&environment, &target.channel.name]);

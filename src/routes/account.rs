@@ -1,10 +1,11 @@
-//! A signed-in user's own account: changing one's password ends every other session.
+//! A signed-in user's own account: changing one's password ends every other session; an
+//! owner or developer turns the failure emails on or off.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::auth::reauth::{Reauth, confirm_password};
-use crate::auth::{self, CsrfForm, CurrentUser, RequestMeta};
+use crate::auth::{self, CsrfForm, CurrentUser, Developer, MerchantUser, RequestMeta};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::t;
@@ -20,13 +21,54 @@ crate::csrf_form!(PasswordForm {
     confirm_password
 });
 
-pub async fn password_form(user: CurrentUser) -> HttpResponse {
+crate::csrf_form!(
+    /// The failure emails' checkbox: `on` when ticked, absent when not.
+    AlertsForm { failure_alerts }
+);
+
+pub async fn password_form(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let page = PasswordPage {
+        failure_alerts: failure_alerts(&state, &user).await?,
         layout: Layout::for_user(t("nav.change_password"), &user),
         errors: PasswordErrors::default(),
         must_change: user.must_change_password,
     };
-    render_page(StatusCode::OK, &page)
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+/// The user's failure-email choice, when they are one who gets those emails.
+async fn failure_alerts(state: &AppState, user: &CurrentUser) -> Result<Option<bool>, AppError> {
+    if !user.role.may_change_settings() || user.merchant.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(state.db.failure_alerts(user.id).await?))
+}
+
+pub async fn set_failure_alerts(
+    state: web::Data<AppState>,
+    Developer(MerchantUser { user, merchant }): Developer,
+    meta: RequestMeta,
+    CsrfForm(form): CsrfForm<AlertsForm>,
+) -> Result<HttpResponse, AppError> {
+    let on = match form.failure_alerts.as_str() {
+        "" => false,
+        "on" => true,
+        _ => return Err(AppError::BadRequest(t("account.alerts_choose").to_owned())),
+    };
+    let actor = user.actor(&meta);
+    state
+        .db
+        .set_failure_alerts(user.id, merchant.id, on, &actor)
+        .await?;
+    let message = if on {
+        t("account.alerts_on")
+    } else {
+        t("account.alerts_off")
+    };
+    Ok(redirect_with(paths::ACCOUNT_PASSWORD, message))
 }
 
 pub async fn change_password(
@@ -57,6 +99,7 @@ pub async fn change_password(
     }
     if !errors.is_empty() {
         let page = PasswordPage {
+            failure_alerts: failure_alerts(&state, &user).await?,
             layout: Layout::for_user(t("nav.change_password"), &user),
             errors,
             must_change: user.must_change_password,

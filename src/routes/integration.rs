@@ -1,5 +1,6 @@
 //! Integration > API keys: each environment's Client-Id and secret key; reveal with the
-//! password, rotate with an audit event. A secret only ever appears in the answer to one of
+//! password, rotate (now, or scheduled with an overlap: both secrets work until the new one
+//! takes over) with an audit event. A secret only ever appears in the answer to one of
 //! those two POSTs, never in a redirect, a flash message, a log line or an audit event.
 
 use actix_web::http::StatusCode;
@@ -10,16 +11,24 @@ use crate::auth::reauth::{Reauth, confirm_password};
 use crate::auth::{CsrfForm, Developer, Member, MerchantUser, RequestMeta};
 use crate::domain::Environment;
 use crate::error::AppError;
+use crate::flash::redirect_with;
 use crate::i18n::t;
 use crate::pages::integration::{ApiKeysPage, KeyRow, ShownSecret};
 use crate::pages::{Layout, format_time, render_page};
+use crate::paths;
 use crate::state::AppState;
 use crate::store::api_keys::secret_field;
 use crate::store::{Actor, AuditAction, AuditRecord};
 
 crate::csrf_form!(
-    /// Reveal and rotate both ask for the user's password again.
-    KeyInput { environment, password }
+    /// Reveal and rotate both ask for the user's password again; a rotation says `when`:
+    /// `now` (the default) or in how many hours.
+    KeyInput { environment, password, when }
+);
+
+crate::csrf_form!(
+    /// Cancelling a scheduled rotation names the environment.
+    CancelInput { environment }
 );
 
 pub async fn api_keys_page(
@@ -78,6 +87,16 @@ pub async fn rotate_secret(
     CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
     let environment: Environment = input.environment.parse()?;
+    let delay = match input.when.as_str() {
+        "" | "now" => None,
+        hours => Some(
+            hours
+                .parse::<i64>()
+                .ok()
+                .filter(|h| api_keys::ROTATION_DELAYS_HOURS.contains(h))
+                .ok_or_else(|| AppError::BadRequest(t("keys.rule_when").to_owned()))?,
+        ),
+    };
     let MerchantUser { user, merchant } = &merchant_user;
     let actor = user.actor(&meta);
     let refused = AuditAction::ApiKeyRotateFailed;
@@ -93,6 +112,31 @@ pub async fn rotate_secret(
     {
         return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
     }
+    if let Some(hours) = delay {
+        let owner = (merchant.id, merchant.name.as_str());
+        let settings = &state.settings;
+        let scheduled =
+            api_keys::schedule_rotation(&state.db, settings, owner, environment, hours, &actor);
+        let Some(key) = scheduled.await? else {
+            let (status, message) = (StatusCode::CONFLICT, t("keys.already_scheduled"));
+            return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+        };
+        state.mail.wake();
+        tracing::info!(merchant = %merchant.code, %environment, hours, "rotation scheduled");
+        let shown = Some(shown(&key, true));
+        return render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await;
+    }
+    // A scheduled secret the merchant may be using already is not dropped without a word.
+    let current = api_keys::find(
+        &state.db,
+        &state.settings.secret_box,
+        merchant.id,
+        environment,
+    );
+    if current.await?.is_some_and(|key| key.next.is_some()) {
+        let (status, message) = (StatusCode::CONFLICT, t("keys.already_scheduled"));
+        return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+    }
     let key = api_keys::rotate(
         &state.db,
         &state.settings.secret_box,
@@ -104,6 +148,26 @@ pub async fn rotate_secret(
     tracing::info!(merchant = %merchant.code, %environment, "API secret key rotated");
     let shown = Some(shown(&key, true));
     render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await
+}
+
+pub async fn cancel_rotation(
+    state: web::Data<AppState>,
+    Developer(MerchantUser { user, merchant }): Developer,
+    meta: RequestMeta,
+    CsrfForm(input): CsrfForm<CancelInput>,
+) -> Result<HttpResponse, AppError> {
+    let environment: Environment = input.environment.parse()?;
+    let actor = user.actor(&meta);
+    let owner = (merchant.id, merchant.name.as_str());
+    let cancelled =
+        api_keys::cancel_rotation(&state.db, &state.settings, owner, environment, &actor).await?;
+    let message = if cancelled {
+        state.mail.wake();
+        t("keys.rotation_cancelled")
+    } else {
+        t("keys.nothing_to_cancel")
+    };
+    Ok(redirect_with(paths::API_KEYS, message))
 }
 
 /// Checks the password typed again before a secret is shown or replaced; `Some` is the
@@ -141,12 +205,20 @@ fn title(environment: Environment) -> &'static str {
     }
 }
 
+/// The secret to show: after a rotation was just scheduled, its new one with its time; else
+/// the one that signs now.
 fn shown(key: &ApiKey, just_rotated: bool) -> ShownSecret {
+    let next = key.next.as_ref().filter(|_| just_rotated);
+    let secret = next.map_or(&key.secret, |next| &next.secret);
     ShownSecret {
         title: title(key.environment),
         client_id: key.client_id.clone(),
-        secret: key.secret.expose().to_owned(),
+        secret: secret.expose().to_owned(),
         just_rotated,
+        takes_over: key
+            .next
+            .as_ref()
+            .map(|next| format_time(&next.takes_over_at)),
     }
 }
 
@@ -174,6 +246,10 @@ async fn render(
             client_id: key.client_id,
             created: format_time(&key.created_at),
             rotated: key.rotated_at.as_ref().map(format_time),
+            scheduled: key
+                .next
+                .as_ref()
+                .map(|next| format_time(&next.takes_over_at)),
         });
     }
     let page = ApiKeysPage {

@@ -14,6 +14,7 @@ pub mod login;
 pub mod metrics;
 pub mod notifications;
 pub mod password;
+pub mod recover;
 pub mod settings;
 pub mod team;
 pub mod test_notification;

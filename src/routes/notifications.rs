@@ -6,17 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{CsrfForm, Developer, MerchantUser, RequestMeta, Scoped};
-use crate::catalog::Section;
-use crate::domain::{DAY_MS, day_start_ms};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::notifications::chart::window_start;
 use crate::pages::notifications::{DeliveryPage, Health, LogQuery, NotificationsPage};
-use crate::pages::{Layout, given, render_page};
+use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
-use crate::store::delivery_log::{Cursor, LogFilter, LogStatus};
+use crate::store::delivery_log::Cursor;
 use crate::store::resends::MAX_PENDING_RESENDS;
 use crate::store::{ResendRequest, now_ms};
 
@@ -29,8 +27,6 @@ crate::csrf_form!(
 pub const LOG_PAGE_SIZE: i64 = 50;
 /// A notification's page shows its newest attempts, however often it was resent.
 const SHOWN_ATTEMPTS: i64 = 50;
-/// The longest invoice number the payment API accepts.
-const MAX_INVOICE_CHARS: usize = 64;
 
 pub async fn notification_log(
     state: web::Data<AppState>,
@@ -38,7 +34,7 @@ pub async fn notification_log(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let query = LogQuery::read(req.query_string())?;
-    let (filter, cursor) = parse_filter(&query)?;
+    let (filter, cursor) = query.filter()?;
     let db = &state.db;
     let page = db
         .delivery_log(scope.merchant_id, &filter, cursor, LOG_PAGE_SIZE)
@@ -133,70 +129,4 @@ fn delivery_id(path: &str) -> Result<i64, AppError> {
         .ok()
         .filter(|&id| id > 0)
         .ok_or(AppError::NotFound)
-}
-
-/// Turns the typed filters into a query; nonsense is a 400 naming the filter.
-fn parse_filter(query: &LogQuery) -> Result<(LogFilter, Cursor), AppError> {
-    let bad =
-        |name: &str, rule: &str| AppError::BadRequest(tf("log.bad_filter", &[&name, &t(rule)]));
-    let mut filter = LogFilter::default();
-    let section = match given(&query.section) {
-        Some(code) => Some(Section::find(code).ok_or_else(|| bad("section", "log.rule_section"))?),
-        None => None,
-    };
-    filter.section = section.map(|s| s.code);
-    if let Some(code) = given(&query.channel) {
-        let section = section.ok_or_else(|| bad("channel", "log.rule_channel_section"))?;
-        let channel = section
-            .channel(code)
-            .ok_or_else(|| bad("channel", "log.rule_channel"))?;
-        filter.channel = Some(channel.code);
-    }
-    filter.environment = given(&query.environment)
-        .map(|e| {
-            e.parse()
-                .map_err(|_| bad("environment", "log.rule_environment"))
-        })
-        .transpose()?;
-    filter.status = given(&query.status)
-        .map(|s| {
-            s.parse::<LogStatus>()
-                .map_err(|()| bad("status", "log.rule_status"))
-        })
-        .transpose()?;
-    if let Some(invoice) = given(&query.invoice) {
-        if invoice.chars().count() > MAX_INVOICE_CHARS {
-            return Err(bad("invoice", "log.rule_invoice"));
-        }
-        filter.invoice = Some(invoice.to_owned());
-    }
-    filter.from_ms = given(&query.from)
-        .map(|d| day_start_ms(d).ok_or_else(|| bad("from", "log.rule_date")))
-        .transpose()?;
-    filter.to_ms = given(&query.to)
-        .map(|d| {
-            day_start_ms(d)
-                .map(|ms| ms + DAY_MS)
-                .ok_or_else(|| bad("to", "log.rule_date"))
-        })
-        .transpose()?;
-    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
-        && from >= to
-    {
-        return Err(bad("to", "log.rule_date_order"));
-    }
-    let cursor_id = |name: &str, value: &str| {
-        value
-            .parse::<i64>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| bad(name, "log.rule_cursor"))
-    };
-    let cursor = match (given(&query.before), given(&query.after)) {
-        (Some(_), Some(_)) => return Err(bad("after", "log.rule_one_cursor")),
-        (Some(before), None) => Cursor::Before(cursor_id("before", before)?),
-        (None, Some(after)) => Cursor::After(cursor_id("after", after)?),
-        (None, None) => Cursor::Newest,
-    };
-    Ok((filter, cursor))
 }

@@ -148,7 +148,8 @@ pub async fn save_configuration(
         let section = crate::paths::section(target.section.code);
         return Ok(redirect_with(&section, &message));
     };
-    let outcome = run_test(&state, merchant.id, target, environment, &actor).await?;
+    let signing = crate::notify::Signing::Current;
+    let outcome = run_test(&state, merchant.id, target, environment, signing, &actor).await?;
     let answer = TestResultPage::answer(user, target, environment, Some(message), outcome);
     Ok(answer)
 }

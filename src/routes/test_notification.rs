@@ -6,13 +6,15 @@ use crate::auth::{CsrfForm, Developer, RequestMeta};
 use crate::catalog::ChannelTarget;
 use crate::domain::Environment;
 use crate::error::AppError;
-use crate::notify::run_test;
+use crate::i18n::t;
+use crate::notify::{Signing, run_test};
 use crate::pages::test_notification::TestResultPage;
 use crate::state::AppState;
 
 crate::csrf_form!(
-    /// The "Send test notification" form.
-    TestInput { environment }
+    /// The "Send test notification" form: `secret` is `current` (the default) or `scheduled`
+    /// (a scheduled rotation's new secret).
+    TestInput { environment, secret }
 );
 
 pub async fn send_test_notification(
@@ -23,8 +25,14 @@ pub async fn send_test_notification(
     CsrfForm(input): CsrfForm<TestInput>,
 ) -> Result<HttpResponse, AppError> {
     let environment: Environment = input.environment.parse()?;
+    let signing = match input.secret.as_str() {
+        "" | "current" => Signing::Current,
+        "scheduled" => Signing::Scheduled,
+        _ => return Err(AppError::BadRequest(t("test.rule_secret").to_owned())),
+    };
     let actor = who.user.actor(&meta);
-    let outcome = run_test(&state, who.merchant.id, target, environment, &actor).await?;
+    let merchant_id = who.merchant.id;
+    let outcome = run_test(&state, merchant_id, target, environment, signing, &actor).await?;
     Ok(TestResultPage::answer(
         &who.user,
         target,

@@ -1,6 +1,8 @@
 //! Merchants' API keys: a Client-Id and a sealed secret per environment.
 
 use super::audit::{AuditAction, AuditRecord, append_events};
+use super::outbox::{QueuedEmail, enqueue};
+use super::users::AccountContact;
 use super::{Actor, Db, now_ms, on_pool};
 use crate::domain::Environment;
 
@@ -11,6 +13,28 @@ pub struct StoredApiKey {
     pub secret_sealed: String,
     pub created_at: i64,
     pub rotated_at: Option<i64>,
+    /// A scheduled rotation's secret, sealed like the current one.
+    pub next_secret_sealed: Option<String>,
+    /// When the scheduled secret takes over (ms).
+    pub next_takes_over_at: Option<i64>,
+}
+
+/// A key whose scheduled rotation is due, as the take-over finds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueRotation {
+    pub merchant_id: i64,
+    pub environment: Environment,
+    pub client_id: String,
+    pub next_takes_over_at: i64,
+    pub merchant_name: String,
+}
+
+/// What became of a request to schedule or cancel a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationChange {
+    Done,
+    /// Scheduling: one is scheduled already. Cancelling: none is waiting to take over.
+    Refused,
 }
 
 impl std::fmt::Debug for StoredApiKey {
@@ -31,8 +55,8 @@ impl Db {
     ) -> sqlx::Result<Option<StoredApiKey>> {
         on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT client_id, secret_sealed, created_at, rotated_at FROM api_keys \
-                 WHERE merchant_id = $1 AND environment = $2",
+                "SELECT client_id, secret_sealed, created_at, rotated_at, next_secret_sealed, \
+                 next_takes_over_at FROM api_keys WHERE merchant_id = $1 AND environment = $2",
             )
             .bind(merchant_id)
             .bind(environment.as_str())
@@ -41,21 +65,31 @@ impl Db {
         })
     }
 
-    /// The key with this Client-Id: its merchant, environment and sealed secret.
+    /// The key with this Client-Id: its merchant, environment, sealed secret and scheduled
+    /// rotation.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn api_key_by_client_id(
         &self,
         client_id: &str,
-    ) -> sqlx::Result<Option<(i64, String, String)>> {
-        on_pool!(self, |pool| {
+    ) -> sqlx::Result<Option<(i64, Environment, StoredApiKey)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            merchant_id: i64,
+            environment: Environment,
+            #[sqlx(flatten)]
+            key: StoredApiKey,
+        }
+        let row: Option<Row> = on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT merchant_id, environment, secret_sealed FROM api_keys \
+                "SELECT merchant_id, environment, client_id, secret_sealed, created_at, \
+                 rotated_at, next_secret_sealed, next_takes_over_at FROM api_keys \
                  WHERE client_id = $1",
             )
             .bind(client_id)
             .fetch_optional(pool)
             .await
-        })
+        })?;
+        Ok(row.map(|row| (row.merchant_id, row.environment, row.key)))
     }
 
     /// Stores a first key unless one exists already (two first views racing keep one), with
@@ -98,7 +132,8 @@ impl Db {
         })
     }
 
-    /// Replaces the secret and records the rotation (without any secret) in one transaction.
+    /// Replaces the secret at once (a scheduled rotation is dropped) and records the rotation
+    /// (without any secret) in one transaction.
     /// Returns false when the merchant has no key for that environment yet.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rotate_api_key(
@@ -111,7 +146,8 @@ impl Db {
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
             let updated = sqlx::query(
-                "UPDATE api_keys SET secret_sealed = $1, rotated_at = $2 \
+                "UPDATE api_keys SET secret_sealed = $1, rotated_at = $2, \
+                 next_secret_sealed = NULL, next_takes_over_at = NULL \
                  WHERE merchant_id = $3 AND environment = $4",
             )
             .bind(secret_sealed)
@@ -158,6 +194,162 @@ impl Db {
             sqlx::query_scalar("SELECT sealed FROM secret_key_check WHERE singleton = 1")
                 .fetch_one(pool)
                 .await
+        })
+    }
+}
+
+/// A change to a scheduled rotation, with the owners' emails that tell of it.
+pub struct RotationStep<'a> {
+    pub merchant_id: i64,
+    pub environment: Environment,
+    pub emails: &'a [QueuedEmail],
+    pub actor: &'a Actor,
+    pub now: i64,
+}
+
+impl Db {
+    /// Schedules a rotation: `sealed` takes over at `takes_over_at`; refused while one is
+    /// scheduled. Audited (the time, never a secret) with the owners' emails, in one transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn schedule_rotation(
+        &self,
+        step: &RotationStep<'_>,
+        sealed: &str,
+        takes_over_at: i64,
+    ) -> sqlx::Result<RotationChange> {
+        let at = takes_over_at.to_string();
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let done = sqlx::query(
+                "UPDATE api_keys SET next_secret_sealed = $1, next_takes_over_at = $2 \
+                 WHERE merchant_id = $3 AND environment = $4 AND next_takes_over_at IS NULL",
+            )
+            .bind(sealed)
+            .bind(takes_over_at)
+            .bind(step.merchant_id)
+            .bind(step.environment)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(RotationChange::Refused);
+            }
+            let record = AuditRecord {
+                merchant_id: Some(step.merchant_id),
+                field: Some(secret_field(step.environment)),
+                new_value: Some(&at),
+                ..AuditRecord::of(AuditAction::ApiKeyRotationScheduled)
+            };
+            append_events(&mut tx, dialect, [(step.now, step.actor, &record)]).await?;
+            for email in step.emails {
+                enqueue(&mut tx, email, step.now).await?;
+            }
+            tx.commit().await?;
+            Ok(RotationChange::Done)
+        })
+    }
+
+    /// Cancels a scheduled rotation that has not taken over yet, audited with the owners'
+    /// emails in one transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn cancel_rotation(&self, step: &RotationStep<'_>) -> sqlx::Result<RotationChange> {
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let done = sqlx::query(
+                "UPDATE api_keys SET next_secret_sealed = NULL, next_takes_over_at = NULL \
+                 WHERE merchant_id = $1 AND environment = $2 AND next_takes_over_at > $3",
+            )
+            .bind(step.merchant_id)
+            .bind(step.environment)
+            .bind(step.now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(RotationChange::Refused);
+            }
+            let record = AuditRecord {
+                merchant_id: Some(step.merchant_id),
+                field: Some(secret_field(step.environment)),
+                ..AuditRecord::of(AuditAction::ApiKeyRotationCancelled)
+            };
+            append_events(&mut tx, dialect, [(step.now, step.actor, &record)]).await?;
+            for email in step.emails {
+                enqueue(&mut tx, email, step.now).await?;
+            }
+            tx.commit().await?;
+            Ok(RotationChange::Done)
+        })
+    }
+
+    /// Scheduled rotations whose time has come (at most `limit`).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn due_rotations(&self, now: i64, limit: i64) -> sqlx::Result<Vec<DueRotation>> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT k.merchant_id, k.environment, k.client_id, k.next_takes_over_at, \
+                 m.name AS merchant_name FROM api_keys k JOIN merchants m ON m.id = k.merchant_id \
+                 WHERE k.next_takes_over_at <= $1 ORDER BY k.next_takes_over_at LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Makes a due rotation's secret the current one, audited (by the system, at the time it
+    /// took over) with the owners' emails, in one transaction; false when it had taken over
+    /// already (another instance) or was cancelled.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn take_over_rotation(
+        &self,
+        due: &DueRotation,
+        step: &RotationStep<'_>,
+    ) -> sqlx::Result<bool> {
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let done = sqlx::query(
+                "UPDATE api_keys SET secret_sealed = next_secret_sealed, \
+                 rotated_at = next_takes_over_at, next_secret_sealed = NULL, \
+                 next_takes_over_at = NULL WHERE merchant_id = $1 AND environment = $2 \
+                 AND next_takes_over_at = $3 AND next_takes_over_at <= $4",
+            )
+            .bind(due.merchant_id)
+            .bind(due.environment)
+            .bind(due.next_takes_over_at)
+            .bind(step.now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let at = due.next_takes_over_at.to_string();
+            let record = AuditRecord {
+                merchant_id: Some(due.merchant_id),
+                field: Some(secret_field(due.environment)),
+                new_value: Some(&at),
+                ..AuditRecord::of(AuditAction::ApiKeyRotationTookOver)
+            };
+            append_events(&mut tx, dialect, [(step.now, step.actor, &record)]).await?;
+            for email in step.emails {
+                enqueue(&mut tx, email, step.now).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The merchant's active owners, as emails to them see them.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn owner_contacts(&self, merchant_id: i64) -> sqlx::Result<Vec<AccountContact>> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, email, disabled, merchant_id, language FROM users \
+                 WHERE merchant_id = $1 AND role = 'owner' AND NOT disabled \
+                 AND removed_at IS NULL ORDER BY id",
+            )
+            .bind(merchant_id)
+            .fetch_all(pool)
+            .await
         })
     }
 }

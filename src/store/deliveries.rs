@@ -4,7 +4,7 @@
 use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::audit::{AuditAction, AuditRecord, append_events};
-use super::health::{HealthTarget, note_health};
+use super::health::{AlertMail, HealthTarget, Seen, note_health};
 use super::{Actor, Db, now_ms, on_pool};
 use crate::domain::{DeliveryKind, DeliveryStatus, Environment, Outcome};
 
@@ -180,6 +180,7 @@ impl Db {
         delivery: &TestDelivery<'_>,
         summary: &str,
         actor: &Actor,
+        alerts: Option<&dyn AlertMail>,
     ) -> sqlx::Result<i64> {
         let attempt = &delivery.attempt;
         let status = DeliveryStatus::after_only_attempt(attempt.outcome);
@@ -208,7 +209,13 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             insert_attempt(&mut tx, id, attempt, None, None).await?;
-            note_health(&mut tx, delivery.target(), attempt, true).await?;
+            let seen = Seen {
+                target: delivery.target(),
+                url: delivery.url,
+                attempt,
+                first: true,
+            };
+            note_health(&mut tx, dialect, seen, alerts).await?;
             let record = AuditRecord {
                 merchant_id: Some(delivery.merchant_id),
                 section: Some(delivery.section),
@@ -281,7 +288,8 @@ impl Db {
         })
     }
 
-    /// Records the attempt of a claimed delivery and what follows it, in one transaction.
+    /// Records the attempt of a claimed delivery and what follows it, in one transaction, with
+    /// the emails `alerts` writes when the channel turns failing or recovers.
     /// Returns false when the claim had run out and another took the delivery: the attempt is
     /// kept (it was sent) but the delivery's state is the new claim's to set.
     #[tracing::instrument(level = "debug", skip_all)]
@@ -290,6 +298,7 @@ impl Db {
         claimed: &ClaimedDelivery,
         attempt: &NewAttempt<'_>,
         after: AfterAttempt,
+        alerts: Option<&dyn AlertMail>,
     ) -> sqlx::Result<bool> {
         let (status, next) = match after {
             AfterAttempt::Delivered => (DeliveryStatus::Delivered, None),
@@ -317,8 +326,13 @@ impl Db {
             .await?;
             let ours = updated.rows_affected() == 1;
             if ours {
-                let first = claimed.scheduled_attempts() == 0;
-                note_health(&mut tx, claimed.target(), attempt, first).await?;
+                let seen = Seen {
+                    target: claimed.target(),
+                    url: &claimed.url,
+                    attempt,
+                    first: claimed.scheduled_attempts() == 0,
+                };
+                note_health(&mut tx, dialect, seen, alerts).await?;
             }
             tx.commit().await?;
             Ok(ours)

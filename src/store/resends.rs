@@ -3,13 +3,20 @@
 
 use super::audit::{AuditAction, AuditRecord, append_events};
 use super::deliveries::{ClaimedDelivery, NewAttempt, insert_attempt};
-use super::health::note_health;
+use super::health::{AlertMail, Seen, note_health};
 use super::{Actor, Db, now_ms, on_pool};
 use crate::domain::Outcome;
 
 /// Resends one merchant may have waiting at once: each is a request to a receiver the merchant
 /// names, so a script pressing Resend on every notification cannot crowd the workers.
 pub const MAX_PENDING_RESENDS: i64 = 10;
+
+/// The resends a claim holding token `$1` took, each with its delivery.
+pub(super) const CLAIMED_RESENDS: &str = "SELECT d.id, d.merchant_id, d.section, d.channel, \
+     d.environment, COALESCE(r.url, d.url) AS url, d.request_id, d.request_body, d.attempts, \
+     d.manual_attempts, d.first_attempt_at, r.lease_token, r.requested_by AS manual_by, \
+     r.url AS resend_url FROM delivery_resends r JOIN deliveries d ON d.id = r.delivery_id \
+     WHERE r.lease_token = $1";
 
 /// What became of a request to resend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +72,12 @@ impl Db {
                 (true, None) => return Ok(ResendRequest::NoSavedUrl),
             };
             let url = elsewhere.as_deref().unwrap_or(&sent_to);
-            let waiting: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM delivery_resends WHERE merchant_id = $1")
-                    .bind(merchant_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM delivery_resends WHERE merchant_id = $1 AND NOT recovered",
+            )
+            .bind(merchant_id)
+            .fetch_one(&mut *tx)
+            .await?;
             if waiting >= MAX_PENDING_RESENDS {
                 return Ok(ResendRequest::TooMany);
             }
@@ -120,7 +128,7 @@ impl Db {
             let claim = format!(
                 "UPDATE delivery_resends SET lease_token = $1, lease_until = $2 \
                  WHERE delivery_id IN (SELECT r.delivery_id FROM delivery_resends r \
-                 WHERE (r.lease_until IS NULL OR r.lease_until <= $3) \
+                 WHERE NOT r.recovered AND (r.lease_until IS NULL OR r.lease_until <= $3) \
                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = r.delivery_id \
                  AND d.lease_token IS NOT NULL AND d.next_attempt_at > $3) \
                  ORDER BY r.requested_at LIMIT $4{})",
@@ -136,17 +144,10 @@ impl Db {
             if claimed.rows_affected() == 0 {
                 return Ok(Vec::new());
             }
-            sqlx::query_as(
-                "SELECT d.id, d.merchant_id, d.section, d.channel, d.environment, \
-                 COALESCE(r.url, d.url) AS url, d.request_id, d.request_body, d.attempts, \
-                 d.manual_attempts, d.first_attempt_at, r.lease_token, \
-                 r.requested_by AS manual_by, r.url AS resend_url \
-                 FROM delivery_resends r JOIN deliveries d ON d.id = r.delivery_id \
-                 WHERE r.lease_token = $1",
-            )
-            .bind(token)
-            .fetch_all(pool)
-            .await
+            sqlx::query_as(CLAIMED_RESENDS)
+                .bind(token)
+                .fetch_all(pool)
+                .await
         })
     }
 
@@ -160,6 +161,7 @@ impl Db {
         &self,
         claimed: &ClaimedDelivery,
         attempt: &NewAttempt<'_>,
+        alerts: Option<&dyn AlertMail>,
     ) -> sqlx::Result<bool> {
         let delivered = attempt.outcome == Outcome::Delivered;
         on_pool!(self, |pool, dialect| {
@@ -197,7 +199,13 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             if ours {
-                note_health(&mut tx, claimed.target(), attempt, false).await?;
+                let seen = Seen {
+                    target: claimed.target(),
+                    url: &claimed.url,
+                    attempt,
+                    first: false,
+                };
+                note_health(&mut tx, dialect, seen, alerts).await?;
             }
             tx.commit().await?;
             Ok(ours)

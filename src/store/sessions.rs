@@ -47,6 +47,7 @@ struct SessionRow {
     must_change_password: Option<bool>,
     two_factor: Option<bool>,
     merchant_requires_two_factor: Option<bool>,
+    failing_channels: Option<i64>,
 }
 
 impl SessionRow {
@@ -65,6 +66,7 @@ impl SessionRow {
                 must_change_password: self.must_change_password.unwrap_or(true),
                 two_factor: self.two_factor.unwrap_or(false),
                 merchant_requires_two_factor: self.merchant_requires_two_factor.unwrap_or(true),
+                failing_channels: self.failing_channels.unwrap_or(0),
             }),
             _ => None,
         };
@@ -139,7 +141,7 @@ impl Db {
                  WHERE s.id = $1 AND s.expires_at > $2 \
                  UNION ALL \
                  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                        NULL, c.channel, c.sandbox_url, c.production_url, c.version, \
+                        NULL, NULL, c.channel, c.sandbox_url, c.production_url, c.version, \
                         c.updated_at, b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \

@@ -52,6 +52,10 @@ pub struct SessionUser {
     pub two_factor: bool,
     /// The user's merchant requires two-factor sign-in of all its users.
     pub merchant_requires_two_factor: bool,
+    /// How many of the merchant's channels (per environment) are failing: one probe of a
+    /// partial index that is almost always empty.
+    #[serde(default)]
+    pub failing_channels: i64,
 }
 
 impl LoginUser {
@@ -105,7 +109,9 @@ macro_rules! session_user_columns {
          m.name AS merchant_name, u.must_change_password, \
          EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id \
          AND t.enabled_at IS NOT NULL) AS two_factor, \
-         COALESCE(m.require_two_factor, FALSE) AS merchant_requires_two_factor"
+         COALESCE(m.require_two_factor, FALSE) AS merchant_requires_two_factor, \
+         (SELECT COUNT(*) FROM channel_health h WHERE h.merchant_id = u.merchant_id \
+         AND h.failing_streak >= 3) AS failing_channels"
     };
 }
 pub(super) use session_user_columns;
@@ -401,5 +407,53 @@ impl Db {
         });
         self.forget_sessions(user_id).await;
         Ok(epoch)
+    }
+}
+
+impl Db {
+    /// Whether the user gets the failure emails of their team's channels.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn failure_alerts(&self, user_id: i64) -> sqlx::Result<bool> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT failure_alerts FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(pool)
+                .await
+        })
+    }
+
+    /// Turns the user's failure emails on or off, audited in the same transaction (only when
+    /// it changes); returns whether it did.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_failure_alerts(
+        &self,
+        user_id: i64,
+        merchant_id: i64,
+        on: bool,
+        actor: &Actor,
+    ) -> sqlx::Result<bool> {
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let changed = sqlx::query(
+                "UPDATE users SET failure_alerts = $1 WHERE id = $2 AND failure_alerts <> $1",
+            )
+            .bind(on)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if changed {
+                let record = AuditRecord {
+                    merchant_id: Some(merchant_id),
+                    field: Some("failure_alerts"),
+                    new_value: Some(if on { "on" } else { "off" }),
+                    ..AuditRecord::of(AuditAction::FailureAlertsChanged)
+                };
+                append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
     }
 }

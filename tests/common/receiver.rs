@@ -42,11 +42,19 @@ pub enum Reply {
     Slow(Duration),
     /// Answers each request with the next status of the script (empty body), then `then`.
     Script(Arc<Mutex<std::collections::VecDeque<u16>>>, u16),
+    /// Answers with whatever status the test sets at the time, and this body.
+    Switch(Arc<std::sync::atomic::AtomicU16>, String),
 }
 
 impl Reply {
     pub fn ok(body: &str) -> Self {
         Reply::Status(200, Vec::new(), body.to_owned())
+    }
+
+    /// `status` now, and whatever the returned handle is set to later.
+    pub fn switch(status: u16, body: &str) -> (Self, Arc<std::sync::atomic::AtomicU16>) {
+        let handle = Arc::new(std::sync::atomic::AtomicU16::new(status));
+        (Reply::Switch(handle.clone(), body.to_owned()), handle)
     }
 
     /// `statuses` in turn, then `then` for every request after them.
@@ -156,10 +164,16 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Reco
             let status = statuses.lock().unwrap().pop_front().unwrap_or(then);
             Reply::Status(status, Vec::new(), String::new())
         }
+        Reply::Switch(status, body) => {
+            let status = status.load(std::sync::atomic::Ordering::SeqCst);
+            Reply::Status(status, Vec::new(), body)
+        }
         other => other,
     };
     match reply {
-        Reply::Script(..) | Reply::Slow(_) => unreachable!("answered with a status above"),
+        Reply::Script(..) | Reply::Slow(_) | Reply::Switch(..) => {
+            unreachable!("answered with a status above")
+        }
         Reply::Silent => {
             // Keep the connection open without a word until the test is long over.
             tokio::time::sleep(Duration::from_secs(60)).await;

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod alerts;
 mod api_keys;
 mod audit;
 mod auth;
@@ -22,6 +23,7 @@ mod password_reset;
 mod payments;
 mod reads;
 mod roles;
+mod rotation;
 mod sessions;
 mod settings;
 mod teams;

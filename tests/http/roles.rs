@@ -242,6 +242,44 @@ async fn attempt(world: &World, rule: &RouteRule, n: usize) -> Attempt {
             Vec::new(),
             "SELECT COUNT(*) FROM users WHERE disabled".to_owned(),
         ),
+        paths::ACCOUNT_ALERTS => (
+            paths::ACCOUNT_ALERTS.to_owned(),
+            Vec::new(),
+            "SELECT COUNT(*) FROM users WHERE NOT failure_alerts".to_owned(),
+        ),
+        paths::NOTIFICATIONS_RECOVER => {
+            // A failed notification of its own to recover (the others' resends stay theirs).
+            let failed = format!(
+                "INSERT INTO deliveries (merchant_id, section, channel, environment, kind, url, \
+                 request_id, request_body, status, attempts, created_at) SELECT merchant_id, \
+                 section, channel, environment, kind, url, request_id, request_body, 'failed', \
+                 1, created_at FROM deliveries WHERE id = {}",
+                world.deliveries[n]
+            );
+            crate::rotation::execute(&world.app, &failed).await;
+            (
+                paths::NOTIFICATIONS_RECOVER.to_owned(),
+                Vec::new(),
+                audited("notifications_recovered"),
+            )
+        }
+        paths::API_KEYS_ROTATION_CANCEL => {
+            // A rotation to cancel (409 when the last one is still scheduled: as good).
+            let owner = world.browser(Role::Owner);
+            let form = [
+                ("environment", "production"),
+                ("password", PASSWORD),
+                ("when", "1"),
+            ];
+            owner
+                .submit(paths::API_KEYS, paths::API_KEYS_ROTATE, &form)
+                .await;
+            (
+                paths::API_KEYS_ROTATION_CANCEL.to_owned(),
+                vec![("environment".to_owned(), "production".to_owned())],
+                audited("api_key_rotation_cancelled"),
+            )
+        }
         // Walks the chain and changes nothing: what it leaves is the audit page's report.
         paths::ADMIN_AUDIT_VERIFY => (
             paths::ADMIN_AUDIT_VERIFY.to_owned(),
@@ -327,7 +365,7 @@ async fn every_changing_route_admits_exactly_the_roles_of_its_rule(backend: Back
     }
     assert_eq!(
         walked,
-        14 * ROLES.len(),
+        17 * ROLES.len(),
         "every guarded changing route was walked"
     );
 }

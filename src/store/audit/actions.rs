@@ -39,6 +39,11 @@ text_enum! {
         MemberJoined = "member_joined",
         MemberRoleChanged = "member_role_changed",
         MemberRemoved = "member_removed",
+        FailureAlertsChanged = "failure_alerts_changed",
+        NotificationsRecovered = "notifications_recovered",
+        ApiKeyRotationScheduled = "api_key_rotation_scheduled",
+        ApiKeyRotationCancelled = "api_key_rotation_cancelled",
+        ApiKeyRotationTookOver = "api_key_rotation_took_over",
     }
     /// A code that names no action.
     unknown: UnknownAction = "unknown audit action";
