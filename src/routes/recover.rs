@@ -64,9 +64,8 @@ pub async fn recover(
         .recover(merchant.id, &filter, &described, &actor, now)
         .await?;
     let message = match recovered {
-        Recovered::TooMany => {
+        Recovered::TooMany(count) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            let count = state.db.recoverable(merchant.id, &filter).await?;
             return Ok(page(&merchant_user, range, &filter, count, status));
         }
         Recovered::Queued(0) => t("recover.nothing_queued").to_owned(),

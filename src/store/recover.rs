@@ -44,8 +44,9 @@ macro_rules! recoverable {
 pub enum Recovered {
     /// This many resends were queued (none when all were queued already).
     Queued(i64),
-    /// More than [`MAX_RECOVER`] match: nothing was queued.
-    TooMany,
+    /// More than [`MAX_RECOVER`] match (this many, counted up to one past it): nothing was
+    /// queued.
+    TooMany(i64),
 }
 
 /// What the recover workers claimed, and when a merchant's next batch is due.
@@ -93,8 +94,9 @@ impl Db {
     ) -> sqlx::Result<Recovered> {
         // Counted before the transaction: a few more arriving meanwhile change nothing that
         // matters, and the count keeps its one text.
-        if self.recoverable(merchant_id, filter).await? > MAX_RECOVER {
-            return Ok(Recovered::TooMany);
+        let matching = self.recoverable(merchant_id, filter).await?;
+        if matching > MAX_RECOVER {
+            return Ok(Recovered::TooMany(matching));
         }
         let environment = filter.environment.map(Environment::as_str);
         on_pool!(self, |pool, dialect| {

@@ -217,7 +217,7 @@ async fn a_failing_channel_alerts_its_team_once_and_tells_it_recovered(backend: 
         "UPDATE channel_health SET alerted_at = alerted_at - {}",
         7 * 3_600_000
     );
-    crate::rotation::execute(&app, &earlier).await;
+    crate::rotation::run(&app, &earlier).await;
     let payment = paid(&api, "INV-9", &target).await;
     first_delivery(&api, &payment, |d| attempts(d) == 1).await;
     status.store(200, Ordering::SeqCst);

@@ -256,7 +256,7 @@ async fn attempt(world: &World, rule: &RouteRule, n: usize) -> Attempt {
                  1, created_at FROM deliveries WHERE id = {}",
                 world.deliveries[n]
             );
-            crate::rotation::execute(&world.app, &failed).await;
+            crate::rotation::run(&world.app, &failed).await;
             (
                 paths::NOTIFICATIONS_RECOVER.to_owned(),
                 Vec::new(),

@@ -26,34 +26,9 @@ fn adjust(settings: &mut payhook::config::Settings) {
     settings.housekeeping_every = Duration::from_millis(200);
 }
 
-/// Runs `sql` on the app's database (moving a time into the past).
-pub async fn execute(app: &TestApp, sql: &str) -> u64 {
-    match &app.db {
-        payhook::store::Db::Sqlite(pools) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&pools.write)
-            .await
-            .unwrap()
-            .rows_affected(),
-        payhook::store::Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-    }
-}
-
-/// One number the database answers.
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    match &app.db {
-        payhook::store::Db::Sqlite(pools) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&pools.read)
-            .await
-            .unwrap(),
-        payhook::store::Db::Postgres(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+/// Runs `sql` on the app's database (moving a time into the past, making old rows).
+pub async fn run(app: &TestApp, sql: &str) -> u64 {
+    app.execute_sql(sql).await.unwrap()
 }
 
 /// Creates and pays a payment with these credentials, notifying `target`; the answer's status.
@@ -198,7 +173,7 @@ async fn a_scheduled_rotation_keeps_both_secrets_until_it_takes_over_and_can_be_
     );
 
     // The time comes: nothing needs asking; the new secret signs, the old one is refused.
-    execute(
+    run(
         &app,
         "UPDATE api_keys SET next_takes_over_at = 1000 WHERE environment = 'sandbox'",
     )
@@ -315,7 +290,7 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
     // 2,500 notifications of 100 days ago, each with an attempt, and an email of 40 days ago.
     let old = payhook::store::now_ms() - 100 * payhook::domain::DAY_MS;
     let later = payhook::store::now_ms() + payhook::domain::DAY_MS;
-    execute(
+    run(
         &app,
         &format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
@@ -326,7 +301,7 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
         ),
     )
     .await;
-    let attempts = execute(
+    let attempts = run(
         &app,
         &format!(
             "INSERT INTO delivery_attempts (delivery_id, at, request_headers, outcome) \
@@ -336,7 +311,7 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
     )
     .await;
     assert_eq!(attempts, 2500);
-    execute(
+    run(
         &app,
         &format!(
             "INSERT INTO email_outbox (message_id, kind, recipient, status, created_at, sent_at, \
@@ -347,7 +322,7 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
     )
     .await;
     let audit_rows = app.count_rows("audit_events").await;
-    let newest_audit = scalar(&app, "SELECT MAX(id) FROM audit_events").await;
+    let newest_audit = app.scalar::<i64>("SELECT MAX(id) FROM audit_events").await;
 
     // One batch holds at most 1,000 rows: the attempts of the oldest first.
     let cutoff = payhook::store::now_ms() - 90 * payhook::domain::DAY_MS;
@@ -396,7 +371,7 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
     );
     // Every audit row from before is still there (the saves added theirs).
     let kept = format!("SELECT COUNT(*) FROM audit_events WHERE id <= {newest_audit}");
-    assert_eq!(scalar(&app, &kept).await, audit_rows);
+    assert_eq!(app.scalar::<i64>(&kept).await, audit_rows);
     let metrics = app
         .client
         .get(&metrics_at)
