@@ -9,8 +9,8 @@ use payhook::cli::{RoleArg, add_user};
 use payhook::config::Settings;
 use payhook::domain::MerchantCode;
 use payhook::startup::Application;
+use payhook_testing::PASSWORD;
 use payhook_testing::bench::{self, sign_in};
-use payhook_testing::{PASSWORD, hidden_value};
 
 const CONCURRENCY: usize = 8;
 const PAGE_REQUESTS: usize = 4000;
@@ -75,28 +75,8 @@ async fn run(backend: &str, database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the CONFIGURE form (for its version and token) and saves a new sandbox URL.
 async fn save(client: &reqwest::Client, base: &str, channel: &str, n: usize) -> anyhow::Result<()> {
-    let path = format!("{base}/settings/payment/va_snap/{channel}");
-    let form = client.get(&path).send().await?.text().await?;
-    let sandbox = format!("https://sandbox{n}.bench.co.id/notify/{channel}");
-    let response = client
-        .post(&path)
-        .form(&[
-            ("sandbox_url", sandbox.as_str()),
-            ("production_url", "https://bench.co.id/notify"),
-            ("version", &hidden_value(&form, "version")),
-            ("csrf_token", &hidden_value(&form, "csrf_token")),
-        ])
-        .send()
-        .await?;
-    // Concurrent saves of one channel race by design: a 409 is a correct, measured answer.
-    anyhow::ensure!(
-        matches!(response.status().as_u16(), 303 | 409),
-        "save: {}",
-        response.status()
-    );
-    Ok(())
+    bench::save(client, base, "va_snap", channel, n).await
 }
 
 async fn measure<F, Fut>(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and on Postgres, and the browser journeys in headless
 # Chromium. Installs and starts what the tests need (PostgreSQL, Redis, Chromium and its
-# driver) when it is missing or down, and fails loudly when it cannot.
+# driver, axe-core for the journeys' accessibility checks) when it is missing or down, and
+# fails loudly when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +51,31 @@ ensure_chromium() {
   chromedriver --version >/dev/null || die "chromedriver is installed but does not start"
 }
 
+# axe-core, the accessibility checker the journeys inject into their pages
+# (Chrome::assert_accessible), fetched once from the npm registry into target/axe-core/.
+AXE_VERSION=4.10.3
+ensure_axe() {
+  local dir="$PWD/target/axe-core"
+  local js="$dir/package/axe.min.js"
+  if [ ! -s "$js" ] || [ "$(cat "$dir/version" 2>/dev/null)" != "$AXE_VERSION" ]; then
+    command -v npm >/dev/null || apt_install npm
+    log "fetching axe-core@$AXE_VERSION from the npm registry"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local tarball
+    tarball=$(cd "$dir" && npm pack --loglevel=error "axe-core@$AXE_VERSION" | tail -n 1) ||
+      die "could not fetch axe-core@$AXE_VERSION from the npm registry"
+    tar -xzf "$dir/$tarball" -C "$dir" package/axe.min.js ||
+      die "the axe-core@$AXE_VERSION tarball has no package/axe.min.js"
+    rm -f "$dir/$tarball"
+    [ -s "$js" ] || die "axe-core@$AXE_VERSION: $js is missing or empty"
+    echo "$AXE_VERSION" >"$dir/version"
+  fi
+  export PAYHOOK_AXE_JS="$js"
+}
+
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_axe
 cargo test --all-targets "$@"

@@ -1,4 +1,26 @@
-//! RFC 4180 CSV cells, defused so that a spreadsheet never runs a cell as a formula.
+//! RFC 4180 CSV cells, defused so that a spreadsheet never runs a cell as a formula, and the
+//! streamed download the exports answer with.
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use tokio::sync::mpsc::Receiver;
+
+use crate::error::AppError;
+
+/// A CSV attachment named `filename` whose body is what arrives on `chunks`, sent as it comes.
+pub fn download(filename: &str, chunks: Receiver<Result<Bytes, AppError>>) -> HttpResponse {
+    let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        chunks.recv().await.map(|item| (item, chunks))
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(body)
+}
 
 /// Appends one cell: quoted when it holds a comma, quote or line break, and prefixed with `'`
 /// when it starts with `=`, `+`, `-`, `@`, tab or carriage return.

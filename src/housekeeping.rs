@@ -138,6 +138,7 @@ async fn purge(
             total.attempts += purged.attempts;
             total.emails += purged.emails;
             total.email_attempts += purged.email_attempts;
+            total.hours += purged.hours;
             // A long purge keeps its lease, so no other instance starts one beside it.
             let now = now_ms();
             match db
@@ -163,4 +164,5 @@ fn count(metrics: &Metrics, purged: &Purged) {
     metrics.purged("attempts", purged.attempts);
     metrics.purged("emails", purged.emails);
     metrics.purged("email_attempts", purged.email_attempts);
+    metrics.purged("delivery_hours", purged.hours);
 }

@@ -50,6 +50,8 @@ pub const NOTIFICATIONS: &str = "/integration/notifications";
 pub const NOTIFICATION: &str = "/integration/notifications/{id}";
 pub const NOTIFICATION_RESEND: &str = "/integration/notifications/{id}/resend";
 pub const NOTIFICATIONS_RECOVER: &str = "/integration/notifications/recover";
+pub const NOTIFICATIONS_HEALTH: &str = "/integration/notifications/health";
+pub const NOTIFICATIONS_CSV: &str = "/integration/notifications.csv";
 
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_MERCHANTS: &str = "/admin/merchants";

@@ -27,7 +27,7 @@ use crate::paths;
 use crate::request_span::RequestSpan;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
-    account, api, assets, health, integration, invitations, language, login, metrics,
+    account, api, assets, health, integration, invitations, language, log_export, login, metrics,
     notifications, password, recover, settings, team, test_notification, two_factor,
 };
 use crate::save_queue::SaveQueue;
@@ -335,6 +335,8 @@ route_table! {
     post paths::API_KEYS_ROTATE => integration::rotate_secret, Developers;
     post paths::API_KEYS_ROTATION_CANCEL => integration::cancel_rotation, Developers;
     get paths::NOTIFICATIONS => notifications::notification_log, Readers;
+    get paths::NOTIFICATIONS_HEALTH => notifications::delivery_health, Readers;
+    get paths::NOTIFICATIONS_CSV => log_export::notifications_csv, Readers;
     get paths::NOTIFICATIONS_RECOVER => recover::recover_page, Developers;
     post paths::NOTIFICATIONS_RECOVER => recover::recover, Developers;
     get paths::NOTIFICATION => notifications::notification_detail, Readers;

@@ -1,6 +1,8 @@
 //! The `payhook` binary's commands, run as a user would run them.
 
 use payhook::domain::EmailAddress;
+use payhook::store::{Actor, AuditAction, AuditRecord, ChainReport, Db};
+use payhook_testing::{Backend, ScratchDatabase, TestApp, on_both_backends};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -198,7 +200,7 @@ fn merchants_and_users_are_created_from_the_command_line() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let db = payhook::store::Db::connect(&url).await.unwrap();
+        let db = Db::connect(&url).await.unwrap();
         let user = db
             .find_login_user(&EmailAddress::parse("owner@toko.co.id").unwrap())
             .await
@@ -418,5 +420,171 @@ fn serving_on_postgres_needs_keys_shared_by_every_instance() {
     assert!(
         stderr.contains("PAYHOOK_SECRET_KEY must be set"),
         "{stderr}"
+    );
+}
+
+/// Postgres sends a NOTICE for routine statements, such as `relation "_sqlx_migrations" already
+/// exists, skipping` when the migrations' table is there: the connections ask for warnings and
+/// up only, so the commands print none of them, however often they run.
+#[tokio::test]
+async fn commands_on_postgres_print_no_server_notices() {
+    let database = ScratchDatabase::new(Backend::Postgres).await;
+    let env = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("RUST_LOG", "info"),
+    ];
+    let runs: [&[&str]; 4] = [
+        &["migrate"],
+        &["migrate"],
+        &["audit", "verify"],
+        &["audit", "verify"],
+    ];
+    for args in runs {
+        let out = payhook(args, &env, "");
+        let printed = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {printed}");
+        assert!(
+            !printed.contains("_sqlx_migrations") && !printed.contains("sqlx::postgres::notice"),
+            "{args:?}: {printed}"
+        );
+    }
+}
+
+/// Only the NOTICEs go: the server's warnings still reach the log, and a URL that asks for
+/// notices itself gets them.
+#[tokio::test]
+async fn postgres_warnings_still_come_through() {
+    payhook_testing::capture_logs();
+    let database = ScratchDatabase::new(Backend::Postgres).await;
+    let Db::Postgres(pool) = Db::connect(&database.url).await.unwrap() else {
+        panic!("a Postgres URL opens a Postgres pool");
+    };
+    let level: String = sqlx::query_scalar("SHOW client_min_messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(level, "warning");
+    sqlx::query(
+        "DO $$ BEGIN RAISE NOTICE 'payhook-cli-notice-7f3a'; \
+         RAISE WARNING 'payhook-cli-warning-7f3a'; END $$",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // What sqlx logged of the server's messages (the statement itself is logged too).
+    let logs = payhook_testing::logs();
+    let notices: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("sqlx::postgres::notice"))
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|line| line.contains("WARN") && line.contains("payhook-cli-warning-7f3a")),
+        "{logs}"
+    );
+    assert!(
+        !notices
+            .iter()
+            .any(|line| line.contains("payhook-cli-notice-7f3a")),
+        "{logs}"
+    );
+    pool.close().await;
+
+    let asked = format!("{}?options[client_min_messages]=notice", database.url);
+    let Db::Postgres(pool) = Db::connect(&asked).await.unwrap() else {
+        panic!("a Postgres URL opens a Postgres pool");
+    };
+    let level: String = sqlx::query_scalar("SHOW client_min_messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(level, "notice", "the URL's own setting is kept");
+    pool.close().await;
+}
+
+on_both_backends!(app: verify_walks_the_chain_in_chunks_and_checks_across_them);
+
+/// `audit verify` reads the chain a chunk at a time: the same report for every chunk size,
+/// whether the chain is intact, edited inside a later chunk, or cut between two chunks.
+async fn verify_walks_the_chain_in_chunks_and_checks_across_them(app: TestApp) {
+    const SIZES: [u32; 8] = [1, 2, 3, 4, 6, 7, 8, Db::AUDIT_VERIFY_CHUNK];
+    async fn every_size_reports(app: &TestApp, expected: &ChainReport) {
+        for size in SIZES {
+            let report = app.db.verify_audit_chain_in_chunks(size).await.unwrap();
+            assert_eq!(&report, expected, "in chunks of {size}");
+        }
+        assert_eq!(&app.db.verify_audit_chain().await.unwrap(), expected);
+    }
+
+    every_size_reports(&app, &ChainReport::Intact { checked: 0 }).await;
+    let actor = Actor {
+        email: "ops@payhook.example.com".to_owned(),
+        ..Actor::default()
+    };
+    let record = AuditRecord {
+        section: Some("payments"),
+        channel: Some("payment_notification"),
+        field: Some("sandbox_url"),
+        new_value: Some("https://example.co.id/n"),
+        ..AuditRecord::of(AuditAction::SettingsChange)
+    };
+    let events: Vec<_> = (0..7)
+        .map(|_| (payhook::store::now_ms(), actor.clone(), record.clone()))
+        .collect();
+    app.db.append_audit_batch(&events).await.unwrap();
+    every_size_reports(&app, &ChainReport::Intact { checked: 7 }).await;
+    assert_eq!(
+        app.run_cli(&["audit", "verify"]),
+        (0, "audit chain intact: 7 events checked\n".to_owned())
+    );
+
+    let drops: &[&str] = match app.backend {
+        Backend::Sqlite => &[
+            "DROP TRIGGER audit_events_no_update",
+            "DROP TRIGGER audit_events_no_delete",
+        ],
+        Backend::Postgres => &["DROP TRIGGER audit_events_no_update_delete ON audit_events"],
+    };
+    for sql in drops {
+        app.execute_sql(sql).await.unwrap();
+    }
+    // Event 6: in the second chunk of 3, the third of 2, the last of 6.
+    let edit = "UPDATE audit_events SET new_value = 'https://attacker.example.com/n' WHERE id = 6";
+    assert_eq!(app.execute_sql(edit).await.unwrap(), 1);
+    let edited = ChainReport::Broken {
+        event_id: 6,
+        reason: "event 6 was modified after it was written".to_owned(),
+        checked: 5,
+    };
+    every_size_reports(&app, &edited).await;
+    let (code, output) = app.run_cli(&["audit", "verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("broken at event 6: event 6 was modified")
+            && output.contains("5 events before it verified"),
+        "{output}"
+    );
+    let undo = "UPDATE audit_events SET new_value = 'https://example.co.id/n' WHERE id = 6";
+    assert_eq!(app.execute_sql(undo).await.unwrap(), 1);
+    every_size_reports(&app, &ChainReport::Intact { checked: 7 }).await;
+
+    // Without event 4, chunks of 3 end at event 3 and the next starts at event 5: the link
+    // between two chunks is checked as any other.
+    app.execute_sql("DELETE FROM audit_events WHERE id = 4")
+        .await
+        .unwrap();
+    let cut = ChainReport::Broken {
+        event_id: 5,
+        reason: "event 5 does not follow event 3: an event was removed, inserted or reordered"
+            .to_owned(),
+        checked: 3,
+    };
+    every_size_reports(&app, &cut).await;
+    let (code, output) = app.run_cli(&["audit", "verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("broken at event 5: event 5 does not follow event 3"),
+        "{output}"
     );
 }

@@ -222,6 +222,53 @@ async fn two_servers_on_one_database_send_each_notification_once(backend: Backen
     }
 }
 
+async fn two_servers_delivering_at_once_keep_the_roll_up_a_recount(backend: Backend) {
+    let database = ScratchDatabase::new(backend).await;
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = Shop::open(&database, &keys).await;
+    let ok = Receiver::start(Reply::ok("OK")).await;
+    let flaky = Receiver::start(Reply::script(&[503; 60], 200)).await;
+    let down = Receiver::start(Reply::script(&[], 500)).await;
+    let _a = serve(&database, &keys, dir.path()).await;
+    let _b = serve(&database, &keys, dir.path()).await;
+    // One payment notifying 300 URLs: delivered at once, after a retry, or failed after the
+    // last attempt, all in the same channel's hour, so both servers move the same rows.
+    let urls: Vec<String> = (0..300)
+        .map(|n| {
+            let receiver = [&ok, &flaky, &down][n % 3];
+            format!("http://127.0.0.1:{}/notify?n={n}", receiver.port())
+        })
+        .collect();
+    shop.payment =
+        payhook_testing::queue::queue_on(&shop.db, Some(&shop.secrets), "acme", &urls).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (deliveries, _) = shop.db.payment_deliveries(&shop.payment).await.unwrap();
+        let settled = deliveries
+            .iter()
+            .filter(|d| matches!(d.status, DeliveryStatus::Delivered | DeliveryStatus::Failed))
+            .count();
+        if settled == urls.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{settled} of 300 settled in time"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    payhook_testing::rollup::assert_roll_up_matches_recount(&shop.db).await;
+    let counted = payhook_testing::rollup::recount(&shop.db).await;
+    let total = |i: usize| counted.values().map(|c| c[i]).sum::<i64>();
+    assert_eq!(total(3), 100, "every notification to the dead URL failed");
+    assert!(
+        total(1) > 0 && total(0) >= 100,
+        "some were retried, the rest at once"
+    );
+    assert_eq!(total(0) + total(1) + total(3), 300);
+}
+
 /// One merchant's user, signed in on a server, saving CONFIGURE forms until told to stop.
 struct Saver {
     merchant_id: i64,
@@ -634,4 +681,5 @@ payhook_testing::on_both_backends!(
     a_killed_server_loses_no_email,
     a_server_killed_mid_save_loses_no_acknowledged_save_and_no_half_of_one,
     two_servers_on_one_database_send_each_notification_once,
+    two_servers_delivering_at_once_keep_the_roll_up_a_recount,
 );

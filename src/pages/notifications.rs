@@ -1,4 +1,5 @@
-//! Pages of Integration > HTTP Notification: the log with its health chart, and one delivery.
+//! Pages of Integration > HTTP Notification: the log with the last 24 hours in one line, its
+//! delivery health, and one delivery.
 
 use askama::Template;
 
@@ -16,7 +17,7 @@ use crate::store::delivery_log::{
 
 pub mod chart;
 
-pub use chart::Health;
+pub use chart::{Counts, Health};
 
 /// The longest invoice number the payment API accepts.
 const MAX_INVOICE_CHARS: usize = 64;
@@ -185,8 +186,8 @@ pub struct NotificationsPage {
     pub scope: Scope,
     pub query: LogQuery,
     pub page: LogPage,
-    /// On the newest page only.
-    pub health: Option<Health>,
+    /// Payment notifications created in the last 24 hours, by outcome so far.
+    pub last_day: Counts,
 }
 
 impl NotificationsPage {
@@ -198,32 +199,55 @@ impl NotificationsPage {
         let last = self.page.rows.last()?;
         self.page
             .older
-            .then(|| self.query.page_link("before", last.id))
+            .then(|| self.query.page_link("before", last.position))
     }
 
     pub fn newer_link(&self) -> Option<String> {
         let first = self.page.rows.first()?;
         self.page
             .newer
-            .then(|| self.query.page_link("after", first.id))
+            .then(|| self.query.page_link("after", first.position))
     }
 
     /// Resend failed notifications… under the same section, channel, environment and dates.
     pub fn recover_link(&self) -> String {
-        let query = super::query_string(&[
-            ("section", &self.query.section),
-            ("channel", &self.query.channel),
-            ("environment", &self.query.environment),
-            ("from", &self.query.from),
-            ("to", &self.query.to),
-        ]);
+        self.link_with_filters(paths::NOTIFICATIONS_RECOVER, false)
+    }
+
+    /// The filtered log as CSV.
+    pub fn csv_link(&self) -> String {
+        self.link_with_filters(paths::NOTIFICATIONS_CSV, true)
+    }
+
+    /// `path` with the log's filters (the channel's and dates', and with `all` every one).
+    fn link_with_filters(&self, path: &str, all: bool) -> String {
+        let query = if all {
+            self.query.filters_query()
+        } else {
+            super::query_string(&[
+                ("section", &self.query.section),
+                ("channel", &self.query.channel),
+                ("environment", &self.query.environment),
+                ("from", &self.query.from),
+                ("to", &self.query.to),
+            ])
+        };
         let join = if query.is_empty() { "" } else { "?" };
-        format!("{}{join}{query}", paths::NOTIFICATIONS_RECOVER)
+        format!("{path}{join}{query}")
     }
 
     pub fn row_channel(&self, row: &LogRow) -> String {
         channel_name(&row.section, &row.channel)
     }
+}
+
+/// Delivery health: the week's chart, its table per day and each channel's rates.
+#[derive(Template)]
+#[template(path = "notifications_health.html")]
+pub struct HealthPage {
+    pub layout: Layout,
+    pub scope: Scope,
+    pub health: Health,
 }
 
 /// One attempt, ready to show.

@@ -10,6 +10,7 @@ pub mod health;
 pub mod integration;
 pub mod invitations;
 pub mod language;
+pub mod log_export;
 pub mod login;
 pub mod metrics;
 pub mod notifications;

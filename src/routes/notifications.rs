@@ -1,6 +1,7 @@
-//! Integration > HTTP Notification: the delivery log with its filters and health chart, one
-//! delivery with every attempt, and resend. Admins read any merchant's log (`?merchant=CODE`)
-//! but cannot resend; a merchant asking for another merchant's delivery gets 404.
+//! Integration > HTTP Notification: the delivery log with its filters and the last 24 hours in
+//! one line, delivery health, the log as CSV, one delivery with every attempt, and resend.
+//! Admins read any merchant's log (`?merchant=CODE`) but cannot resend; a merchant asking for
+//! another merchant's delivery gets 404.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,12 +10,12 @@ use crate::auth::{CsrfForm, Developer, MerchantUser, RequestMeta, Scoped};
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::pages::notifications::chart::window_start;
-use crate::pages::notifications::{DeliveryPage, Health, LogQuery, NotificationsPage};
+use crate::pages::notifications::chart::{day_window_start, last_day, window_start};
+use crate::pages::notifications::{DeliveryPage, Health, HealthPage, LogQuery, NotificationsPage};
 use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
-use crate::store::delivery_log::Cursor;
+use crate::store::delivery_hours::HOUR_MS;
 use crate::store::resends::MAX_PENDING_RESENDS;
 use crate::store::{ResendRequest, now_ms};
 
@@ -39,22 +40,34 @@ pub async fn notification_log(
     let page = db
         .delivery_log(scope.merchant_id, &filter, cursor, LOG_PAGE_SIZE)
         .await?;
-    // The week's health heads the newest page only: paging back through a busy merchant's
-    // log does not read the week again for every page.
-    let health = if cursor == Cursor::Newest {
-        let since = window_start(now_ms());
-        let hours = db.deliveries_by_hour(scope.merchant_id, since).await?;
-        let latencies = db.attempt_latencies(scope.merchant_id, since).await?;
-        Some(Health::build(since, &hours, &latencies))
-    } else {
-        None
-    };
+    let hours = db
+        .delivery_hours(scope.merchant_id, day_window_start(now_ms()))
+        .await?;
     let page = NotificationsPage {
         layout: Layout::for_user(t("log.title"), &user),
-        health,
+        last_day: last_day(&hours),
         scope,
         query,
         page,
+    };
+    Ok(render_page(StatusCode::OK, &page))
+}
+
+/// Delivery health: the week's payment notifications per hour (or day), per day and per
+/// channel, from the hourly roll-up alone.
+pub async fn delivery_health(
+    state: web::Data<AppState>,
+    Scoped { user, scope }: Scoped,
+) -> Result<HttpResponse, AppError> {
+    let since = window_start(now_ms());
+    let rows = state
+        .db
+        .delivery_hours(scope.merchant_id, since / HOUR_MS)
+        .await?;
+    let page = HealthPage {
+        layout: Layout::for_user(t("log.health_title"), &user),
+        health: Health::build(since, &rows),
+        scope,
     };
     Ok(render_page(StatusCode::OK, &page))
 }

@@ -4,6 +4,7 @@
 use sqlx::{Database, Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::audit::{AuditAction, AuditRecord, append_events};
+use super::delivery_hours::{lock_delivery, roll_up};
 use super::health::{AlertMail, HealthTarget, Seen, note_health};
 use super::{Actor, Db, now_ms, on_pool};
 use crate::domain::{DeliveryKind, DeliveryStatus, Environment, Outcome};
@@ -240,17 +241,19 @@ impl Db {
         since: i64,
         window: i64,
     ) -> sqlx::Result<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT kind, created_at FROM deliveries \
+             WHERE merchant_id = $1 ORDER BY {} DESC LIMIT $3) AS newest \
+             WHERE kind = 'test' AND created_at >= $2",
+            self.dialect().log_position
+        );
         on_pool!(self, |pool| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT kind, created_at FROM deliveries \
-                 WHERE merchant_id = $1 ORDER BY id DESC LIMIT $3) AS newest \
-                 WHERE kind = 'test' AND created_at >= $2",
-            )
-            .bind(merchant_id)
-            .bind(since)
-            .bind(window)
-            .fetch_one(pool)
-            .await
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(merchant_id)
+                .bind(since)
+                .bind(window)
+                .fetch_one(pool)
+                .await
         })
     }
 
@@ -307,6 +310,7 @@ impl Db {
         };
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
+            let before = lock_delivery(&mut tx, dialect, claimed.id).await?;
             insert_attempt(&mut tx, claimed.id, attempt, None, None).await?;
             let updated = sqlx::query(
                 "UPDATE deliveries SET status = $1, attempts = attempts + 1, \
@@ -333,6 +337,15 @@ impl Db {
                     first: claimed.scheduled_attempts() == 0,
                 };
                 note_health(&mut tx, dialect, seen, alerts).await?;
+            }
+            // Last, so the roll-up's row (shared by the channel's hour) is held the least.
+            if let Some(before) = before {
+                let after = if ours {
+                    (status, before.attempts + 1)
+                } else {
+                    (before.status, before.attempts)
+                };
+                roll_up(&mut tx, &before, after, attempt).await?;
             }
             tx.commit().await?;
             Ok(ours)

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::{Db, on_pool};
+use super::{Db, Dialect, on_pool};
 use crate::domain::{DeliveryKind, DeliveryStatus, Environment, Outcome, text_enum};
 
 /// The log's status filter: a delivery's status, or `test` for test notifications.
@@ -56,9 +56,9 @@ impl fmt::Display for LogStatus {
 pub enum Cursor {
     #[default]
     Newest,
-    /// Deliveries older than this id.
+    /// Deliveries older than this log position.
     Before(i64),
-    /// Deliveries newer than this id (the page before, going back).
+    /// Deliveries newer than this log position (the page before, going back).
     After(i64),
 }
 
@@ -93,6 +93,14 @@ pub struct LogRow {
     pub next_attempt_at: Option<i64>,
     pub last_error: Option<String>,
     pub resend_queued: bool,
+    /// The notification's place in the log (what the page links' cursors name).
+    #[sqlx(default)]
+    pub position: i64,
+    /// The payment it tells of; `None` for a test.
+    #[sqlx(default)]
+    pub payment_id: Option<String>,
+    #[sqlx(default)]
+    pub last_attempt_at: Option<i64>,
 }
 
 /// One page of the log, newest first.
@@ -147,28 +155,6 @@ text_enum! {
     unknown: UnknownHourOutcome = "unknown chart outcome";
 }
 
-/// Deliveries of one hour (`hour` since the epoch) that ended one way.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct HourCount {
-    pub hour: i64,
-    pub outcome: HourOutcome,
-    pub count: i64,
-}
-
-/// Attempts to one channel with one latency and result.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LatencyCount {
-    pub section: String,
-    pub channel: String,
-    pub delivered: bool,
-    pub latency_ms: Option<i64>,
-    pub count: i64,
-}
-
-/// How many of a merchant's newest notifications the per-channel success rates and latencies
-/// are computed from.
-pub const LATENCY_SAMPLE: i64 = 10_000;
-
 /// The log's columns, with `$extra` ones, over `deliveries d` and what it joins.
 macro_rules! log_query {
     ($extra:literal, $filter:literal) => {
@@ -184,16 +170,99 @@ macro_rules! log_query {
     };
 }
 
+/// Payments a page lists at most by id; past this many the invoice filter is tested against
+/// each of the merchant's notifications in order (they are then many, so a page fills fast).
+const MAX_LISTED_PAYMENTS: usize = 500;
+
+/// How the invoice filter reaches the notifications.
+#[derive(Debug, Clone, Copy)]
+enum PaymentMatch<'a> {
+    /// No invoice filter.
+    Any,
+    /// These payments, few.
+    Listed(&'a [String]),
+    /// More than [`MAX_LISTED_PAYMENTS`] invoice numbers start with this text.
+    Many(&'a str),
+}
+
+impl<'a> PaymentMatch<'a> {
+    /// How `filter` reaches the notifications, given the payments it lists (see
+    /// [`Db::payments_matching`]); `None` when it names no payment at all.
+    fn of(filter: &'a LogFilter, listed: &'a Option<Vec<String>>) -> Option<Self> {
+        match (&filter.invoice, listed) {
+            (None, _) => Some(Self::Any),
+            (Some(_), Some(ids)) if ids.is_empty() => None,
+            (Some(_), Some(ids)) => Some(Self::Listed(ids)),
+            (Some(text), None) => Some(Self::Many(text)),
+        }
+    }
+}
+
+/// The first text after every text that starts with `prefix` (in byte order): a prefix match
+/// as a range, which an index answers.
+fn prefix_end(prefix: &str) -> String {
+    let mut end = String::with_capacity(prefix.len() + 4);
+    end.push_str(prefix);
+    end.push(char::MAX);
+    end
+}
+
 impl LogFilter {
-    /// One page's query: a keyset scan of the merchant's index in the cursor's direction.
-    fn query<DB>(&self, merchant_id: i64, cursor: Cursor, limit: i64) -> QueryBuilder<DB>
+    /// One page's query: a keyset scan of the merchant's index, on the notifications' log
+    /// positions, in the cursor's direction.
+    fn query<DB>(
+        &self,
+        dialect: Dialect,
+        merchant_id: i64,
+        payments: PaymentMatch<'_>,
+        cursor: Cursor,
+        limit: i64,
+    ) -> QueryBuilder<DB>
     where
         DB: Database,
         for<'t> i64: Encode<'t, DB> + Type<DB>,
         for<'t> &'t str: Encode<'t, DB> + Type<DB>,
         for<'t> String: Encode<'t, DB> + Type<DB>,
     {
-        let mut query = QueryBuilder::new(log_query!("", ""));
+        let position = dialect.log_position;
+        const COLUMNS: &str = log_query!(", d.payment_id, d.last_attempt_at", "");
+        let columns = COLUMNS.strip_prefix("SELECT ").unwrap_or(COLUMNS);
+        let mut query = QueryBuilder::new(format!("SELECT d.{position} AS position, {columns}"));
+        self.push_conditions(&mut query, dialect, merchant_id, payments);
+        // A few listed payments are found through the payment index and their notifications
+        // sorted after: ordering by an expression keeps the planner off the merchant's index.
+        let order = match payments {
+            PaymentMatch::Listed(_) => " + 0",
+            PaymentMatch::Any | PaymentMatch::Many(_) => "",
+        };
+        match cursor {
+            Cursor::Newest => query.push(format!(" ORDER BY d.{position}{order} DESC LIMIT ")),
+            Cursor::Before(at) => query
+                .push(format!(" AND d.{position} < "))
+                .push_bind(at)
+                .push(format!(" ORDER BY d.{position}{order} DESC LIMIT ")),
+            Cursor::After(at) => query
+                .push(format!(" AND d.{position} > "))
+                .push_bind(at)
+                .push(format!(" ORDER BY d.{position}{order} LIMIT ")),
+        };
+        query.push_bind(limit);
+        query
+    }
+
+    /// `merchant_id` and the filters, after `WHERE d.merchant_id = `.
+    fn push_conditions<DB>(
+        &self,
+        query: &mut QueryBuilder<DB>,
+        dialect: Dialect,
+        merchant_id: i64,
+        payments: PaymentMatch<'_>,
+    ) where
+        DB: Database,
+        for<'t> i64: Encode<'t, DB> + Type<DB>,
+        for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+        for<'t> String: Encode<'t, DB> + Type<DB>,
+    {
         query.push_bind(merchant_id);
         let texts = [
             (" AND d.section = ", self.section),
@@ -211,15 +280,31 @@ impl LogFilter {
             // A literal, so the planner can use the partial index of tests.
             Some(LogStatus::Test) => query.push(" AND d.kind = 'test'"),
             Some(LogStatus::Is(status)) => query.push(" AND d.status = ").push_bind(status),
-            None => &mut query,
+            None => query,
         };
-        if let Some(invoice) = &self.invoice {
-            query
-                .push(" AND d.payment_id IN (SELECT id FROM payments WHERE merchant_id = ")
-                .push_bind(merchant_id)
-                .push(" AND invoice_number = ")
-                .push_bind(invoice.clone())
-                .push(")");
+        match payments {
+            PaymentMatch::Any => {}
+            PaymentMatch::Listed(ids) => {
+                query.push(" AND d.payment_id IN (");
+                let mut list = query.separated(", ");
+                for id in ids {
+                    list.push_bind(id.clone());
+                }
+                query.push(")");
+            }
+            PaymentMatch::Many(text) => {
+                let bytes = dialect.bytewise;
+                query
+                    .push(" AND d.payment_id IN (SELECT id FROM payments WHERE merchant_id = ")
+                    .push_bind(merchant_id)
+                    .push(" AND (id = ")
+                    .push_bind(text.to_owned())
+                    .push(format!(" OR (invoice_number{bytes} >= "))
+                    .push_bind(text.to_owned())
+                    .push(format!(" AND invoice_number{bytes} < "))
+                    .push_bind(prefix_end(text))
+                    .push(")))");
+            }
         }
         if let Some(from) = self.from_ms {
             query.push(" AND d.created_at >= ").push_bind(from);
@@ -227,18 +312,33 @@ impl LogFilter {
         if let Some(to) = self.to_ms {
             query.push(" AND d.created_at < ").push_bind(to);
         }
-        match cursor {
-            Cursor::Newest => query.push(" ORDER BY d.id DESC LIMIT "),
-            Cursor::Before(id) => query
-                .push(" AND d.id < ")
-                .push_bind(id)
-                .push(" ORDER BY d.id DESC LIMIT "),
-            Cursor::After(id) => query
-                .push(" AND d.id > ")
-                .push_bind(id)
-                .push(" ORDER BY d.id LIMIT "),
-        };
-        query.push_bind(limit);
+    }
+
+    /// How many notifications match, counting no further than `cap`.
+    fn count_query<DB>(
+        &self,
+        dialect: Dialect,
+        merchant_id: i64,
+        payments: PaymentMatch<'_>,
+        below: i64,
+        cap: i64,
+    ) -> QueryBuilder<DB>
+    where
+        DB: Database,
+        for<'t> i64: Encode<'t, DB> + Type<DB>,
+        for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+        for<'t> String: Encode<'t, DB> + Type<DB>,
+    {
+        let mut query = QueryBuilder::new(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries d WHERE d.merchant_id = ",
+        );
+        self.push_conditions(&mut query, dialect, merchant_id, payments);
+        query
+            .push(format!(" AND d.{} < ", dialect.log_position))
+            .push_bind(below)
+            .push(" LIMIT ")
+            .push_bind(cap)
+            .push(") AS capped");
         query
     }
 }
@@ -253,8 +353,13 @@ impl Db {
         cursor: Cursor,
         page_size: i64,
     ) -> sqlx::Result<LogPage> {
+        let dialect = self.dialect();
+        let listed = self.payments_matching(merchant_id, filter).await?;
+        let Some(payments) = PaymentMatch::of(filter, &listed) else {
+            return Ok(LogPage::default());
+        };
         let mut rows: Vec<LogRow> = on_pool!(self, |pool| {
-            let mut query = filter.query(merchant_id, cursor, page_size + 1);
+            let mut query = filter.query(dialect, merchant_id, payments, cursor, page_size + 1);
             query.build_query_as().fetch_all(pool).await?
         });
         let more = rows.len() as i64 > page_size;
@@ -279,6 +384,56 @@ impl Db {
                 }
             }
         })
+    }
+
+    /// How many of `merchant_id`'s notifications below log position `below` the filter
+    /// matches, counting no further than `cap` (a bounded walk of one index).
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn count_log(
+        &self,
+        merchant_id: i64,
+        filter: &LogFilter,
+        below: i64,
+        cap: i64,
+    ) -> sqlx::Result<i64> {
+        let dialect = self.dialect();
+        let listed = self.payments_matching(merchant_id, filter).await?;
+        let Some(payments) = PaymentMatch::of(filter, &listed) else {
+            return Ok(0);
+        };
+        on_pool!(self, |pool| {
+            let mut query = filter.count_query(dialect, merchant_id, payments, below, cap);
+            query.build_query_scalar().fetch_one(pool).await
+        })
+    }
+
+    /// The merchant's payments the invoice filter names (its whole id, or invoice numbers
+    /// starting with the text, through the primary key and the merchant's invoice index), when
+    /// there are at most [`MAX_LISTED_PAYMENTS`]; `None` when there are more, or no filter.
+    async fn payments_matching(
+        &self,
+        merchant_id: i64,
+        filter: &LogFilter,
+    ) -> sqlx::Result<Option<Vec<String>>> {
+        let Some(text) = &filter.invoice else {
+            return Ok(None);
+        };
+        let bytes = self.dialect().bytewise;
+        let sql = format!(
+            "SELECT id FROM payments WHERE id = $2 AND merchant_id = $1 UNION \
+             SELECT id FROM payments WHERE merchant_id = $1 AND invoice_number{bytes} >= $2 \
+             AND invoice_number{bytes} < $3 LIMIT $4"
+        );
+        let ids: Vec<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(merchant_id)
+                .bind(text)
+                .bind(prefix_end(text))
+                .bind(MAX_LISTED_PAYMENTS as i64 + 1)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok((ids.len() <= MAX_LISTED_PAYMENTS).then_some(ids))
     }
 
     /// One of `merchant_id`'s deliveries; another merchant's is `None`, like a missing one.
@@ -322,60 +477,6 @@ impl Db {
                     .fetch_one(pool)
                     .await?;
             Ok((attempts, total))
-        })
-    }
-
-    /// `merchant_id`'s deliveries created since `since` (ms) by hour and how they ended so far
-    /// (pending ones are not counted yet), read from the `(merchant_id, created_at, status,
-    /// attempts)` index alone.
-    #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn deliveries_by_hour(
-        &self,
-        merchant_id: i64,
-        since: i64,
-    ) -> sqlx::Result<Vec<HourCount>> {
-        on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT created_at / 3600000 AS hour, \
-                 CASE WHEN status = 'delivered' AND attempts = 1 THEN 'first' \
-                      WHEN status = 'delivered' THEN 'retried' \
-                      WHEN status = 'retrying' THEN 'retrying' ELSE 'failed' END AS outcome, \
-                 COUNT(*) AS count FROM deliveries \
-                 WHERE merchant_id = $1 AND created_at >= $2 AND status <> 'pending' \
-                 GROUP BY 1, 2 ORDER BY 1",
-            )
-            .bind(merchant_id)
-            .bind(since)
-            .fetch_all(pool)
-            .await
-        })
-    }
-
-    /// The attempts of `merchant_id`'s newest [`LATENCY_SAMPLE`] notifications created since
-    /// `since` (ms), per channel, result and latency: what the success rates and percentiles
-    /// are computed from (one row per distinct latency, so the answer stays small). The sample
-    /// bounds the page's work for a merchant sending hundreds of thousands a week.
-    #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn attempt_latencies(
-        &self,
-        merchant_id: i64,
-        since: i64,
-    ) -> sqlx::Result<Vec<LatencyCount>> {
-        on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT d.section, d.channel, (a.outcome = 'delivered') AS delivered, \
-                 a.latency_ms, COUNT(*) AS count \
-                 FROM (SELECT id, section, channel FROM deliveries \
-                       WHERE merchant_id = $1 AND created_at >= $2 \
-                       ORDER BY id DESC LIMIT $3) d \
-                 JOIN delivery_attempts a ON a.delivery_id = d.id \
-                 GROUP BY d.section, d.channel, (a.outcome = 'delivered'), a.latency_ms",
-            )
-            .bind(merchant_id)
-            .bind(since)
-            .bind(LATENCY_SAMPLE)
-            .fetch_all(pool)
-            .await
         })
     }
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub mod admin;
@@ -15,6 +15,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth_failures;
 pub mod deliveries;
+pub mod delivery_hours;
 pub mod delivery_log;
 pub mod health;
 pub mod leases;
@@ -83,6 +84,14 @@ pub(crate) struct Dialect {
     /// Appended to a claim's row selection so concurrent claims pass over each other's rows;
     /// SQLite needs none, its writes never run concurrently.
     pub skip_locked: &'static str,
+    /// Appended to a read of a row the transaction updates next, so that concurrent
+    /// writers of the row queue (Postgres; without blocking inserts that refer to it).
+    pub lock_row: &'static str,
+    /// A notification's place in its merchant's log: visible in this order (see the
+    /// `log_at_scale` migration).
+    pub log_position: &'static str,
+    /// Appended to a text column compared as a prefix, so it compares by bytes as its index does.
+    pub bytewise: &'static str,
 }
 
 pub(crate) const SQLITE: Dialect = Dialect {
@@ -90,12 +99,18 @@ pub(crate) const SQLITE: Dialect = Dialect {
     for_update: "",
     writes_in_with: false,
     skip_locked: "",
+    lock_row: "",
+    log_position: "id",
+    bytewise: "",
 };
 pub(crate) const POSTGRES: Dialect = Dialect {
     begin: "BEGIN",
     for_update: " FOR UPDATE",
     writes_in_with: true,
     skip_locked: " FOR UPDATE SKIP LOCKED",
+    lock_row: " FOR NO KEY UPDATE",
+    log_position: "seq",
+    bytewise: " COLLATE \"C\"",
 };
 
 /// Runs the same code on whichever pool `$db` holds. `|pool|` reads (SQLite's readers);
@@ -131,13 +146,16 @@ impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
         if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(database_url)
+                .context("reading the Postgres DATABASE_URL")?;
+            let options = quiet_notices(options);
             // No ping before each use: it is one more round trip per query, and a connection
             // that broke is dropped when a query on it fails.
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect(database_url)
+                .connect_with(options)
                 .await
                 .context("connecting to Postgres")?;
             Ok(Db::Postgres(pool))
@@ -217,6 +235,14 @@ impl Db {
             .map(drop))
     }
 
+    /// The statements that differ on this backend.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => SQLITE,
+            Db::Postgres(_) => POSTGRES,
+        }
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -224,6 +250,20 @@ impl Db {
             Db::Postgres(_) => "postgres",
         }
     }
+}
+
+/// The server sends each session's NOTICEs (such as `relation "_sqlx_migrations" already
+/// exists, skipping` at every migration) only from `warning` up: sqlx logs the notices it gets,
+/// and these are routine. Warnings and errors still come through. A `client_min_messages` the
+/// URL sets itself (`?options[client_min_messages]=notice`) is left as it is.
+fn quiet_notices(options: PgConnectOptions) -> PgConnectOptions {
+    if options
+        .get_options()
+        .is_some_and(|set| set.contains("client_min_messages"))
+    {
+        return options;
+    }
+    options.options([("client_min_messages", "warning")])
 }
 
 /// Creates the database file readable by its owner only (0600) when it is missing, before

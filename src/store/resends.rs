@@ -3,9 +3,10 @@
 
 use super::audit::{AuditAction, AuditRecord, append_events};
 use super::deliveries::{ClaimedDelivery, NewAttempt, insert_attempt};
+use super::delivery_hours::{lock_delivery, roll_up};
 use super::health::{AlertMail, Seen, note_health};
 use super::{Actor, Db, now_ms, on_pool};
-use crate::domain::Outcome;
+use crate::domain::{DeliveryStatus, Outcome};
 
 /// Resends one merchant may have waiting at once: each is a request to a receiver the merchant
 /// names, so a script pressing Resend on every notification cannot crowd the workers.
@@ -166,6 +167,7 @@ impl Db {
         let delivered = attempt.outcome == Outcome::Delivered;
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
+            let before = lock_delivery(&mut tx, dialect, claimed.id).await?;
             let elsewhere = claimed.resend_url.as_deref();
             insert_attempt(&mut tx, claimed.id, attempt, claimed.manual_by, elsewhere).await?;
             let ours = sqlx::query(
@@ -206,6 +208,15 @@ impl Db {
                     first: false,
                 };
                 note_health(&mut tx, dialect, seen, alerts).await?;
+            }
+            if let Some(before) = before {
+                let status = if settles {
+                    DeliveryStatus::Delivered
+                } else {
+                    before.status
+                };
+                // Counted whether or not the lease was still ours, as the UPDATE above does.
+                roll_up(&mut tx, &before, (status, before.attempts + 1), attempt).await?;
             }
             tx.commit().await?;
             Ok(ours)

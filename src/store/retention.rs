@@ -1,4 +1,5 @@
-//! Retention: notifications, their attempts and sent emails past their time are deleted in
+//! Retention: notifications, their attempts (and their hours in the roll-up) and sent emails
+//! past their time are deleted in
 //! small transactions (the oldest first, through the age indexes), so saves and deliveries
 //! never wait long on them; the audit log is never touched. A job lease keeps the work on one
 //! instance at a time.
@@ -12,11 +13,13 @@ pub struct Purged {
     pub attempts: u64,
     pub emails: u64,
     pub email_attempts: u64,
+    /// Rows of the hourly roll-up (`delivery_hours`) of hours past retention.
+    pub hours: u64,
 }
 
 impl Purged {
     pub fn rows(&self) -> u64 {
-        self.notifications + self.attempts + self.emails + self.email_attempts
+        self.notifications + self.attempts + self.emails + self.email_attempts + self.hours
     }
 }
 
@@ -93,6 +96,18 @@ impl Db {
                      WHERE a.delivery_id = d.id) ORDER BY d.created_at LIMIT $2)",
                 )
                 .bind(cutoff)
+                .bind(max)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // The roll-up's hours go with their notifications (those that began before the
+                // cutoff's hour), so it stays a recount of what is kept.
+                purged.hours = sqlx::query(
+                    "DELETE FROM delivery_hours WHERE (merchant_id, hour, section, channel, \
+                     environment) IN (SELECT merchant_id, hour, section, channel, environment \
+                     FROM delivery_hours WHERE hour < $1 LIMIT $2)",
+                )
+                .bind(cutoff.div_euclid(super::delivery_hours::HOUR_MS))
                 .bind(max)
                 .execute(&mut *tx)
                 .await?

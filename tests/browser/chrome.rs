@@ -242,6 +242,71 @@ impl Chrome {
         self.shot(name).await;
     }
 
+    /// Runs axe-core on the current page and fails, naming each rule, its help and the first
+    /// few elements, when axe finds a `serious` or `critical` violation; `what` names the page
+    /// in the failure. Works with JavaScript and without it: see `NOJS_TIMERS`.
+    ///
+    /// axe.min.js comes from `PAYHOOK_AXE_JS`, else `target/axe-core/package/axe.min.js`;
+    /// scripts/test.sh fetches it from the npm registry.
+    pub async fn assert_accessible(&self, what: &str) {
+        let axe = axe_source();
+        let timers = if self.javascript {
+            "const restoreTimers = () => {};"
+        } else {
+            NOJS_TIMERS
+        };
+        // axe's source goes in the WebDriver script itself, not in a <script> element or
+        // through eval, so neither the page's policies nor its blocked JavaScript keep it out.
+        let script = format!("{timers}\n{axe}\n;\n{AXE_RUN}");
+        let outcome = self
+            .client
+            .execute_async(&script, vec![])
+            .await
+            .unwrap_or_else(|error| panic!("axe-core did not run on {what}: {error}"));
+        if let Some(error) = outcome.get("error") {
+            panic!("axe-core failed on {what}: {error}");
+        }
+        let violations = outcome["violations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("axe-core answered oddly on {what}: {outcome}"));
+        let blocking: Vec<String> = violations
+            .iter()
+            .filter(|violation| {
+                matches!(violation["impact"].as_str(), Some("serious" | "critical"))
+            })
+            .map(|violation| {
+                let targets = violation["targets"].as_array().cloned().unwrap_or_default();
+                let mut shown: Vec<String> = targets
+                    .iter()
+                    .take(3)
+                    .map(|target| {
+                        target
+                            .as_str()
+                            .map_or_else(|| target.to_string(), str::to_owned)
+                    })
+                    .collect();
+                if targets.len() > 3 {
+                    shown.push(format!("and {} more", targets.len() - 3));
+                }
+                format!(
+                    "  {} ({}): {}\n    at {}",
+                    violation["id"].as_str().unwrap_or("?"),
+                    violation["impact"].as_str().unwrap_or("?"),
+                    violation["help"].as_str().unwrap_or("?"),
+                    shown.join(", ")
+                )
+            })
+            .collect();
+        if !blocking.is_empty() {
+            panic!(
+                "axe-core found {} serious or critical accessibility violation(s) on {what} ({}):\n{}",
+                blocking.len(),
+                self.path().await,
+                blocking.join("\n")
+            );
+        }
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) {
         self.go("/login").await;
         self.fill("#email", email).await;
@@ -264,4 +329,73 @@ impl Drop for Chrome {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
+}
+
+/// Without JavaScript (the Chromium pref blocking it), WebDriver scripts still run and so do
+/// their promise callbacks, but no task the page queues ever does: `setTimeout`,
+/// `requestAnimationFrame` and `MessageChannel` callbacks never fire (tried on Chromium 156).
+/// axe.run yields to the event loop with `setTimeout(fn, 0)` (and 1) between its steps, so it
+/// would never finish. For the run, those zero-delay timers become promise callbacks, which is
+/// what they are for there; longer timers are left alone, so a wait that cannot end (a frame
+/// that never answers) still ends in WebDriver's script timeout rather than a false pass.
+/// The page's own timers are put back when axe is done.
+const NOJS_TIMERS: &str = r#"
+const realSetTimeout = window.setTimeout;
+const realClearTimeout = window.clearTimeout;
+const cancelled = new Set();
+let nextTimer = 1e9;
+window.setTimeout = function (callback, delay, ...args) {
+  if (Number(delay) > 1) return realSetTimeout.apply(window, arguments);
+  const id = nextTimer++;
+  Promise.resolve().then(() => { if (!cancelled.delete(id)) callback(...args); });
+  return id;
+};
+window.clearTimeout = (id) => (id >= 1e9 ? cancelled.add(id) : realClearTimeout(id));
+const restoreTimers = () => {
+  window.setTimeout = realSetTimeout;
+  window.clearTimeout = realClearTimeout;
+};
+"#;
+
+/// Runs axe on the whole document for violations only and hands back, for each, its rule,
+/// impact, help and the selectors of the elements at fault (joined with `>>>` when the element
+/// is inside a frame or a shadow root). An axe failure comes back as `error`.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+window.axe
+  .run(document, { resultTypes: ['violations'] })
+  .then((results) => {
+    restoreTimers();
+    done({
+      violations: results.violations.map((violation) => ({
+        id: violation.id,
+        impact: violation.impact,
+        help: violation.help,
+        targets: violation.nodes.map((node) => node.target.join(' >>> ')),
+      })),
+    });
+  })
+  .catch((error) => {
+    restoreTimers();
+    done({ error: String((error && error.stack) || error) });
+  });
+"#;
+
+/// The text of axe.min.js, read once.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var_os("PAYHOOK_AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe-core/package/axe.min.js")
+            });
+        std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!(
+                "cannot read axe-core from {}: {error}; run scripts/test.sh, which fetches it \
+                 (or point PAYHOOK_AXE_JS at an axe.min.js)",
+                path.display()
+            )
+        })
+    })
 }

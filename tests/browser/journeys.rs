@@ -51,6 +51,7 @@ pub async fn a_merchant_configures_a_channel(run: Run) {
     let email = run.app.create_merchant_user("acme").await;
     let mut chrome = run.browser("configure").await;
     chrome.sign_in(&email, PASSWORD).await;
+    chrome.assert_accessible("the payment settings").await;
     chrome.shot("payment-settings").await;
     chrome.click("main a[href='/settings/payment/va']").await;
     chrome.wait_for_path("/settings/payment/va").await;
@@ -551,18 +552,55 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     );
     assert!(!chrome.text("#deliveries").await.contains("INV-2026-0001"));
 
-    chrome.go("/integration/notifications#health-title").await;
-    chrome.find("#health-chart g.bar").await;
-    assert_eq!(
-        chrome.text("#total-retried").await,
-        "1",
-        "BCA after the resend"
-    );
+    // The log opens on the list: the last 24 hours in one line above the filters and the
+    // table; the chart lives on the health page the line links to.
+    chrome.go("/integration/notifications").await;
     assert_eq!(
         count(&chrome, "tr.delivery").await,
         4,
         "every notification of the merchant"
     );
+    assert!(!chrome.exists("#health-chart").await, "the chart moved");
+    let line = chrome.text("#last-day").await;
+    assert!(
+        line.contains("1 delivered") && line.contains("3 still retrying"),
+        "{line}"
+    );
+    assert!(line.contains("BNI"), "the failing channel is named: {line}");
+    let above = chrome
+        .client
+        .execute(
+            "const l = document.getElementById('last-day').getBoundingClientRect().top; \
+             const t = document.getElementById('deliveries').getBoundingClientRect().top; \
+             return [l, t];",
+            vec![],
+        )
+        .await;
+    if let Ok(positions) = above {
+        let top = |i: usize| positions[i].as_f64().unwrap();
+        assert!(top(0) < top(1), "the line comes before the table");
+        assert!(
+            top(1) < 900.0,
+            "the table starts in the first screen: {positions:?}"
+        );
+    }
+    chrome.shot("notification-log-list-first").await;
+    chrome.click("#health-link").await;
+    chrome
+        .wait_for_path("/integration/notifications/health")
+        .await;
+    chrome.find("#health-chart g.bar").await;
+    assert_eq!(
+        attribute(&chrome, "#health-chart", "data-per").await,
+        "day",
+        "a handful of notifications is drawn per day"
+    );
+    assert_eq!(
+        chrome.text("#total-retried").await,
+        "1",
+        "BCA after the resend"
+    );
+    assert_eq!(chrome.text("#total-retrying").await, "3");
     let channels = chrome.text("#channel-health").await;
     assert!(
         channels.contains("BCA") && channels.contains("BNI"),
@@ -576,12 +614,15 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
             .await
             .unwrap()
     );
-    chrome.shot("notification-chart").await;
+    chrome.assert_accessible("delivery health").await;
+    chrome.shot("notification-health").await;
+    chrome.go("/integration/notifications").await;
+    chrome.assert_accessible("notification log").await;
 
     // The same log, detail and resend in Bahasa Indonesia.
     chrome.click("nav.languages [data-lang=id]").await;
     chrome
-        .wait_for_text("#health-title", "Kesehatan pengiriman")
+        .wait_for_text("#health-link", "Kesehatan pengiriman")
         .await;
     assert_eq!(chrome.path().await, "/integration/notifications");
     let bca_row = chrome.text(&format!("tr.delivery[data-id='{id}']")).await;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Backend, Browser, PASSWORD, ScratchDatabase};
+use super::{Backend, Browser, PASSWORD, ScratchDatabase, hidden_value};
 
 /// Runs `bench` on a fresh Postgres database of its own (the tests' server, or
 /// `PAYHOOK_TEST_POSTGRES`), dropped afterwards whatever the outcome.
@@ -69,4 +69,34 @@ pub fn report(backend: &str, what: &str, mut latencies: Vec<Duration>) {
         pct(0.95),
         pct(0.99)
     );
+}
+
+/// Loads a CONFIGURE form (for its version and token) and saves a new sandbox URL, as a
+/// browser does; a 409 (a concurrent save of the same channel won) is a correct answer.
+pub async fn save(
+    client: &reqwest::Client,
+    base: &str,
+    section: &str,
+    channel: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let path = format!("{base}/settings/payment/{section}/{channel}");
+    let form = client.get(&path).send().await?.text().await?;
+    let sandbox = format!("https://sandbox{n}.bench.co.id/notify/{channel}");
+    let response = client
+        .post(&path)
+        .form(&[
+            ("sandbox_url", sandbox.as_str()),
+            ("production_url", "https://bench.co.id/notify"),
+            ("version", &hidden_value(&form, "version")),
+            ("csrf_token", &hidden_value(&form, "csrf_token")),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        matches!(response.status().as_u16(), 303 | 409),
+        "save: {}",
+        response.status()
+    );
+    Ok(())
 }

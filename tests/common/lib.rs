@@ -17,6 +17,7 @@ mod totp;
 pub mod bench;
 pub mod ledger;
 pub mod queue;
+pub mod rollup;
 pub mod serve_process;
 
 pub use app::*;

@@ -12,6 +12,7 @@ mod dns;
 mod health;
 mod language;
 mod limits;
+mod log_scale;
 mod metrics;
 mod migrations;
 mod notification_log;

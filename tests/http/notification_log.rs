@@ -37,7 +37,7 @@ async fn paid(api: &Api<'_>, invoice: &str, targets: &str) -> String {
 }
 
 /// The delivery ids listed on a log page, in order.
-fn row_ids(html: &str) -> Vec<i64> {
+pub fn row_ids(html: &str) -> Vec<i64> {
     html.split("<tr class=\"delivery\" data-id=\"")
         .skip(1)
         .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
@@ -514,7 +514,7 @@ async fn a_merchant_who_fixed_the_url_resends_to_the_saved_one(backend: Backend)
 /// Sums the chart's bars per day, as the table beside it lists days.
 fn bars_per_day(html: &str) -> Vec<(String, [i64; 4])> {
     let mut days: Vec<(String, [i64; 4])> = Vec::new();
-    for bar in html.split("<g class=\"bar\" data-hour=\"").skip(1) {
+    for bar in html.split("<g class=\"bar\" data-start=\"").skip(1) {
         let day = bar[..10].to_owned();
         let number = |name: &str| -> i64 {
             let rest = &bar[bar.find(&format!("data-{name}=\"")).unwrap() + name.len() + 7..];
@@ -528,6 +528,7 @@ fn bars_per_day(html: &str) -> Vec<(String, [i64; 4])> {
             _ => days.push((day, counts)),
         }
     }
+    days.retain(|(_, counts)| counts.iter().any(|&n| n > 0));
     days
 }
 
@@ -579,7 +580,11 @@ async fn the_chart_counts_equal_its_table_and_failing_channels_are_flagged(backe
         api.settled(payment).await;
     }
 
-    let page = app.get_text(LOG).await;
+    let page = app.get_text(&format!("{LOG}/health")).await;
+    assert!(
+        page.contains("data-per=\"day\""),
+        "six notifications are drawn a bar a day"
+    );
     let bars = bars_per_day(&page);
     assert_eq!(
         bars,

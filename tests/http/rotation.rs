@@ -311,6 +311,18 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
     )
     .await;
     assert_eq!(attempts, 2500);
+    // The roll-up counts them as the migration's backfill would have.
+    let backfill = match backend {
+        Backend::Sqlite => {
+            include_str!("../../migrations/sqlite/20261206000510_delivery_hours_backfill.sql")
+        }
+        Backend::Postgres => {
+            include_str!("../../migrations/postgres/20261206000510_delivery_hours_backfill.sql")
+        }
+    };
+    for statement in backfill.split(';').filter(|s| s.contains("delivery_hours")) {
+        run(&app, statement).await;
+    }
     run(
         &app,
         &format!(
@@ -385,4 +397,10 @@ async fn retention_deletes_only_old_notifications_in_batches_while_saves_go_on(b
     assert_eq!(purged("notifications"), Some(2500.0));
     assert_eq!(purged("attempts"), Some(1500.0));
     assert_eq!(purged("emails"), Some(1.0));
+    assert_eq!(
+        purged("delivery_hours"),
+        Some(1.0),
+        "the old notifications' hour"
+    );
+    payhook_testing::rollup::assert_roll_up_matches_recount(&app.db).await;
 }

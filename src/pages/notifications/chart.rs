@@ -1,25 +1,34 @@
-//! Delivery health, drawn: the last week's deliveries per hour by outcome as server-rendered
-//! SVG bars (no script, no chart library), the same numbers per day in a table, and each
-//! channel's success rate and latency percentiles.
+//! Delivery health, drawn from the hourly roll-up: the last week's payment notifications by
+//! outcome as server-rendered SVG bars (per hour, or per day while they are few) on labelled
+//! axes, the same numbers per day in a table, each channel's success rate and latency, and the
+//! last 24 hours in one line for the log page.
 
 use std::collections::BTreeMap;
 
 use super::channel_name;
+use crate::domain::Environment;
 use crate::pages::format_time;
-use crate::store::delivery_log::{HourCount, HourOutcome, LatencyCount};
+use crate::store::delivery_hours::{HOUR_MS, HourRow, LATENCY_BOUNDS_MS, Latencies};
+use crate::store::delivery_log::HourOutcome;
 
-const HOUR_MS: i64 = 3_600_000;
 /// Hours the chart shows, ending with the current one.
 pub const CHART_HOURS: i64 = 7 * 24;
-const BAR_STEP: i64 = 5;
-const BAR_WIDTH: i64 = 4;
-pub const CHART_HEIGHT: i64 = 160;
-pub const CHART_WIDTH: i64 = CHART_HOURS * BAR_STEP;
+/// Below this many notifications in the week the chart draws one bar per day: an hourly chart
+/// of a handful is an empty box with a sliver at its edge.
+const DAILY_BELOW: i64 = CHART_HOURS;
+/// The SVG's coordinates: the plot, and room for the axes' labels left and below.
+pub const VIEW_WIDTH: i64 = 900;
+pub const VIEW_HEIGHT: i64 = 210;
+pub const PLOT_LEFT: i64 = 52;
+pub const PLOT_TOP: i64 = 10;
+pub const PLOT_WIDTH: i64 = 840;
+pub const PLOT_HEIGHT: i64 = 160;
+pub const PLOT_BOTTOM: i64 = PLOT_TOP + PLOT_HEIGHT;
 
-/// How deliveries ended (so far), in the order the bars stack them.
+/// How notifications ended (so far), in the order the bars stack them.
 pub const OUTCOMES: &[HourOutcome] = HourOutcome::ALL;
 
-/// Deliveries of one hour by outcome.
+/// Notifications by outcome.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
     pub first: i64,
@@ -29,20 +38,16 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, outcome: HourOutcome, count: i64) {
-        *self.get_mut(outcome) += count;
-    }
-
-    fn get_mut(&mut self, outcome: HourOutcome) -> &mut i64 {
-        match outcome {
-            HourOutcome::First => &mut self.first,
-            HourOutcome::Retried => &mut self.retried,
-            HourOutcome::Retrying => &mut self.retrying,
-            HourOutcome::Failed => &mut self.failed,
+    fn of(row: &HourRow) -> Self {
+        Self {
+            first: row.first_try,
+            retried: row.retried,
+            retrying: row.retrying,
+            failed: row.failed,
         }
     }
 
-    fn add_all(&mut self, other: Counts) {
+    fn add(&mut self, other: Counts) {
         self.first += other.first;
         self.retried += other.retried;
         self.retrying += other.retrying;
@@ -53,6 +58,10 @@ impl Counts {
         self.first + self.retried + self.retrying + self.failed
     }
 
+    pub fn delivered(&self) -> i64 {
+        self.first + self.retried
+    }
+
     fn get(&self, outcome: HourOutcome) -> i64 {
         match outcome {
             HourOutcome::First => self.first,
@@ -61,9 +70,23 @@ impl Counts {
             HourOutcome::Failed => self.failed,
         }
     }
+
+    /// Delivered notifications among those tried, with one decimal; "—" when none was.
+    pub fn success_rate(&self) -> String {
+        percent(self.delivered(), self.total())
+    }
 }
 
-/// One stacked piece of an hour's bar.
+/// `part` of `whole` as a percentage with one decimal; "—" of nothing.
+fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        return "—".into();
+    }
+    let per_mille = (part * 1000 + whole / 2) / whole;
+    format!("{}.{}%", per_mille / 10, per_mille % 10)
+}
+
+/// One stacked piece of a bar.
 pub struct Segment {
     pub outcome: HourOutcome,
     pub count: i64,
@@ -71,14 +94,20 @@ pub struct Segment {
     pub height: i64,
 }
 
-/// One hour's bar.
+/// One bar: an hour, or a day.
 pub struct Bar {
-    /// `YYYY-MM-DD HH:00 UTC`.
-    pub hour: String,
+    /// `YYYY-MM-DD HH:00 UTC`, or `YYYY-MM-DD` for a day.
+    pub start: String,
     pub x: i64,
     pub width: i64,
     pub counts: Counts,
     pub segments: Vec<Segment>,
+}
+
+/// A label on an axis, at `at` (x for dates, y for counts).
+pub struct Tick {
+    pub at: i64,
+    pub label: String,
 }
 
 /// One day's row of the table beside the chart.
@@ -88,29 +117,37 @@ pub struct DayRow {
     pub counts: Counts,
 }
 
-/// One channel's attempts over the week.
+/// One channel and environment over the week.
 pub struct ChannelStats {
     pub name: String,
+    pub environment: Environment,
+    pub counts: Counts,
     pub attempts: i64,
-    pub delivered: i64,
-    pub p50_ms: Option<i64>,
-    pub p95_ms: Option<i64>,
+    pub delivered_attempts: i64,
+    /// The latency bucket's upper bound (ms) the median and the 95th percentile fall in;
+    /// `None` above the last bound.
+    pub p50: Option<Option<i64>>,
+    pub p95: Option<Option<i64>>,
 }
 
 impl ChannelStats {
-    /// Delivered attempts as a percentage with one decimal.
-    pub fn success_rate(&self) -> String {
-        if self.attempts == 0 {
-            return "—".into();
+    /// A percentile as the reader sees it: "≤ 200 ms", "> 10000 ms", or "—".
+    pub fn latency(value: &Option<Option<i64>>) -> String {
+        match value {
+            Some(Some(ms)) => format!("≤ {ms} ms"),
+            Some(None) => format!("> {} ms", LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.len() - 1]),
+            None => "—".into(),
         }
-        let per_mille = (self.delivered * 1000 + self.attempts / 2) / self.attempts;
-        format!("{}.{}%", per_mille / 10, per_mille % 10)
     }
 }
 
-/// Everything the log page draws.
+/// Everything the health page draws.
 pub struct Health {
     pub bars: Vec<Bar>,
+    /// One bar per day rather than per hour.
+    pub daily: bool,
+    pub counts_axis: Vec<Tick>,
+    pub dates_axis: Vec<Tick>,
     pub days: Vec<DayRow>,
     pub totals: Counts,
     pub channels: Vec<ChannelStats>,
@@ -121,52 +158,141 @@ pub fn window_start(now: i64) -> i64 {
     (now.div_euclid(HOUR_MS) - CHART_HOURS + 1) * HOUR_MS
 }
 
+/// The first hour (since the epoch) of the 24 ending with the hour of `now`.
+pub fn day_window_start(now: i64) -> i64 {
+    now.div_euclid(HOUR_MS) - 23
+}
+
+/// The last 24 hours' payment notifications by outcome, for the log's one line.
+pub fn last_day(rows: &[HourRow]) -> Counts {
+    let mut counts = Counts::default();
+    rows.iter().for_each(|row| counts.add(Counts::of(row)));
+    counts
+}
+
 impl Health {
-    pub fn build(since: i64, hours: &[HourCount], latencies: &[LatencyCount]) -> Self {
+    /// From the roll-up rows of the hours since `since` (ms).
+    pub fn build(since: i64, rows: &[HourRow]) -> Self {
         let first_hour = since.div_euclid(HOUR_MS);
         let mut per_hour = vec![Counts::default(); CHART_HOURS as usize];
-        for row in hours {
-            let index = row.hour - first_hour;
-            if let Some(counts) = usize::try_from(index)
+        for row in rows {
+            if let Some(counts) = usize::try_from(row.hour - first_hour)
                 .ok()
                 .and_then(|i| per_hour.get_mut(i))
             {
-                counts.add(row.outcome, row.count);
+                counts.add(Counts::of(row));
             }
         }
-        let highest = per_hour.iter().map(Counts::total).max().unwrap_or(0).max(1);
         let mut totals = Counts::default();
         let mut days: Vec<DayRow> = Vec::new();
-        let mut bars = Vec::with_capacity(per_hour.len());
-        for (i, counts) in per_hour.into_iter().enumerate() {
-            let start = (first_hour + i as i64) * HOUR_MS;
-            let hour = format_time(&start);
-            let day = hour[..10].to_owned();
+        // Where each day starts, in hours from the chart's start.
+        let mut day_starts: Vec<i64> = Vec::new();
+        for (i, counts) in per_hour.iter().enumerate() {
+            let day = format_time(&((first_hour + i as i64) * HOUR_MS))[..10].to_owned();
             match days.last_mut() {
-                Some(row) if row.day == day => row.counts.add_all(counts),
-                _ => days.push(DayRow { day, counts }),
+                Some(row) if row.day == day => row.counts.add(*counts),
+                _ => {
+                    day_starts.push(i as i64);
+                    days.push(DayRow {
+                        day,
+                        counts: *counts,
+                    });
+                }
             }
-            totals.add_all(counts);
-            bars.push(Bar {
-                x: i as i64 * BAR_STEP,
-                width: BAR_WIDTH,
-                segments: stack(counts, highest),
-                counts,
-                hour,
-            });
+            totals.add(*counts);
         }
+        let daily = totals.total() < DAILY_BELOW;
+        let highest = if daily {
+            days.iter().map(|d| d.counts.total()).max()
+        } else {
+            per_hour.iter().map(Counts::total).max()
+        };
+        let top = nice_ceiling(highest.unwrap_or(0));
+        let bars = if daily {
+            let step = PLOT_WIDTH / days.len().max(1) as i64;
+            days.iter()
+                .enumerate()
+                .map(|(i, day)| Bar {
+                    start: day.day.clone(),
+                    x: PLOT_LEFT + i as i64 * step + step / 6,
+                    width: step * 2 / 3,
+                    segments: stack(day.counts, top),
+                    counts: day.counts,
+                })
+                .collect()
+        } else {
+            let step = PLOT_WIDTH / CHART_HOURS;
+            per_hour
+                .iter()
+                .enumerate()
+                .filter(|(_, counts)| counts.total() > 0)
+                .map(|(i, counts)| Bar {
+                    start: format_time(&((first_hour + i as i64) * HOUR_MS)),
+                    x: PLOT_LEFT + i as i64 * step,
+                    width: step - 1,
+                    segments: stack(*counts, top),
+                    counts: *counts,
+                })
+                .collect()
+        };
+        let dates_axis = if daily {
+            let step = PLOT_WIDTH / days.len().max(1) as i64;
+            (0..days.len())
+                .map(|i| Tick {
+                    at: PLOT_LEFT + i as i64 * step + step / 2,
+                    label: days[i].day[5..].to_owned(),
+                })
+                .collect()
+        } else {
+            let step = PLOT_WIDTH / CHART_HOURS;
+            day_starts
+                .iter()
+                .zip(&days)
+                // A day that starts too near the right edge has no room for its label.
+                .filter(|(start, _)| **start <= CHART_HOURS - 12)
+                .map(|(start, day)| Tick {
+                    at: PLOT_LEFT + start * step,
+                    label: day.day[5..].to_owned(),
+                })
+                .collect()
+        };
+        let counts_axis = [0, top / 2, top]
+            .into_iter()
+            .filter(|&n| n == 0 || n == top || top % 2 == 0)
+            .map(|n| Tick {
+                at: PLOT_BOTTOM - n * PLOT_HEIGHT / top,
+                label: n.to_string(),
+            })
+            .collect();
         Self {
             bars,
+            daily,
+            counts_axis,
+            dates_axis,
             days,
             totals,
-            channels: channel_stats(latencies),
+            channels: channel_stats(rows),
         }
     }
 }
 
-/// The bar's pieces from the bottom up, scaled so the busiest hour fills the height.
-fn stack(counts: Counts, highest: i64) -> Vec<Segment> {
-    let mut bottom = CHART_HEIGHT;
+/// The smallest of 1, 2 and 5 times a power of ten that is at least `n` (and at least 1): the
+/// top of the counts axis, so its labels are round.
+fn nice_ceiling(n: i64) -> i64 {
+    let mut power = 1;
+    loop {
+        for step in [1, 2, 5] {
+            if step * power >= n {
+                return step * power;
+            }
+        }
+        power *= 10;
+    }
+}
+
+/// The bar's pieces from the bottom up, scaled so `top` fills the plot's height.
+fn stack(counts: Counts, top: i64) -> Vec<Segment> {
+    let mut bottom = PLOT_BOTTOM;
     let mut below = 0;
     OUTCOMES
         .iter()
@@ -177,63 +303,70 @@ fn stack(counts: Counts, highest: i64) -> Vec<Segment> {
             below += count;
             // Heights from the running total, so rounding never makes a bar taller than its
             // total; every non-zero piece is at least a pixel.
-            let reached = (below * CHART_HEIGHT / highest).max(CHART_HEIGHT - bottom + 1);
-            let top = (CHART_HEIGHT - reached).max(0);
+            let reached = (below * PLOT_HEIGHT / top).max(PLOT_BOTTOM - bottom + 1);
+            let y = (PLOT_BOTTOM - reached).max(PLOT_TOP);
             let segment = Segment {
                 outcome,
                 count,
-                y: top,
-                height: bottom - top,
+                y,
+                height: bottom - y,
             };
-            bottom = top;
+            bottom = y;
             segment
         })
         .collect()
 }
 
-/// One channel's attempts, delivered ones, and `(latency, count)` pairs.
-type Tally = (i64, i64, Vec<(i64, i64)>);
+/// One channel and environment's counts, attempts and latency buckets over the week.
+type Tally = (Option<Environment>, Counts, i64, i64, Latencies);
 
-fn channel_stats(latencies: &[LatencyCount]) -> Vec<ChannelStats> {
-    let mut by_channel: BTreeMap<(&str, &str), Tally> = BTreeMap::new();
-    for row in latencies {
-        let entry = by_channel.entry((&row.section, &row.channel)).or_default();
-        entry.0 += row.count;
-        if row.delivered {
-            entry.1 += row.count;
-        }
-        if let Some(ms) = row.latency_ms {
-            entry.2.push((ms, row.count));
+fn channel_stats(rows: &[HourRow]) -> Vec<ChannelStats> {
+    let mut by_channel: BTreeMap<(&str, &str, &str), Tally> = BTreeMap::new();
+    for row in rows {
+        let key = (
+            row.section.as_str(),
+            row.channel.as_str(),
+            row.environment.as_str(),
+        );
+        let entry = by_channel.entry(key).or_default();
+        entry.0 = Some(row.environment);
+        entry.1.add(Counts::of(row));
+        entry.2 += row.attempts;
+        entry.3 += row.delivered_attempts;
+        for (sum, n) in entry.4.0.iter_mut().zip(row.latencies.0) {
+            *sum += n;
         }
     }
     by_channel
         .into_iter()
         .map(
-            |((section, channel), (attempts, delivered, mut latencies))| {
-                latencies.sort_unstable();
+            |((section, channel, _), (environment, counts, attempts, delivered, latencies))| {
                 ChannelStats {
                     name: channel_name(section, channel),
+                    environment: environment.unwrap_or(Environment::Sandbox),
+                    counts,
                     attempts,
-                    delivered,
-                    p50_ms: percentile(&latencies, 50),
-                    p95_ms: percentile(&latencies, 95),
+                    delivered_attempts: delivered,
+                    p50: percentile(&latencies, 50),
+                    p95: percentile(&latencies, 95),
                 }
             },
         )
         .collect()
 }
 
-/// The nearest-rank `p`th percentile of sorted `(value, count)` pairs.
-fn percentile(sorted: &[(i64, i64)], p: i64) -> Option<i64> {
-    let total: i64 = sorted.iter().map(|(_, n)| n).sum();
+/// The bucket the nearest-rank `p`th percentile falls in: its upper bound, `Some(None)` for
+/// the open last bucket, `None` with no latency at all.
+fn percentile(latencies: &Latencies, p: i64) -> Option<Option<i64>> {
+    let total: i64 = latencies.0.iter().sum();
     if total == 0 {
         return None;
     }
-    let rank = (p * total + 99) / 100;
+    let rank = ((p * total + 99) / 100).max(1);
     let mut seen = 0;
-    sorted.iter().find_map(|&(value, n)| {
+    latencies.0.iter().enumerate().find_map(|(i, &n)| {
         seen += n;
-        (seen >= rank.max(1)).then_some(value)
+        (seen >= rank).then(|| LATENCY_BOUNDS_MS.get(i).copied())
     })
 }
 
@@ -242,16 +375,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_take_the_nearest_rank_of_weighted_values() {
-        let values = [(10, 50), (20, 45), (300, 5)];
-        assert_eq!(percentile(&values, 50), Some(10));
-        assert_eq!(percentile(&values, 95), Some(20));
-        assert_eq!(percentile(&values, 96), Some(300));
-        assert_eq!(percentile(&[], 50), None);
+    fn percentiles_fall_in_the_bucket_of_the_nearest_rank() {
+        let mut latencies = Latencies::default();
+        latencies.0[0] = 50;
+        latencies.0[1] = 45;
+        latencies.0[9] = 5;
+        assert_eq!(percentile(&latencies, 50), Some(Some(50)));
+        assert_eq!(percentile(&latencies, 95), Some(Some(100)));
+        assert_eq!(percentile(&latencies, 96), Some(None));
+        assert_eq!(percentile(&Latencies::default(), 50), None);
     }
 
     #[test]
-    fn stacked_pieces_fill_the_busiest_hour_and_never_overflow() {
+    fn the_counts_axis_tops_at_a_round_number() {
+        assert_eq!(nice_ceiling(0), 1);
+        assert_eq!(nice_ceiling(3), 5);
+        assert_eq!(nice_ceiling(11), 20);
+        assert_eq!(nice_ceiling(500), 500);
+        assert_eq!(nice_ceiling(501), 1000);
+    }
+
+    #[test]
+    fn stacked_pieces_fill_the_top_and_never_overflow() {
         let busiest = Counts {
             first: 6,
             retried: 2,
@@ -259,8 +404,8 @@ mod tests {
             failed: 1,
         };
         let pieces = stack(busiest, 10);
-        assert_eq!(pieces.iter().map(|s| s.height).sum::<i64>(), CHART_HEIGHT);
-        assert_eq!(pieces.last().map(|s| s.y), Some(0));
+        assert_eq!(pieces.iter().map(|s| s.height).sum::<i64>(), PLOT_HEIGHT);
+        assert_eq!(pieces.last().map(|s| s.y), Some(PLOT_TOP));
         let only_failed = Counts {
             failed: 1,
             ..Counts::default()
@@ -268,5 +413,37 @@ mod tests {
         let small = stack(only_failed, 1000);
         assert_eq!(small.len(), 1);
         assert_eq!(small[0].height, 1);
+    }
+
+    #[test]
+    fn a_quiet_week_is_drawn_per_day_and_a_busy_one_per_hour() {
+        let now = 1_765_000_000_000;
+        let since = window_start(now);
+        let row = |hour: i64, first: i64| HourRow {
+            hour,
+            section: "va".into(),
+            channel: "bca".into(),
+            environment: Environment::Sandbox,
+            first_try: first,
+            retried: 0,
+            retrying: 0,
+            failed: 0,
+            attempts: first,
+            delivered_attempts: first,
+            latencies: Latencies::default(),
+        };
+        let last = now.div_euclid(HOUR_MS);
+        let quiet = Health::build(since, &[row(last, 3)]);
+        assert!(quiet.daily);
+        assert_eq!(quiet.bars.len(), quiet.days.len());
+        let tallest = quiet.bars.iter().map(|b| b.counts.total()).max();
+        assert_eq!(tallest, Some(3));
+        let busy = Health::build(since, &[row(last, 500), row(last - 30, 1)]);
+        assert!(!busy.daily);
+        assert_eq!(busy.bars.len(), 2);
+        assert_eq!(
+            busy.counts_axis.last().map(|t| t.label.as_str()),
+            Some("500")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `/admin/audit`: the audit log with filters and keyset pages, its CSV export and the chain
 //! check.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
@@ -173,16 +173,7 @@ pub async fn audit_csv(
             filter.before = batch.last().map(|e| e.event.id);
         }
     });
-    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"payhook-audit.csv\"",
-        ))
-        .streaming(body))
+    Ok(crate::csv::download("payhook-audit.csv", receiver))
 }
 
 fn push_csv_row(out: &mut String, entry: &AuditEntry) {

@@ -44,6 +44,7 @@ text_enum! {
         ApiKeyRotationScheduled = "api_key_rotation_scheduled",
         ApiKeyRotationCancelled = "api_key_rotation_cancelled",
         ApiKeyRotationTookOver = "api_key_rotation_took_over",
+        NotificationsExported = "notifications_exported",
     }
     /// A code that names no action.
     unknown: UnknownAction = "unknown audit action";
