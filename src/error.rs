@@ -8,8 +8,9 @@ use crate::domain::UnknownEnvironment;
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Signed out: to the sign-in page, which returns to this page (a GET's) after.
     #[error("sign-in required")]
-    SignInRequired,
+    SignInRequired(Option<crate::domain::ReturnPath>),
     #[error("a new password is required")]
     PasswordChangeRequired,
     #[error("two-factor sign-in must be set up first")]

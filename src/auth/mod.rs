@@ -44,6 +44,7 @@ pub(crate) mod keys {
     pub const PENDING_SINCE: &str = "pending_since";
     pub const PENDING_WRONG_CODES: &str = "pending_wrong";
     pub const PENDING_LANGUAGE: &str = "pending_lang";
+    pub const PENDING_NEXT: &str = "pending_next";
     /// When the two-factor setup this session began (after the password) started (ms).
     pub const TWO_FACTOR_SETUP: &str = "tf_setup";
 }

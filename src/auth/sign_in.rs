@@ -156,7 +156,12 @@ pub struct PendingSignIn {
 
 impl PendingSignIn {
     /// Starts the second step for `user` under a new session key, nothing left from before.
-    pub fn begin(session: &Session, user: &LoginUser, chosen: Option<Lang>) -> anyhow::Result<()> {
+    pub fn begin(
+        session: &Session,
+        user: &LoginUser,
+        chosen: Option<Lang>,
+        next: Option<&crate::domain::ReturnPath>,
+    ) -> anyhow::Result<()> {
         session.renew();
         session.clear();
         session.insert(keys::PENDING_USER_ID, user.id)?;
@@ -167,7 +172,16 @@ impl PendingSignIn {
         if let Some(lang) = chosen {
             session.insert(keys::PENDING_LANGUAGE, lang.code())?;
         }
+        if let Some(next) = next {
+            session.insert(keys::PENDING_NEXT, next.as_str())?;
+        }
         Ok(())
+    }
+
+    /// The page the waiting sign-in returns to, once its second step is passed.
+    pub fn next(session: &Session) -> Option<crate::domain::ReturnPath> {
+        let asked = session.get::<String>(keys::PENDING_NEXT).ok().flatten()?;
+        crate::domain::ReturnPath::parse(&asked)
     }
 
     /// The sign-in waiting in `session`, if one is and it began less than `timeout` ago

@@ -6,9 +6,11 @@ use std::fmt;
 use validator::ValidateEmail;
 
 mod email;
+mod return_path;
 mod text_enum;
 
 pub use email::{EmailKind, EmailStatus, SendOutcome};
+pub use return_path::ReturnPath;
 pub(crate) use text_enum::text_enum;
 
 text_enum! {

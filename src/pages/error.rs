@@ -21,7 +21,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::SignInRequired | Self::PasswordChangeRequired | Self::TwoFactorRequired => {
+            Self::SignInRequired(_) | Self::PasswordChangeRequired | Self::TwoFactorRequired => {
                 StatusCode::SEE_OTHER
             }
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
@@ -34,7 +34,12 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::SignInRequired => return super::see_other(paths::LOGIN),
+            Self::SignInRequired(None) => return super::see_other(paths::LOGIN),
+            Self::SignInRequired(Some(next)) => {
+                let next: String =
+                    url::form_urlencoded::byte_serialize(next.as_str().as_bytes()).collect();
+                return super::see_other(&format!("{}?next={next}", paths::LOGIN));
+            }
             Self::PasswordChangeRequired => return super::see_other(paths::ACCOUNT_PASSWORD),
             Self::TwoFactorRequired => return super::see_other(paths::TWO_FACTOR),
             Self::Database(error) => tracing::error!(%error, "database error"),
@@ -66,7 +71,7 @@ fn user_message(error: &AppError) -> String {
         AppError::PayloadTooLarge => "error.too_large",
         _ if error.is_unavailable() => "error.unavailable",
         AppError::Database(_) | AppError::Unexpected(_) => "error.internal",
-        AppError::SignInRequired
+        AppError::SignInRequired(_)
         | AppError::PasswordChangeRequired
         | AppError::TwoFactorRequired => "error.sign_in",
         AppError::Forbidden(message) => return (*message).to_owned(),

@@ -12,6 +12,8 @@ pub struct LoginPage {
     pub email: String,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
+    /// The page asked for while signed out, where the sign-in returns.
+    pub next: Option<crate::domain::ReturnPath>,
 }
 
 /// The second step of a sign-in: a code from the authenticator app or a recovery code.

@@ -11,6 +11,7 @@ use crate::auth::{
     CsrfForm, CurrentUser, EmptyForm, HasCsrfToken, PendingSignIn, RequestMeta, SecondStep,
     SignInOutcome, audit_best_effort, second_step, sign_in, start_session,
 };
+use crate::domain::ReturnPath;
 use crate::error::AppError;
 use crate::i18n::{self, Lang, t};
 use crate::pages::login::{LoginPage, SecondStepPage};
@@ -28,6 +29,9 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     csrf_token: String,
+    /// The page to return to (see `ReturnPath`).
+    #[serde(default)]
+    next: String,
 }
 
 impl HasCsrfToken for LoginForm {
@@ -43,6 +47,8 @@ pub struct LoginQuery {
     reset: Option<String>,
     /// Set when a sign-in ended at its second step.
     ended: Option<String>,
+    /// The page asked for while signed out.
+    next: Option<String>,
 }
 
 /// The sign-in form. Its CSRF token travels in a signed cookie: showing it stores nothing.
@@ -65,6 +71,7 @@ pub async fn login_form(
         } else {
             None
         },
+        next: query.next.as_deref().and_then(ReturnPath::parse),
     };
     with_cookie(render_page(StatusCode::OK, &page), cookie)
 }
@@ -76,12 +83,14 @@ pub async fn login(
     meta: RequestMeta,
     SignInForm(form): SignInForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    let next = ReturnPath::parse(&form.next);
     let refuse = |status: StatusCode, message: &str| {
         let page = LoginPage {
             layout: login_layout(form.csrf_token.clone()),
             email: form.email.clone(),
             error: Some(message.to_owned()),
             notice: None,
+            next: next.clone(),
         };
         render_page(status, &page)
     };
@@ -95,7 +104,7 @@ pub async fn login(
     let user = match sign_in(&state, &form.email, password, meta.client_ip, chosen).await? {
         SignInOutcome::SignedIn(user) => user,
         SignInOutcome::SecondFactor(user) => {
-            PendingSignIn::begin(&session, &user, chosen)
+            PendingSignIn::begin(&session, &user, chosen, next.as_ref())
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
             return Ok(see_other(paths::LOGIN_TWO_FACTOR));
         }
@@ -113,7 +122,10 @@ pub async fn login(
     };
     start_session(&session, user.id, user.session_epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    let signed_in = see_other(paths::PAYMENT_SETTINGS);
+    let signed_in = see_other(
+        next.as_ref()
+            .map_or(paths::PAYMENT_SETTINGS, ReturnPath::as_str),
+    );
     Ok(with_cookie(
         signed_in,
         Some(login_csrf::removal(&state.settings)),
@@ -143,11 +155,15 @@ pub async fn check_second_step(
     meta: RequestMeta,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
+    let next = PendingSignIn::next(&session);
     match second_step(&state, &session, &form.code, meta.client_ip).await? {
         SecondStep::SignedIn(user) => {
             start_session(&session, user.id, user.session_epoch)
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-            Ok(see_other(paths::PAYMENT_SETTINGS))
+            let to = next
+                .as_ref()
+                .map_or(paths::PAYMENT_SETTINGS, ReturnPath::as_str);
+            Ok(see_other(to))
         }
         SecondStep::Wrong(left) => {
             let page = SecondStepPage {

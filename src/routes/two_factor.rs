@@ -88,7 +88,7 @@ impl Owner {
         // Gone only if deleted under them.
         let account = state.db.account_contact(user.id).await?;
         Ok(Self {
-            account: account.ok_or(AppError::SignInRequired)?,
+            account: account.ok_or(AppError::SignInRequired(None))?,
             actor: user.actor(meta),
             client_ip: meta.client_ip,
         })

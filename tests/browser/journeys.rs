@@ -264,7 +264,7 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
     chrome.click("form[action='/logout'] button").await;
     chrome.wait_for_path("/login?signed_out=1").await;
     chrome.go("/admin/audit").await;
-    chrome.wait_for_path("/login").await;
+    chrome.wait_for_path("/login?next=%2Fadmin%2Faudit").await;
     chrome.close().await;
 }
 

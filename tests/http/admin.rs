@@ -34,7 +34,8 @@ async fn a_merchant_gets_404_on_every_admin_path(app: TestApp) {
             StatusCode::SEE_OTHER,
             "{path} signed out"
         );
-        assert_eq!(location(&anonymous), "/login");
+        let back: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        assert_eq!(location(&anonymous), format!("/login?next={back}"));
     }
     app.sign_in_new_merchant("acme").await;
     for path in ADMIN_PATHS {

@@ -15,6 +15,7 @@ on_both_backends!(
     signing_out_ends_the_session_so_a_replayed_cookie_is_signed_out,
     disabling_a_user_or_changing_its_password_ends_its_sessions,
     pages_require_a_signed_in_user,
+    a_sign_in_returns_to_the_page_asked_for_and_never_to_another_site,
     a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in,
 );
 
@@ -292,16 +293,110 @@ async fn a_hash_made_with_earlier_settings_is_upgraded_at_the_next_sign_in(app: 
 }
 
 async fn pages_require_a_signed_in_user(app: TestApp) {
-    for path in [
-        "/settings/payment",
-        "/settings/payment/va",
-        "/settings/payment/va/bca",
-        "/settings/payment/va/bca/history",
+    let response = app.get("/settings/payment").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        "/login",
+        "where a sign-in lands anyway"
+    );
+    for (path, back) in [
+        ("/settings/payment/va", "%2Fsettings%2Fpayment%2Fva"),
+        (
+            "/settings/payment/va/bca",
+            "%2Fsettings%2Fpayment%2Fva%2Fbca",
+        ),
+        (
+            "/integration/notifications/5?merchant=acme",
+            "%2Fintegration%2Fnotifications%2F5%3Fmerchant%3Dacme",
+        ),
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(location(&response), "/login");
+        assert_eq!(location(&response), format!("/login?next={back}"));
     }
+    // A form sent while signed out is not where a sign-in returns.
+    let response = app
+        .post(
+            "/settings/payment/va/bca",
+            &[("sandbox_url", "https://a.example/")],
+        )
+        .await;
+    assert!(location(&response).starts_with("/login") && !location(&response).contains("next"));
+}
+
+/// Signs in on a fresh browser with `next` as the sign-in form sends it; where it lands.
+async fn landing_after_sign_in(app: &TestApp, email: &str, next: &str) -> String {
+    let browser = app.new_browser();
+    let asked = format!(
+        "/login?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
+    let page = browser.get_text(&asked).await;
+    let response = browser
+        .client
+        .post(browser.url("/login"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &payhook_testing::csrf_token(&page)),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+    location(&response).to_owned()
+}
+
+async fn a_sign_in_returns_to_the_page_asked_for_and_never_to_another_site(app: TestApp) {
+    let email = app.create_merchant_user("acme").await;
+    let asked = "/integration/notifications?status=failed";
+    let signed_out = app.new_browser().get(asked).await;
+    let to_login = location(&signed_out).to_owned();
+    assert_eq!(
+        to_login,
+        "/login?next=%2Fintegration%2Fnotifications%3Fstatus%3Dfailed"
+    );
+    let form = app.new_browser().get_text(&to_login).await;
+    assert!(
+        form.contains("name=\"next\" value=\"/integration/notifications?status=failed\""),
+        "the form carries it: {form}"
+    );
+    assert_eq!(landing_after_sign_in(&app, &email, asked).await, asked);
+    for outside in [
+        "https://evil.example/settings",
+        "//evil.example/settings",
+        "/\\evil.example/settings",
+        "javascript:alert(1)",
+        "/login?next=/settings/payment/va",
+    ] {
+        assert_eq!(
+            landing_after_sign_in(&app, &email, outside).await,
+            "/settings/payment",
+            "{outside} is ignored"
+        );
+    }
+    // A refused password keeps where it was going.
+    let browser = app.new_browser();
+    let page = browser
+        .get_text("/login?next=%2Fsettings%2Fpayment%2Fva")
+        .await;
+    let refused = browser
+        .client
+        .post(browser.url("/login"))
+        .form(&[
+            ("email", email.as_str()),
+            ("password", "not the password"),
+            ("csrf_token", &payhook_testing::csrf_token(&page)),
+            ("next", "/settings/payment/va"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let again = refused.text().await.unwrap();
+    assert!(again.contains("name=\"next\" value=\"/settings/payment/va\""));
 }
 
 async fn no_sign_in_without_its_audit_event(app: TestApp) {

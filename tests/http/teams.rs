@@ -319,7 +319,10 @@ async fn nobody_changes_their_own_role_and_the_last_owner_stays(backend: Backend
         .submit(paths::TEAM, &paths::team_member_remove(&owner_id), &[])
         .await;
     assert_eq!(location(&left), paths::SIGNED_OUT);
-    assert_eq!(location(&app.get(paths::TEAM).await), paths::LOGIN);
+    assert_eq!(
+        location(&app.get(paths::TEAM).await),
+        "/login?next=%2Fsettings%2Fteam"
+    );
     // Now the second is the last owner: a disabled owner does not count as another.
     let second = app.signed_in_browser(&second).await;
     let team = second.get_text(paths::TEAM).await;

@@ -158,21 +158,44 @@ async fn enrol_sign_out_and_sign_in_with_a_code_that_works_once(backend: Backend
 async fn until_the_code_is_passed_the_browser_is_not_signed_in(backend: Backend) {
     let app = payhook_testing::spawn_app(backend).await;
     let email = app.sign_in_new_merchant("acme").await;
-    enrol(&app).await;
+    let enrolled = enrol(&app).await;
+    // Signed out, the browser asked for the API keys: the sign-in goes back there.
     let browser = app.new_browser();
-    let first = browser.login(&email, PASSWORD).await;
+    let login = browser
+        .get_text("/login?next=%2Fintegration%2Fapi-keys")
+        .await;
+    let first = browser
+        .post(
+            "/login",
+            &[
+                ("email", email.as_str()),
+                ("password", PASSWORD),
+                ("csrf_token", &payhook_testing::csrf_token(&login)),
+                ("next", "/integration/api-keys"),
+            ],
+        )
+        .await;
     assert_eq!(location(&first), "/login/two-factor");
-    for page in [
-        "/settings/payment",
-        "/account/two-factor",
-        "/integration/api-keys",
+    for (page, to) in [
+        ("/settings/payment", "/login"),
+        ("/account/two-factor", "/login?next=%2Faccount%2Ftwo-factor"),
+        (
+            "/integration/api-keys",
+            "/login?next=%2Fintegration%2Fapi-keys",
+        ),
     ] {
-        assert_eq!(location(&browser.get(page).await), "/login", "{page}");
+        assert_eq!(location(&browser.get(page).await), to, "{page}");
     }
     let form = browser.get_text("/login/two-factor").await;
     assert!(form.contains(r#"autocomplete="one-time-code""#), "{form}");
     // Only one sign-in counts, when the code is passed.
     assert_eq!(events(&app, "sign_in").await, 1);
+    let code = totp_ahead(&enrolled.secret, 1);
+    let passed = browser
+        .submit("/login/two-factor", "/login/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(location(&passed), "/integration/api-keys");
+    assert_eq!(events(&app, "sign_in").await, 2);
 
     // A fresh browser has no pending step: its form sends it to the password.
     let stranger = app.new_browser();

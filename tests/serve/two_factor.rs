@@ -60,7 +60,10 @@ async fn an_operator_turns_off_a_lost_authenticator_from_the_command_line(backen
     assert!(stdout.contains("is off"), "{stdout}");
 
     // Their sessions ended; the password alone signs in, and leads to setting it up again.
-    assert_eq!(location(&browser.get("/admin").await), "/login");
+    assert_eq!(
+        location(&browser.get("/admin").await),
+        "/login?next=%2Fadmin"
+    );
     let again = Browser::new(browser.address.clone());
     let signed_in = again.login(admin, PASSWORD).await;
     assert_eq!(location(&signed_in), "/settings/payment");
