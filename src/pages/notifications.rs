@@ -175,7 +175,7 @@ pub fn status_css(status: &DeliveryStatus) -> &'static str {
     match status {
         DeliveryStatus::Delivered => "badge-ok",
         DeliveryStatus::Retrying | DeliveryStatus::Pending => "badge-partial",
-        DeliveryStatus::Failed => "badge-none",
+        DeliveryStatus::Failed => "badge-failed",
     }
 }
 

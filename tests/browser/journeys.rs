@@ -660,7 +660,8 @@ pub async fn a_failed_notification_is_found_resent_and_delivered(run: Run) {
     );
     chrome.shot("notification-detail-id").await;
     chrome.go("/settings/payment/va").await;
-    assert_eq!(chrome.text(badge).await, "Gagal");
+    // A failing channel is "Bermasalah", a failed notification "Gagal".
+    assert_eq!(chrome.text(badge).await, "Bermasalah");
     assert!(
         attribute(&chrome, badge, "title")
             .await

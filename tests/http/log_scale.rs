@@ -145,6 +145,12 @@ async fn the_roll_up_is_a_recount_through_retries_resends_and_tests(backend: Bac
     assert_eq!(number_after(&log, "data-failed"), 1);
     assert_eq!(number_after(&log, "data-retrying"), 0);
     assert!(log.contains("85.7%"), "6 of 7 delivered");
+    let failed_row = &log[log.find("data-status=\"failed\"").expect("the failed one")..];
+    let failed_row = &failed_row[..failed_row.find("</tr>").unwrap()];
+    assert!(
+        failed_row.contains("badge badge-failed"),
+        "a failed notification is red, not grey: {failed_row}"
+    );
     let health = app.get_text(&format!("{LOG}/health")).await;
     assert_eq!(number_after(&health, "id=\"total-first\""), 3);
     assert_eq!(number_after(&health, "id=\"total-retried\""), 3);
