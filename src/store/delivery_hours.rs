@@ -230,8 +230,8 @@ impl Db {
         })
     }
 
-    /// Every roll-up row, as a recount from the raw rows would give it (for tests and the
-    /// benchmark's check): `(merchant, hour, section, channel, environment)` and the counts.
+    /// Every roll-up row with its merchant, in key order: what the tests hold against a recount
+    /// from the raw rows.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn all_delivery_hours(&self) -> sqlx::Result<Vec<(i64, HourRow)>> {
         let rows: Vec<MerchantHour> = on_pool!(self, |pool| {

@@ -318,32 +318,32 @@ fn stack(counts: Counts, top: i64) -> Vec<Segment> {
 }
 
 /// One channel and environment's counts, attempts and latency buckets over the week.
-type Tally = (Option<Environment>, Counts, i64, i64, Latencies);
+type Tally = (Counts, i64, i64, Latencies);
 
 fn channel_stats(rows: &[HourRow]) -> Vec<ChannelStats> {
-    let mut by_channel: BTreeMap<(&str, &str, &str), Tally> = BTreeMap::new();
+    // Keyed by the environment's place in `Environment::ALL`, so the table lists them in order.
+    let mut by_channel: BTreeMap<(&str, &str, usize), Tally> = BTreeMap::new();
     for row in rows {
-        let key = (
-            row.section.as_str(),
-            row.channel.as_str(),
-            row.environment.as_str(),
-        );
+        let environment = Environment::ALL
+            .iter()
+            .position(|&e| e == row.environment)
+            .unwrap_or(0);
+        let key = (row.section.as_str(), row.channel.as_str(), environment);
         let entry = by_channel.entry(key).or_default();
-        entry.0 = Some(row.environment);
-        entry.1.add(Counts::of(row));
-        entry.2 += row.attempts;
-        entry.3 += row.delivered_attempts;
-        for (sum, n) in entry.4.0.iter_mut().zip(row.latencies.0) {
+        entry.0.add(Counts::of(row));
+        entry.1 += row.attempts;
+        entry.2 += row.delivered_attempts;
+        for (sum, n) in entry.3.0.iter_mut().zip(row.latencies.0) {
             *sum += n;
         }
     }
     by_channel
         .into_iter()
         .map(
-            |((section, channel, _), (environment, counts, attempts, delivered, latencies))| {
+            |((section, channel, environment), (counts, attempts, delivered, latencies))| {
                 ChannelStats {
                     name: channel_name(section, channel),
-                    environment: environment.unwrap_or(Environment::Sandbox),
+                    environment: Environment::ALL[environment],
                     counts,
                     attempts,
                     delivered_attempts: delivered,
