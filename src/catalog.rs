@@ -128,6 +128,23 @@ impl Section {
         self.channels.iter().find(|c| c.code == code)
     }
 
+    /// The channel of this section a reader named: by its code, its name or its gateway id,
+    /// whatever the case (`mandiri`, `Mandiri`, `VIRTUAL_ACCOUNT_BANK_MANDIRI`).
+    pub fn find_channel(&self, typed: &str) -> Option<&'static Channel> {
+        let typed = typed.trim();
+        self.channels.iter().find(|c| {
+            c.code.eq_ignore_ascii_case(typed)
+                || c.name.eq_ignore_ascii_case(typed)
+                || c.gateway_id.eq_ignore_ascii_case(typed)
+        })
+    }
+
+    /// Whether one URL pair can be applied to all its channels at once: a section of several
+    /// channels, each with its own CONFIGURE.
+    pub fn can_apply_to_all(&self) -> bool {
+        !self.single_box && self.channels.len() > 1
+    }
+
     /// SNAP for `va_snap`, the non-SNAP format everywhere else.
     pub fn format(&self) -> NotificationFormat {
         if self.code == "va_snap" {

@@ -54,6 +54,19 @@ pub fn push_row<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) 
     out.push_str("\r\n");
 }
 
+/// An export's filters as the audit log keeps them: with the zone their dates were read in,
+/// when they have dates, since another reader may read in another zone.
+pub fn with_zone(filters: &str, dates: &[&Option<String>]) -> String {
+    let dated = dates
+        .iter()
+        .any(|date| date.as_deref().is_some_and(|d| !d.trim().is_empty()));
+    if dated {
+        format!("{filters}&zone={}", crate::i18n::zone())
+    } else {
+        filters.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

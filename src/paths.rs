@@ -14,6 +14,7 @@ pub const SIGNED_OUT: &str = "/login?signed_out=1";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_ALERTS: &str = "/account/alerts";
+pub const ACCOUNT_TIME_ZONE: &str = "/account/time-zone";
 pub const LOGIN_TWO_FACTOR: &str = "/login/two-factor";
 /// Where a sign-in that ended at its second step starts again.
 pub const SIGN_IN_ENDED: &str = "/login?ended=1";
@@ -32,6 +33,9 @@ pub const TOKEN_ROUTES: [&str; 2] = [PASSWORD_RESET, INVITATION];
 
 pub const PAYMENT_SETTINGS: &str = "/settings/payment";
 pub const SECTION: &str = "/settings/payment/{section}";
+/// Registered before [`CHANNEL`], whose pattern it also matches (no channel is called `apply`).
+pub const SECTION_APPLY: &str = "/settings/payment/{section}/apply";
+pub const SECTION_APPLY_CONFIRM: &str = "/settings/payment/{section}/apply/confirm";
 pub const CHANNEL: &str = "/settings/payment/{section}/{channel}";
 pub const CHANNEL_TEST: &str = "/settings/payment/{section}/{channel}/test";
 pub const CHANNEL_HISTORY: &str = "/settings/payment/{section}/{channel}/history";
@@ -100,6 +104,16 @@ pub fn static_file(name: &str) -> String {
 /// A section's channel table.
 pub fn section(section: &str) -> String {
     fill(SECTION, &[section])
+}
+
+/// Where one URL pair for every channel of a section is reviewed.
+pub fn section_apply(section: &str) -> String {
+    fill(SECTION_APPLY, &[section])
+}
+
+/// Where a reviewed URL pair is saved to every channel of a section.
+pub fn section_apply_confirm(section: &str) -> String {
+    fill(SECTION_APPLY_CONFIRM, &[section])
 }
 
 /// A channel's CONFIGURE form.
@@ -180,6 +194,11 @@ mod tests {
     fn built_paths_fill_their_route_patterns() {
         assert_eq!(section("va"), "/settings/payment/va");
         assert_eq!(channel("va", "bca"), "/settings/payment/va/bca");
+        assert_eq!(section_apply("va"), "/settings/payment/va/apply");
+        assert_eq!(
+            section_apply_confirm("va"),
+            "/settings/payment/va/apply/confirm"
+        );
         assert_eq!(channel_test("va", "bca"), "/settings/payment/va/bca/test");
         assert_eq!(
             channel_history("va", "bca"),

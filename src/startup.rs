@@ -27,8 +27,9 @@ use crate::paths;
 use crate::request_span::RequestSpan;
 use crate::routes::admin::{audit, merchants, overview, users};
 use crate::routes::{
-    account, api, assets, health, integration, invitations, language, log_export, login, metrics,
-    notifications, password, recover, settings, team, test_notification, two_factor,
+    account, api, apply_section, assets, health, integration, invitations, language, log_export,
+    login, metrics, notifications, password, recover, settings, team, test_notification,
+    two_factor,
 };
 use crate::save_queue::SaveQueue;
 use crate::shutdown::StopClaiming;
@@ -311,6 +312,7 @@ route_table! {
     get paths::ACCOUNT_PASSWORD => account::password_form, SignedIn;
     post paths::ACCOUNT_PASSWORD => account::change_password, SignedIn;
     post paths::ACCOUNT_ALERTS => account::set_failure_alerts, Developers;
+    post paths::ACCOUNT_TIME_ZONE => account::set_time_zone, SignedIn;
     get paths::TWO_FACTOR => two_factor::two_factor_page, SignedIn;
     post paths::TWO_FACTOR_SETUP => two_factor::begin_setup, SignedIn;
     post paths::TWO_FACTOR_CONFIRM => two_factor::confirm, SignedIn;
@@ -318,7 +320,10 @@ route_table! {
     post paths::TWO_FACTOR_RECOVERY_CODES => two_factor::replace_recovery_codes, SignedIn;
     // Settings > Payment Settings
     get paths::PAYMENT_SETTINGS => settings::payment_settings, Readers;
+    get paths::SECTION_APPLY => apply_section::apply_form, Developers;
     get paths::CHANNEL => settings::configure_form, Readers;
+    post paths::SECTION_APPLY => apply_section::review, Developers;
+    post paths::SECTION_APPLY_CONFIRM => apply_section::apply, Developers;
     post paths::CHANNEL => settings::save_configuration, Developers;
     get paths::CHANNEL_HISTORY => settings::channel_history, Readers;
     post paths::CHANNEL_TEST => test_notification::send_test_notification, Developers;
@@ -375,8 +380,10 @@ fn warn_about_relaxed_checks(settings: &Settings) {
     }
 }
 
-async fn home() -> HttpResponse {
-    crate::pages::see_other(paths::PAYMENT_SETTINGS)
+/// The brand's link: where a signed-in user lands; signing in first otherwise.
+async fn home(user: Option<crate::auth::CurrentUser>) -> HttpResponse {
+    let role = user.map_or(crate::domain::Role::Owner, |user| user.role);
+    crate::pages::see_other(crate::auth::landing(role))
 }
 
 /// An unknown path: JSON under the API, the error page elsewhere.

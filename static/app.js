@@ -129,3 +129,64 @@
     }
   });
 })();
+
+// Copy buttons beside a Client-Id or a shown secret. Without this script they stay hidden and
+// the text is selectable as it is; with it, a click selects the text and copies it when the
+// browser allows, else says to press Ctrl+C.
+(function () {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) {
+      continue;
+    }
+    const label = button.firstChild;
+    button.hidden = false;
+    button.addEventListener("click", async function () {
+      const selection = window.getSelection();
+      selection.selectAllChildren(source);
+      let copied = false;
+      try {
+        if (navigator.clipboard) {
+          await navigator.clipboard.writeText(source.textContent);
+          copied = true;
+        }
+      } catch (error) {
+        copied = false;
+      }
+      label.textContent = copied ? button.dataset.copied : button.dataset.selected;
+    });
+  }
+})();
+
+// The log's channel select follows its section select: only the chosen section's channels are
+// offered, and picking a channel picks its section. Without this script every section's
+// channels are offered, each option naming its section, so the form works the same.
+(function () {
+  const section = document.getElementById("f-section");
+  const channel = document.getElementById("f-channel");
+  if (!section || !channel) {
+    return;
+  }
+  function follow() {
+    for (const group of channel.querySelectorAll("optgroup")) {
+      const other = section.value !== "" && group.dataset.section !== section.value;
+      group.hidden = other;
+      group.disabled = other;
+    }
+    const picked = channel.selectedOptions[0];
+    if (picked && picked.parentElement.disabled) {
+      channel.value = "";
+    }
+  }
+  section.addEventListener("change", follow);
+  channel.addEventListener("change", function () {
+    const picked = channel.selectedOptions[0];
+    const group = picked && picked.parentElement.closest("optgroup");
+    if (group && section.value !== group.dataset.section) {
+      section.value = group.dataset.section;
+      follow();
+    }
+  });
+  follow();
+})();
+

@@ -556,11 +556,19 @@ async fn two_servers_on_one_postgres_and_redis_are_one_site() {
         .on(on_a)
         .submit("/login/two-factor", "/login/two-factor", &[("code", &code)])
         .await;
-    assert_eq!(payhook_testing::location(&passed), "/settings/payment");
+    assert_eq!(
+        payhook_testing::location(&passed),
+        "/admin",
+        "an admin lands on the Overview"
+    );
     let user = db.find_login_user(&payhook_testing::email(&email)).await;
     let id = user.unwrap().unwrap().id;
     let disabled = admin
-        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/disable"),
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
     assert_signed_out(&here, "disabled on the other server").await;

@@ -40,6 +40,8 @@ pub struct CurrentUser {
     pub two_factor_required: bool,
     /// The merchant's failing channels, for the banner on every page (read only when some are).
     pub failing: Vec<crate::store::health::FailingChannel>,
+    /// The zone the user reads times in (this request's times are already shown in it).
+    pub time_zone: crate::domain::TimeZone,
 }
 
 /// The session's own bookkeeping: who, which sign-in, and its clock.
@@ -114,6 +116,7 @@ impl CurrentUser {
                 .insert(keys::REFRESHED_AT, now)
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
         }
+        crate::i18n::set_zone(user.time_zone);
         let required = if user.role.is_staff() {
             state.settings.admin_two_factor == TwoFactorPolicy::Required
         } else {
@@ -140,6 +143,7 @@ impl CurrentUser {
             must_change_password: user.must_change_password,
             two_factor: user.two_factor,
             two_factor_required: required,
+            time_zone: user.time_zone,
         }))
     }
 

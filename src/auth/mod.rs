@@ -49,6 +49,16 @@ pub(crate) mod keys {
     pub const TWO_FACTOR_SETUP: &str = "tf_setup";
 }
 
+/// Where a user lands after signing in: the gateway's staff on the admin Overview, a merchant's
+/// team on Payment Settings.
+pub fn landing(role: crate::domain::Role) -> &'static str {
+    if role.is_staff() {
+        crate::paths::ADMIN
+    } else {
+        crate::paths::PAYMENT_SETTINGS
+    }
+}
+
 /// The session cookie's name: with `Secure` on, the `__Host-` prefix makes browsers refuse it
 /// unless it is Secure, host-only and for the whole site (Path=/, no Domain).
 pub fn session_cookie_name(secure: bool) -> &'static str {

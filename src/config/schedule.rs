@@ -33,6 +33,11 @@ impl RetrySchedule {
         Ok(Self(delays))
     }
 
+    /// How many attempts a notification gets before it has failed: the first and one per delay.
+    pub fn attempts(&self) -> i64 {
+        i64::try_from(self.0.len()).map_or(i64::MAX, |delays| delays + 1)
+    }
+
     /// What follows a failed attempt, the `attempts`-th (1 for the first), when the first was
     /// made at `first_at` (ms).
     pub fn after_failure(&self, attempts: i64, first_at: i64) -> AfterAttempt {

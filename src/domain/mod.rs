@@ -5,13 +5,17 @@ use std::fmt;
 
 use validator::ValidateEmail;
 
+mod delivery_error;
 mod email;
 mod return_path;
 mod text_enum;
+mod time_zone;
 
+pub use delivery_error::DeliveryError;
 pub use email::{EmailKind, EmailStatus, SendOutcome};
 pub use return_path::ReturnPath;
 pub(crate) use text_enum::text_enum;
+pub use time_zone::TimeZone;
 
 text_enum! {
     /// What a user may do: a merchant's team (owner, developer, viewer) or the gateway's staff

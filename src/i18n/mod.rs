@@ -2,8 +2,9 @@
 //! (`key = text`, one per line, `{}` where a value goes); a test fails when a key is missing in
 //! either. The language of the current request is a task-local set by `negotiate_language`.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
@@ -12,6 +13,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use time::OffsetDateTime;
+
+use crate::domain::TimeZone;
+
+mod delivery_error;
 
 /// The cookie remembering the language chosen with the switch in the header.
 pub const COOKIE: &str = "lang";
@@ -71,6 +76,19 @@ pub fn parse(source: &'static str) -> Table {
 tokio::task_local! {
     static CURRENT: Lang;
     static PATH: String;
+    /// The signed-in reader's zone, set once their account is read ([`set_zone`]).
+    static ZONE: Cell<TimeZone>;
+}
+
+/// The zone the request's times are shown in: the signed-in user's, else WIB.
+pub fn zone() -> TimeZone {
+    ZONE.try_with(Cell::get).unwrap_or_default()
+}
+
+/// Shows the rest of this request's times in `zone` (the signed-in user's choice).
+pub fn set_zone(zone: TimeZone) {
+    // Outside a request there is nothing to set: pages are only made inside one.
+    let _ = ZONE.try_with(|current| current.set(zone));
 }
 
 /// The path of the request being served (empty outside a request), for marking the current
@@ -208,9 +226,8 @@ pub async fn negotiate_language(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = choose(&request);
     let path = request.path().to_owned();
-    let mut response = CURRENT
-        .scope(lang, PATH.scope(path, next.call(request)))
-        .await?;
+    let serve = ZONE.scope(Cell::default(), next.call(request));
+    let mut response = CURRENT.scope(lang, PATH.scope(path, serve)).await?;
     // Caches must not hand a page in one language to a reader of the other.
     response.headers_mut().append(
         header::VARY,
@@ -219,10 +236,63 @@ pub async fn negotiate_language(
     Ok(response)
 }
 
-/// Formats stored milliseconds as `2026-11-22 07:40 UTC` (written out by hand: a table of
-/// channels formats one per row, and `time`'s generic formatter showed in the profile).
+/// The calendar fields of a time in ms shifted by `offset_ms`; `None` out of range.
+fn fields(ms: i64, offset_ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(ms.checked_add(offset_ms)?.div_euclid(1000)).ok()
+}
+
+/// Writes `2026-12-06 12:14:05` digit by digit: a table shows two times a row, and the
+/// formatting machinery showed in the profile.
+fn write_seconds(
+    out: &mut impl std::fmt::Write,
+    t: OffsetDateTime,
+    date_time_separator: char,
+) -> std::fmt::Result {
+    let year = t.year().clamp(0, 9999) as u32;
+    push_digits(out, year / 100)?;
+    push_digits(out, year % 100)?;
+    out.write_char('-')?;
+    push_digits(out, u32::from(u8::from(t.month())))?;
+    out.write_char('-')?;
+    push_digits(out, u32::from(t.day()))?;
+    out.write_char(date_time_separator)?;
+    push_digits(out, u32::from(t.hour()))?;
+    out.write_char(':')?;
+    push_digits(out, u32::from(t.minute()))?;
+    out.write_char(':')?;
+    push_digits(out, u32::from(t.second()))
+}
+
+/// Two digits of `n` (below 100).
+fn push_digits(out: &mut impl std::fmt::Write, n: u32) -> std::fmt::Result {
+    for digit in [n / 10, n % 10] {
+        out.write_char(char::from_digit(digit, 10).unwrap_or('0'))?;
+    }
+    Ok(())
+}
+
+/// Stored milliseconds as the reader's zone shows them, labelled and to the second (a
+/// notification and its next attempt can fall in one minute): `2026-12-06 12:14:05 WIB`.
 pub fn format_time(ms: &i64) -> String {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+    format_in(*ms, zone())
+}
+
+/// [`format_time`] in a given zone.
+pub fn format_in(ms: i64, zone: TimeZone) -> String {
+    let Some(t) = fields(ms, zone.offset_ms()) else {
+        return String::new();
+    };
+    let mut out = String::with_capacity(24);
+    let _ = write_seconds(&mut out, t, ' ');
+    out.push(' ');
+    out.push_str(zone.as_str());
+    out
+}
+
+/// Stored milliseconds in UTC to the minute, `2026-11-28 08:40 UTC`: emails, which a reader
+/// may forward across zones.
+pub fn format_utc_minute(ms: &i64) -> String {
+    let Some(t) = fields(*ms, 0) else {
         return String::new();
     };
     format!(
@@ -233,6 +303,41 @@ pub fn format_time(ms: &i64) -> String {
         t.hour(),
         t.minute()
     )
+}
+
+/// A shown time as HTML: the reader's zone in the text, the UTC value in its `title` and
+/// machine-readable in `datetime`. Made only of digits and fixed words, so it needs no escaping;
+/// written straight into the page, with no string of its own.
+pub fn time_html(ms: &i64) -> TimeHtml {
+    TimeHtml {
+        ms: *ms,
+        zone: zone(),
+    }
+}
+
+/// A time as [`time_html`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeHtml {
+    ms: i64,
+    zone: TimeZone,
+}
+
+impl Display for TimeHtml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (Some(utc), Some(local)) = (fields(self.ms, 0), fields(self.ms, self.zone.offset_ms()))
+        else {
+            return Ok(());
+        };
+        f.write_str("<time datetime=\"")?;
+        write_seconds(f, utc, 'T')?;
+        f.write_str("Z\" title=\"")?;
+        write_seconds(f, utc, ' ')?;
+        f.write_str(" UTC\">")?;
+        write_seconds(f, local, ' ')?;
+        f.write_char(' ')?;
+        f.write_str(self.zone.as_str())?;
+        f.write_str("</time>")
+    }
 }
 
 #[cfg(test)]
@@ -250,10 +355,29 @@ mod tests {
     }
 
     #[test]
-    fn times_are_shown_to_the_minute_in_utc() {
-        assert_eq!(format_time(&1_795_855_212_345), "2026-11-28 08:40 UTC");
-        assert_eq!(format_time(&-1), "1969-12-31 23:59 UTC");
-        assert_eq!(format_time(&0), "1970-01-01 00:00 UTC");
+    fn times_are_shown_to_the_second_in_a_labelled_zone() {
+        let at = 1_795_855_212_345;
+        assert_eq!(format_in(at, TimeZone::Wib), "2026-11-28 15:40:12 WIB");
+        assert_eq!(format_in(at, TimeZone::Wita), "2026-11-28 16:40:12 WITA");
+        assert_eq!(format_in(at, TimeZone::Wit), "2026-11-28 17:40:12 WIT");
+        assert_eq!(format_in(at, TimeZone::Utc), "2026-11-28 08:40:12 UTC");
+        assert_eq!(format_in(-1, TimeZone::Utc), "1969-12-31 23:59:59 UTC");
+        // Outside a request: WIB, the default.
+        assert_eq!(format_time(&0), "1970-01-01 07:00:00 WIB");
+        assert_eq!(
+            time_html(&at).to_string(),
+            "<time datetime=\"2026-11-28T08:40:12Z\" title=\"2026-11-28 08:40:12 UTC\">\
+             2026-11-28 15:40:12 WIB</time>"
+        );
+    }
+
+    #[test]
+    fn emails_show_utc_to_the_minute() {
+        assert_eq!(
+            format_utc_minute(&1_795_855_212_345),
+            "2026-11-28 08:40 UTC"
+        );
+        assert_eq!(format_utc_minute(&0), "1970-01-01 00:00 UTC");
     }
 
     #[test]

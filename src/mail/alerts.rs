@@ -8,8 +8,8 @@ use super::compose::Frame;
 use super::{Email, outbox};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
-use crate::domain::EmailKind;
-use crate::i18n::format_time;
+use crate::domain::{DeliveryError, EmailKind};
+use crate::i18n::format_utc_minute;
 use crate::store::health::{AlertMail, ChannelAlert, HealthTurn};
 use crate::store::outbox::QueuedEmail;
 
@@ -66,11 +66,15 @@ impl FailureAlert<'_> {
     }
 
     pub fn when(&self) -> String {
-        format_time(&self.alert.at)
+        format_utc_minute(&self.alert.at)
     }
 
-    /// What went wrong: the HTTP status, else the connection's error.
+    /// What went wrong, in the email's language; an error stored before errors had codes
+    /// gives its HTTP status, else its text as it is.
     pub fn error(&self) -> String {
+        if let Some(error) = self.alert.error.and_then(DeliveryError::decode) {
+            return error.describe(self.frame.lang);
+        }
         match (self.alert.http_status, self.alert.error) {
             (Some(status), _) => format!("HTTP {status}"),
             (None, Some(error)) => error.to_owned(),
@@ -133,5 +137,62 @@ impl AlertMail for Settings {
             }
         }
         queued
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailAddress, Environment};
+    use crate::i18n::Lang;
+
+    fn alert(http_status: Option<i64>, error: &str) -> ChannelAlert<'_> {
+        ChannelAlert {
+            turn: HealthTurn::Failing,
+            merchant_code: "acme".into(),
+            merchant_name: "Acme".into(),
+            section: "va",
+            channel: "bca",
+            environment: Environment::Sandbox,
+            url: "https://acme.example/notify",
+            http_status,
+            error: Some(error),
+            answer: None,
+            waiting: 1,
+            at: 0,
+            recipients: Vec::new(),
+        }
+    }
+
+    fn error_in(lang: Lang, alert: &ChannelAlert<'_>) -> String {
+        let to = EmailAddress::parse("owner@acme.example").unwrap();
+        let frame = Frame { lang, to: &to };
+        let link = "https://payhook.example/log";
+        FailureAlert { frame, alert, link }.error()
+    }
+
+    #[test]
+    fn the_last_error_is_written_in_the_recipients_language() {
+        let stored = DeliveryError::NotAccepted { status: 500 }.encode();
+        let alert = alert(Some(500), &stored);
+        assert_eq!(
+            error_in(Lang::En, &alert),
+            "HTTP 500: the notification was not accepted (expected 2xx)."
+        );
+        assert_eq!(
+            error_in(Lang::Id, &alert),
+            "HTTP 500: notifikasi tidak diterima (diharapkan 2xx)."
+        );
+    }
+
+    #[test]
+    fn an_error_stored_before_codes_reads_as_before() {
+        let old = alert(Some(502), "HTTP 502: the notification was not accepted.");
+        assert_eq!(error_in(Lang::Id, &old), "HTTP 502");
+        let refused = alert(None, "error sending request: connection refused");
+        assert_eq!(
+            error_in(Lang::Id, &refused),
+            "error sending request: connection refused"
+        );
     }
 }

@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::Email;
 use crate::domain::{EmailAddress, EmailKind};
-use crate::i18n::{Lang, format_time};
+use crate::i18n::{Lang, format_utc_minute};
 use crate::store::AuditAction;
 use crate::store::users::AccountContact;
 
@@ -95,7 +95,7 @@ struct PasswordChangedHtml<'a> {
 
 impl PasswordChanged<'_> {
     pub fn when(&self) -> String {
-        format_time(&self.at)
+        format_utc_minute(&self.at)
     }
 
     pub fn write(&self) -> askama::Result<Email> {
@@ -145,7 +145,7 @@ struct SecurityNoticeHtml<'a> {
 
 impl SecurityNotice<'_> {
     pub fn when(&self) -> String {
-        format_time(&self.at)
+        format_utc_minute(&self.at)
     }
 
     /// The text of `part` (`subject`, `body`) for this notice's event.
@@ -237,7 +237,7 @@ struct TeamNoticeHtml<'a> {
 
 impl TeamNotice<'_> {
     pub fn when(&self) -> String {
-        format_time(&self.at)
+        format_utc_minute(&self.at)
     }
 
     /// What happened, in one sentence.

@@ -7,7 +7,7 @@ use super::compose::Frame;
 use super::{Email, outbox};
 use crate::config::Settings;
 use crate::domain::{EmailKind, Environment};
-use crate::i18n::format_time;
+use crate::i18n::format_utc_minute;
 use crate::store::AuditAction;
 use crate::store::outbox::QueuedEmail;
 use crate::store::users::AccountContact;
@@ -59,7 +59,7 @@ impl RotationNotice<'_> {
 
     pub fn body(&self) -> String {
         let key = format!("email.rotation.{}.body", self.event.event);
-        let when = self.event.takes_over_at.map(|at| format_time(&at));
+        let when = self.event.takes_over_at.map(|at| format_utc_minute(&at));
         let when = when.as_deref().unwrap_or("");
         let (environment, client_id) = (self.environment(), self.event.client_id);
         match self.event.by {

@@ -9,8 +9,8 @@ use super::{Exchange, client, first_chars, millis};
 use crate::catalog::NotificationFormat;
 use crate::config::Settings;
 use crate::dns;
-use crate::domain::Environment;
 use crate::domain::Outcome;
+use crate::domain::{DeliveryError, Environment};
 use crate::store::NewAttempt;
 
 /// How much of an answer is stored with the attempt.
@@ -26,8 +26,8 @@ pub struct AttemptReport {
     pub request: Option<OutgoingRequest>,
     /// The answer; `None` when nothing was sent.
     pub exchange: Option<Exchange>,
-    /// Why nothing was sent: the rules the URL broke when re-checked.
-    pub refusals: Vec<&'static str>,
+    /// Why nothing was sent: the rules the URL broke when re-checked, or DNS's silence.
+    pub refusal: Option<DeliveryError>,
     /// The headers sent, as stored (a JSON array of pairs).
     pub headers_json: String,
 }
@@ -53,21 +53,22 @@ pub async fn attempt(settings: &Settings, notification: Notification<'_>) -> Att
         Some(&settings.resolver),
     )
     .await;
-    let refused = |refusals: Vec<&'static str>| AttemptReport {
+    let refused = |refusal: DeliveryError| AttemptReport {
         at,
         outcome: Outcome::Refused,
         request: None,
         exchange: None,
-        refusals,
+        refusal: Some(refusal),
         headers_json: "[]".to_owned(),
     };
     let vetted = match vetted {
         Ok(vetted) if !vetted.addresses.is_empty() => vetted,
         // Only reached when DNS did not answer: with no vetted address there is nowhere safe
         // to connect to.
-        Ok(_) => return refused(vec![crate::i18n::t("delivery.dns_unanswered")]),
+        Ok(_) => return refused(DeliveryError::DnsUnanswered),
         Err(violations) => {
-            return refused(violations.iter().map(|v| v.code.local_message()).collect());
+            let rules = violations.iter().map(|v| v.code.as_str().into()).collect();
+            return refused(DeliveryError::Refused { rules });
         }
     };
     let headers = signed_headers(
@@ -96,16 +97,16 @@ pub async fn attempt(settings: &Settings, notification: Notification<'_>) -> Att
         headers_json: serde_json::to_string(&request.headers).unwrap_or_else(|_| "[]".into()),
         request: Some(request),
         exchange: Some(exchange),
-        refusals: Vec::new(),
+        refusal: None,
     }
 }
 
 impl AttemptReport {
-    /// Why the attempt did not deliver, in words; `None` when it did.
-    pub fn error(&self) -> Option<String> {
+    /// Why the attempt did not deliver; `None` when it did.
+    pub fn error(&self) -> Option<&DeliveryError> {
         match &self.exchange {
-            Some(exchange) => exchange.error.clone(),
-            None => Some(self.refusals.join(" ")),
+            Some(exchange) => exchange.error.as_ref(),
+            None => self.refusal.as_ref(),
         }
     }
 

@@ -1,7 +1,6 @@
 //! The outbound HTTP client: talks only to vetted addresses, follows no redirect, waits a
 //! bounded time and reads a bounded answer.
 
-use crate::i18n::tf;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -11,7 +10,7 @@ use reqwest::dns::{Name, Resolve, Resolving};
 use reqwest::redirect::Policy;
 
 use super::message::OutgoingRequest;
-use crate::domain::Outcome;
+use crate::domain::{DeliveryError, Outcome};
 use crate::url_policy::NotificationUrl;
 
 /// At most this much of an answer is read.
@@ -28,7 +27,8 @@ pub struct Exchange {
     pub response_body: String,
     pub truncated: bool,
     pub latency: Duration,
-    pub error: Option<String>,
+    /// Why it did not deliver; with a 2xx status, why its answer broke off.
+    pub error: Option<DeliveryError>,
 }
 
 /// Refuses every lookup: the client may only use the addresses pinned for the vetted host,
@@ -89,7 +89,7 @@ pub async fn post(
     timeout: Duration,
 ) -> Exchange {
     let started = Instant::now();
-    let failed = |outcome: Outcome, error: String| Exchange {
+    let failed = |outcome: Outcome, error: DeliveryError| Exchange {
         outcome,
         status: None,
         location: None,
@@ -100,7 +100,10 @@ pub async fn post(
     };
     let client = match pinned_client(url, addresses) {
         Ok(client) => client,
-        Err(error) => return failed(Outcome::Failed, describe(&error)),
+        Err(error) => {
+            let detail = describe(&error);
+            return failed(Outcome::Failed, DeliveryError::NotSent { detail });
+        }
     };
     let mut builder = client
         .post(url.as_str())
@@ -112,9 +115,9 @@ pub async fn post(
     let mut response = match builder.send().await {
         Ok(response) => response,
         Err(error) if error.is_timeout() => {
-            return failed(Outcome::TimedOut, timeout_message(timeout));
+            return failed(Outcome::TimedOut, timed_out(timeout));
         }
-        Err(error) => return failed(Outcome::Failed, describe(&error)),
+        Err(error) => return failed(Outcome::Failed, sending_failed(&error)),
     };
     let status = response.status();
     let location = response
@@ -138,9 +141,11 @@ pub async fn post(
             Ok(None) => break,
             Err(error) => {
                 read_error = Some(if error.is_timeout() {
-                    timeout_message(timeout)
+                    timed_out(timeout)
                 } else {
-                    describe(&error)
+                    DeliveryError::ReadFailed {
+                        detail: describe(&error),
+                    }
                 });
                 break;
             }
@@ -152,14 +157,16 @@ pub async fn post(
         Outcome::Failed
     };
     let error = if status.is_redirection() {
-        Some(tf(
-            "test.redirect_not_followed",
-            &[&status.as_u16(), &location.as_deref().unwrap_or("-")],
-        ))
+        Some(DeliveryError::RedirectNotFollowed {
+            status: status.as_u16(),
+            location: location.clone(),
+        })
     } else if !status.is_success() {
-        Some(tf("test.not_accepted", &[&status.as_u16()]))
+        Some(DeliveryError::NotAccepted {
+            status: status.as_u16(),
+        })
     } else {
-        read_error.clone()
+        read_error
     };
     let span = tracing::Span::current();
     span.record("status", status.as_u16());
@@ -175,8 +182,47 @@ pub async fn post(
     }
 }
 
-fn timeout_message(timeout: Duration) -> String {
-    tf("test.timed_out", &[&timeout.as_secs_f32()])
+fn timed_out(timeout: Duration) -> DeliveryError {
+    DeliveryError::TimedOut {
+        seconds: timeout.as_secs_f64(),
+    }
+}
+
+/// A request that got no answer: no connection, a failed TLS handshake, or something else on
+/// the way, with the transport's own words.
+fn sending_failed(error: &reqwest::Error) -> DeliveryError {
+    let detail = describe(error);
+    if !error.is_connect() {
+        DeliveryError::TransportFailed { detail }
+    } else if tls_failed(error) {
+        DeliveryError::TlsFailed { detail }
+    } else {
+        DeliveryError::ConnectFailed { detail }
+    }
+}
+
+/// Whether a connect error came from the TLS handshake.
+fn tls_failed(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<std::io::Error>().is_some_and(tls_io) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// rustls reports a failed handshake through the stream as `InvalidData` (a TCP connect never
+/// does), and a peer hanging up mid-handshake as "tls handshake eof"; hyper-rustls wraps
+/// either in another I/O error, whose `source` skips it.
+fn tls_io(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::InvalidData
+        || error.to_string().contains("tls handshake")
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            .is_some_and(tls_io)
 }
 
 /// The error and its causes, e.g. "error sending request: connection refused".

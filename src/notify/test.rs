@@ -9,7 +9,7 @@ use super::in_flight::TestSlot;
 use super::message::{self, PaymentFacts, Signer};
 use crate::catalog::ChannelTarget;
 use crate::config::Settings;
-use crate::domain::{DeliveryKind, Environment, PaymentStatus};
+use crate::domain::{DeliveryError, DeliveryKind, Environment, PaymentStatus};
 use crate::state::AppState;
 use crate::store::{Actor, Db, TestDelivery, now_ms};
 
@@ -142,7 +142,7 @@ async fn send_and_record(
         },
     };
     let report = attempt(settings, notification).await;
-    let error = report.error();
+    let error = report.error().map(DeliveryError::encode);
     let delivery = TestDelivery {
         merchant_id,
         section: target.section.code,

@@ -17,7 +17,8 @@ use crate::api_keys::{self, ApiKey};
 use crate::catalog::Section;
 use crate::config::Settings;
 use crate::domain::Environment;
-use crate::domain::{DeliveryKind, Outcome};
+use crate::domain::{DeliveryError, DeliveryKind, Outcome};
+use crate::i18n::Lang;
 use crate::metrics::Metrics;
 use crate::shutdown::{StopClaiming, finish_within};
 use crate::state::Wake;
@@ -298,8 +299,10 @@ async fn deliver(
         },
     };
     let report = attempt(settings, notification).await;
-    let error = report.error();
-    let record = report.record(error.as_deref());
+    let stored = report.error().map(DeliveryError::encode);
+    let record = report.record(stored.as_deref());
+    // The process log reads in English, whoever reads the pages.
+    let error = report.error().map(|e| e.describe(Lang::En));
     let error = error.as_deref();
     if delivery.manual_by.is_some() {
         match db.record_resend(delivery, &record, Some(settings)).await {

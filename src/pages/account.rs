@@ -39,4 +39,6 @@ pub struct PasswordPage {
     pub must_change: bool,
     /// Whether the failure emails are on, for a user who gets them (owners, developers).
     pub failure_alerts: Option<bool>,
+    /// The zone the user reads times in.
+    pub time_zone: crate::domain::TimeZone,
 }

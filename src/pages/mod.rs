@@ -12,6 +12,7 @@ use crate::paths;
 
 pub mod account;
 pub mod admin;
+pub mod apply_section;
 pub mod error;
 pub mod integration;
 pub mod invitations;
@@ -117,6 +118,8 @@ pub struct Layout {
     pub flash: Option<String>,
     /// The merchant's failing channels, named in a banner above every page.
     pub failing: Vec<FailingLink>,
+    /// The zone the page's times are shown in.
+    pub zone: crate::domain::TimeZone,
 }
 
 /// A failing channel and environment in the banner, linking to its filtered log.
@@ -168,6 +171,7 @@ impl Layout {
             csrf_token: String::new(),
             flash: None,
             failing: Vec::new(),
+            zone: crate::i18n::zone(),
         }
     }
 
@@ -185,6 +189,7 @@ impl Layout {
             csrf_token: crate::auth::csrf_token(&user.session),
             flash: crate::flash::current(),
             failing: user.failing.iter().map(FailingLink::of).collect(),
+            zone: user.time_zone,
         }
     }
 }
@@ -193,6 +198,11 @@ impl Layout {
     /// The page's language's text for `key`.
     pub fn t(&self, key: &str) -> &'static str {
         self.lang.t(key)
+    }
+
+    /// The text of `key` with the page's time zone (`WIB`) in its `{}`.
+    pub fn tz(&self, key: &str) -> String {
+        self.lang.tf(key, &[&self.zone.as_str()])
     }
 
     /// ` aria-current="page"` when the navigation link `href` leads to the current area.
@@ -210,9 +220,9 @@ impl Layout {
         self.lang.lookup(&format!("action.{code}")).unwrap_or(code)
     }
 
-    /// A stored field name as words (`sandbox_url` → "Sandbox URL"); unknown ones as themselves.
-    pub fn field<'a>(&self, name: &'a str) -> &'a str {
-        self.lang.lookup(&format!("field.{name}")).unwrap_or(name)
+    /// An audit event as a sentence in the page's language.
+    pub fn event(&self, event: &crate::store::ChainedEvent) -> admin::audit::Sentence {
+        admin::audit::Sentence::of(event, self.lang)
     }
 
     /// `t` with its `{}` placeholders filled in order.
@@ -224,4 +234,4 @@ impl Layout {
     }
 }
 
-pub use crate::i18n::format_time;
+pub use crate::i18n::{format_time, time_html};

@@ -5,152 +5,19 @@ use askama::Template;
 
 use super::{Layout, given};
 use crate::auth::Scope;
-use crate::catalog::{ChannelTarget, Section};
-use crate::domain::{DAY_MS, day_start_ms};
-use crate::domain::{DeliveryStatus, Outcome};
-use crate::error::AppError;
-use crate::i18n::{t, tf};
+use crate::catalog::{Channel, ChannelTarget, Section};
+use crate::domain::{DeliveryError, DeliveryStatus, Outcome};
+use crate::i18n::{Lang, t};
 use crate::paths;
-use crate::store::delivery_log::{
-    AttemptRow, Cursor, LogFilter, LogPage, LogRow, LogStatus, LoggedDelivery,
-};
+use crate::store::delivery_log::{AttemptRow, LogPage, LogRow, LoggedDelivery};
 
 pub mod chart;
+mod filters;
+mod retries;
 
 pub use chart::{Counts, Health};
-
-/// The longest invoice number the payment API accepts.
-const MAX_INVOICE_CHARS: usize = 64;
-
-/// The log's filters as typed, kept to fill the form and build page links.
-#[derive(Debug, Default, Clone)]
-pub struct LogQuery {
-    pub merchant: Option<String>,
-    pub section: Option<String>,
-    pub channel: Option<String>,
-    pub environment: Option<String>,
-    pub status: Option<String>,
-    pub invoice: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-impl LogQuery {
-    /// Reads the query string; a parameter the log does not know is a 400 naming it.
-    pub fn read(raw: &str) -> Result<Self, AppError> {
-        let mut query = Self::default();
-        for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-            let slot = match name.as_ref() {
-                "merchant" => &mut query.merchant,
-                "section" => &mut query.section,
-                "channel" => &mut query.channel,
-                "environment" => &mut query.environment,
-                "status" => &mut query.status,
-                "invoice" => &mut query.invoice,
-                "from" => &mut query.from,
-                "to" => &mut query.to,
-                "before" => &mut query.before,
-                "after" => &mut query.after,
-                other => {
-                    let shown: String = other.chars().take(40).collect();
-                    return Err(AppError::BadRequest(tf("log.unknown_filter", &[&shown])));
-                }
-            };
-            *slot = Some(value.into_owned());
-        }
-        Ok(query)
-    }
-
-    /// The filters (not the cursor) as a query string, for the page links.
-    pub fn filters_query(&self) -> String {
-        super::query_string(&[
-            ("merchant", &self.merchant),
-            ("section", &self.section),
-            ("channel", &self.channel),
-            ("environment", &self.environment),
-            ("status", &self.status),
-            ("invoice", &self.invoice),
-            ("from", &self.from),
-            ("to", &self.to),
-        ])
-    }
-
-    /// Turns the typed filters into a query; nonsense is a 400 naming the filter.
-    pub fn filter(&self) -> Result<(LogFilter, Cursor), AppError> {
-        let query = self;
-        let bad =
-            |name: &str, rule: &str| AppError::BadRequest(tf("log.bad_filter", &[&name, &t(rule)]));
-        let mut filter = LogFilter::default();
-        let section = match given(&query.section) {
-            Some(code) => {
-                Some(Section::find(code).ok_or_else(|| bad("section", "log.rule_section"))?)
-            }
-            None => None,
-        };
-        filter.section = section.map(|s| s.code);
-        if let Some(code) = given(&query.channel) {
-            let section = section.ok_or_else(|| bad("channel", "log.rule_channel_section"))?;
-            let channel = section
-                .channel(code)
-                .ok_or_else(|| bad("channel", "log.rule_channel"))?;
-            filter.channel = Some(channel.code);
-        }
-        filter.environment = given(&query.environment)
-            .map(|e| {
-                e.parse()
-                    .map_err(|_| bad("environment", "log.rule_environment"))
-            })
-            .transpose()?;
-        filter.status = given(&query.status)
-            .map(|s| {
-                s.parse::<LogStatus>()
-                    .map_err(|()| bad("status", "log.rule_status"))
-            })
-            .transpose()?;
-        if let Some(invoice) = given(&query.invoice) {
-            if invoice.chars().count() > MAX_INVOICE_CHARS {
-                return Err(bad("invoice", "log.rule_invoice"));
-            }
-            filter.invoice = Some(invoice.to_owned());
-        }
-        filter.from_ms = given(&query.from)
-            .map(|d| day_start_ms(d).ok_or_else(|| bad("from", "log.rule_date")))
-            .transpose()?;
-        filter.to_ms = given(&query.to)
-            .map(|d| {
-                day_start_ms(d)
-                    .map(|ms| ms + DAY_MS)
-                    .ok_or_else(|| bad("to", "log.rule_date"))
-            })
-            .transpose()?;
-        if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
-            && from >= to
-        {
-            return Err(bad("to", "log.rule_date_order"));
-        }
-        let cursor_id = |name: &str, value: &str| {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| bad(name, "log.rule_cursor"))
-        };
-        let cursor = match (given(&query.before), given(&query.after)) {
-            (Some(_), Some(_)) => return Err(bad("after", "log.rule_one_cursor")),
-            (Some(before), None) => Cursor::Before(cursor_id("before", before)?),
-            (None, Some(after)) => Cursor::After(cursor_id("after", after)?),
-            (None, None) => Cursor::Newest,
-        };
-        Ok((filter, cursor))
-    }
-
-    /// The query of a link to the page `cursor` (`before=ID` or `after=ID`) starts.
-    pub fn page_link(&self, cursor: &str, id: i64) -> String {
-        super::page_query(&self.filters_query(), cursor, id)
-    }
-}
+pub use filters::{BadFilter, LogQuery};
+pub use retries::Retries;
 
 /// A delivery's section and channel as the reader names them.
 pub fn channel_name(section: &str, channel: &str) -> String {
@@ -158,6 +25,11 @@ pub fn channel_name(section: &str, channel: &str) -> String {
         Some(target) => format!("{} · {}", target.section.local_title(), target.channel.name),
         None => format!("{section} · {channel}"),
     }
+}
+
+/// A stored delivery error in the reader's language (older rows' English text as it is).
+pub fn error_text(stored: &str) -> String {
+    DeliveryError::describe_stored(stored, Lang::current()).into_owned()
 }
 
 /// A delivery's status in words.
@@ -188,11 +60,62 @@ pub struct NotificationsPage {
     pub page: LogPage,
     /// Payment notifications created in the last 24 hours, by outcome so far.
     pub last_day: Counts,
+    /// The filter refused, shown beside the form (and no rows).
+    pub filter_error: Option<BadFilter>,
+    pub retries: Retries,
 }
 
 impl NotificationsPage {
     pub fn sections(&self) -> &'static [Section] {
         crate::catalog::SECTIONS
+    }
+
+    /// Whether the channel select's option for `channel` of `section` is the one chosen.
+    pub fn channel_chosen(&self, section: &Section, channel: &Channel) -> bool {
+        let typed = crate::pages::typed(&self.query.channel);
+        let section_chosen = crate::pages::typed(&self.query.section) == section.code;
+        match typed.split_once('/') {
+            Some((s, c)) => s == section.code && c == channel.code,
+            None => section_chosen && typed == channel.code,
+        }
+    }
+
+    /// The channel filter's value when it is none of the select's options (a refused one, as
+    /// typed), so the form shows it again.
+    pub fn unlisted_channel(&self) -> Option<&str> {
+        let typed = given(&self.query.channel)?;
+        let listed = self
+            .sections()
+            .iter()
+            .any(|s| s.channels.iter().any(|c| self.channel_chosen(s, c)));
+        (!listed).then_some(typed)
+    }
+
+    /// The refusal of the filter `field`, when it is the one refused.
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.filter_error
+            .as_ref()
+            .filter(|bad| bad.field == Some(field))
+            .map(|bad| bad.message.as_str())
+    }
+
+    /// ` aria-invalid="true" aria-describedby="filter-error"` on the refused filter's field.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.error_for(field).is_some() {
+            " aria-invalid=\"true\" aria-describedby=\"filter-error\""
+        } else {
+            ""
+        }
+    }
+
+    /// Whether any filter narrows the log (the empty log says what to do only when none does).
+    pub fn filtered(&self) -> bool {
+        let q = &self.query;
+        let filters = [&q.section, &q.channel, &q.environment, &q.status];
+        filters
+            .into_iter()
+            .chain([&q.invoice, &q.from, &q.to])
+            .any(|filter| given(filter).is_some())
     }
 
     pub fn older_link(&self) -> Option<String> {
@@ -273,6 +196,7 @@ pub struct DeliveryPage {
     pub total_attempts: i64,
     /// The URL saved now for the channel and environment, when it is not the one sent to.
     pub saved_elsewhere: Option<String>,
+    pub retries: Retries,
 }
 
 impl DeliveryPage {
@@ -280,9 +204,9 @@ impl DeliveryPage {
         layout: Layout,
         scope: Scope,
         delivery: LoggedDelivery,
-        newest_first: Vec<AttemptRow>,
-        total_attempts: i64,
+        (newest_first, total_attempts): (Vec<AttemptRow>, i64),
         saved_elsewhere: Option<String>,
+        retries: Retries,
     ) -> Self {
         let body = &delivery.request_body;
         let pretty_body = serde_json::from_str::<serde_json::Value>(body)
@@ -318,6 +242,7 @@ impl DeliveryPage {
             attempts,
             total_attempts,
             saved_elsewhere,
+            retries,
         }
     }
 

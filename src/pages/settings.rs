@@ -2,13 +2,14 @@
 
 use askama::Template;
 
-use super::{Layout, format_time};
+use super::{Layout, time_html};
 use crate::auth::{CurrentUser, Scope};
 use crate::catalog::{Channel, Section};
 use crate::domain::Environment;
 use crate::i18n::t;
 use crate::paths;
 use crate::store::{AuditEntry, ChannelSetting};
+use crate::url_field::JudgedUrls;
 
 /// One tab of the Payment Settings overview.
 pub struct SectionSummary {
@@ -106,12 +107,9 @@ impl ChannelRow {
             .collect()
     }
 
-    pub fn last_change(&self) -> String {
-        self.setting
-            .updated_at
-            .as_ref()
-            .map(format_time)
-            .unwrap_or_default()
+    /// When the channel last changed, as HTML (the zone's time, UTC in its title).
+    pub fn last_change(&self) -> Option<crate::i18n::TimeHtml> {
+        self.setting.updated_at.as_ref().map(time_html)
     }
 }
 
@@ -124,9 +122,77 @@ pub struct SectionPage {
     pub rows: Vec<ChannelRow>,
     /// Cards shows its single URL box directly on the section page.
     pub card_form: Option<ConfigureForm>,
+    /// The form that applies one URL pair to every channel, for those who may change them in a
+    /// section of several channels.
+    pub apply: Option<ConfigureForm>,
+    /// The channel whose URLs prefilled `apply`.
+    pub copied_from: Option<&'static str>,
+    /// The page is the apply form's own (`/settings/payment/{section}/apply`), not the table.
+    pub apply_page: bool,
 }
 
 impl SectionPage {
+    /// The page of `section` with its channel rows, offering an empty apply form where it may.
+    pub fn new(
+        user: &CurrentUser,
+        scope: Scope,
+        section: &'static Section,
+        rows: Vec<ChannelRow>,
+    ) -> Self {
+        let card_form = section
+            .single_box
+            .then(|| ConfigureForm::from_setting(&rows[0].setting));
+        let apply = (section.can_apply_to_all() && !scope.read_only).then(ConfigureForm::default);
+        Self {
+            layout: Layout::for_user(section.local_title(), user),
+            scope,
+            section,
+            rows,
+            card_form,
+            apply,
+            copied_from: None,
+            apply_page: false,
+        }
+    }
+
+    /// The apply form's own page: the section's channels stay off it, read only for copying.
+    pub fn apply_form(mut self) -> Self {
+        self.apply_page = true;
+        self.layout.title = t("apply.title").to_owned();
+        self
+    }
+
+    /// The apply form prefilled with the URLs of the section's channel `code`, if it has any.
+    pub fn copying(mut self, code: &str) -> Self {
+        let row = self
+            .copy_sources()
+            .into_iter()
+            .find(|r| r.channel.code == code);
+        let copied = row.map(|r| (r.channel.code, ConfigureForm::from_setting(&r.setting)));
+        if let (Some(form), Some((code, copied))) = (self.apply.as_mut(), copied) {
+            *form = copied;
+            self.copied_from = Some(code);
+        }
+        self
+    }
+
+    /// The apply form's page as it was posted, with the rules its fields broke.
+    pub fn with_apply_form(mut self, typed: ConfigureForm) -> Self {
+        self = self.apply_form();
+        if let Some(form) = self.apply.as_mut() {
+            *form = typed;
+        }
+        self
+    }
+
+    /// The channels with a URL to copy into the apply form.
+    pub fn copy_sources(&self) -> Vec<&ChannelRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.status != Status::NotConfigured)
+            .collect()
+    }
+
     /// Where a failing channel's badge leads: the log, filtered to that channel and the
     /// environment that fails (and to the merchant an admin is reading).
     pub fn failing_link(&self, channel: &str, environment: &Environment) -> String {
@@ -161,6 +227,17 @@ impl ConfigureForm {
             production_url: setting.production_url.clone().unwrap_or_default(),
             version: setting.version,
             ..Self::default()
+        }
+    }
+
+    /// The form as it was typed, with every rule each field broke.
+    pub fn typed(sandbox: &str, production: &str, judged: &JudgedUrls, version: i64) -> Self {
+        Self {
+            sandbox_url: sandbox.to_owned(),
+            production_url: production.to_owned(),
+            version,
+            sandbox_errors: judged.sandbox.errors.clone(),
+            production_errors: judged.production.errors.clone(),
         }
     }
 

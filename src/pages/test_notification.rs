@@ -8,7 +8,7 @@ use super::{Layout, render_page};
 use crate::auth::CurrentUser;
 use crate::catalog::{Channel, ChannelTarget, Section};
 use crate::domain::{Environment, Outcome};
-use crate::i18n::{t, tf};
+use crate::i18n::{Lang, t, tf};
 use crate::notify::in_flight::TESTS_IN_FLIGHT;
 use crate::notify::test::TESTS_PER_MINUTE;
 use crate::notify::{TestOutcome, TestReport};
@@ -28,8 +28,10 @@ pub struct TestResult {
     pub latency_ms: Option<i64>,
     pub response_start: String,
     pub truncated: bool,
+    /// Why the answer was not accepted, in the reader's language.
     pub error: Option<String>,
-    pub refusals: Vec<&'static str>,
+    /// Why nothing was sent, one reason a line, in the reader's language.
+    pub refusals: Vec<String>,
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub curl: String,
@@ -61,8 +63,14 @@ impl TestResult {
             truncated: exchange.is_some_and(|e| e.truncated)
                 || response_start.len() < response.len(),
             response_start: response_start.to_owned(),
-            error: exchange.and_then(|e| e.error.clone()),
-            refusals: report.refusals.clone(),
+            error: exchange
+                .and_then(|e| e.error.as_ref())
+                .map(|e| e.describe(Lang::current())),
+            refusals: report
+                .refusal
+                .as_ref()
+                .map(|e| e.reasons(Lang::current()))
+                .unwrap_or_default(),
             headers: report
                 .request
                 .as_ref()

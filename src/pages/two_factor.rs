@@ -76,12 +76,17 @@ pub struct RecoveryCodesPage {
     pub codes: Vec<String>,
     /// The codes as a `data:` link to a `.txt` file.
     pub download: String,
-    /// Two-factor was just turned on (rather than the codes replaced).
-    pub just_enabled: bool,
+    /// Two-factor was just turned on (rather than the codes replaced): what to say of it.
+    pub just_enabled: Option<&'static str>,
 }
 
 impl RecoveryCodesPage {
-    pub fn new(layout: Layout, codes: Vec<String>, account: &str, just_enabled: bool) -> Self {
+    pub fn new(
+        layout: Layout,
+        codes: Vec<String>,
+        account: &str,
+        just_enabled: Option<&'static str>,
+    ) -> Self {
         let mut text = format!("payhook recovery codes for {account}\n\n");
         for code in &codes {
             text.push_str(code);

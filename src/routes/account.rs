@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::reauth::{Reauth, confirm_password};
 use crate::auth::{self, CsrfForm, CurrentUser, Developer, MerchantUser, RequestMeta};
+use crate::domain::TimeZone;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::t;
@@ -26,6 +27,11 @@ crate::csrf_form!(
     AlertsForm { failure_alerts }
 );
 
+crate::csrf_form!(
+    /// The zone to show times in: `WIB`, `WITA`, `WIT` or `UTC`.
+    TimeZoneForm { time_zone }
+);
+
 pub async fn password_form(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -33,6 +39,7 @@ pub async fn password_form(
     let page = PasswordPage {
         failure_alerts: failure_alerts(&state, &user).await?,
         layout: Layout::for_user(t("nav.change_password"), &user),
+        time_zone: user.time_zone,
         errors: PasswordErrors::default(),
         must_change: user.must_change_password,
     };
@@ -71,6 +78,27 @@ pub async fn set_failure_alerts(
     Ok(redirect_with(paths::ACCOUNT_PASSWORD, message))
 }
 
+/// Times on every page are shown in the chosen zone from the next page on.
+pub async fn set_time_zone(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    CsrfForm(form): CsrfForm<TimeZoneForm>,
+) -> Result<HttpResponse, AppError> {
+    let zone: TimeZone = form
+        .time_zone
+        .parse()
+        .map_err(|_| AppError::BadRequest(t("account.zone_choose").to_owned()))?;
+    let merchant = user.merchant.as_ref().map(|m| m.id);
+    let actor = user.actor(&meta);
+    state
+        .db
+        .set_time_zone((user.id, merchant), zone, &actor)
+        .await?;
+    let message = crate::i18n::tf("account.zone_saved", &[&t(zone.label_key())]);
+    Ok(redirect_with(paths::ACCOUNT_PASSWORD, &message))
+}
+
 pub async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -101,6 +129,7 @@ pub async fn change_password(
         let page = PasswordPage {
             failure_alerts: failure_alerts(&state, &user).await?,
             layout: Layout::for_user(t("nav.change_password"), &user),
+            time_zone: user.time_zone,
             errors,
             must_change: user.must_change_password,
         };
@@ -117,10 +146,11 @@ pub async fn change_password(
     user.session
         .insert(auth::keys::EPOCH, epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    let next = if user.must_change_password {
-        paths::PAYMENT_SETTINGS
+    // A one-time password's first sign-in had no other sessions to sign out.
+    let (next, said) = if user.must_change_password {
+        (auth::landing(user.role), t("password.chosen"))
     } else {
-        paths::ACCOUNT_PASSWORD
+        (paths::ACCOUNT_PASSWORD, t("password.changed"))
     };
-    Ok(redirect_with(next, t("password.changed")))
+    Ok(redirect_with(next, said))
 }

@@ -14,14 +14,15 @@ use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::t;
 use crate::pages::integration::{ApiKeysPage, KeyRow, ShownSecret};
-use crate::pages::{Layout, format_time, render_page};
+use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::api_keys::secret_field;
 use crate::store::{Actor, AuditAction, AuditRecord};
 
 crate::csrf_form!(
-    /// Reveal and rotate both ask for the user's password again; a rotation says `when`:
+    /// Reveal and rotate both ask for the user's password again. A reveal without an
+    /// environment shows both secrets; a rotation names its environment and says `when`:
     /// `now` (the default) or in how many hours.
     KeyInput { environment, password, when }
 );
@@ -37,7 +38,15 @@ pub async fn api_keys_page(
     meta: RequestMeta,
 ) -> Result<HttpResponse, AppError> {
     let actor = merchant_user.user.actor(&meta);
-    render(&state, &merchant_user, &actor, StatusCode::OK, None, None).await
+    render(
+        &state,
+        &merchant_user,
+        &actor,
+        StatusCode::OK,
+        Vec::new(),
+        None,
+    )
+    .await
 }
 
 pub async fn reveal_secret(
@@ -46,38 +55,53 @@ pub async fn reveal_secret(
     meta: RequestMeta,
     CsrfForm(input): CsrfForm<KeyInput>,
 ) -> Result<HttpResponse, AppError> {
-    let environment: Environment = input.environment.parse()?;
+    let environments = match input.environment.as_str() {
+        "" => Environment::ALL.to_vec(),
+        one => vec![one.parse::<Environment>()?],
+    };
     let MerchantUser { user, merchant } = &merchant_user;
     let actor = user.actor(&meta);
     let refused = AuditAction::ApiKeyRevealFailed;
+    let field = (environments.len() == 1).then(|| secret_field(environments[0]));
     if let Some((status, message)) = refuse_password(
         &state,
         &merchant_user,
         &actor,
-        environment,
+        field,
         input.password,
         refused,
     )
     .await?
     {
-        return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+        return refuse(&state, &merchant_user, &actor, (status, message)).await;
     }
-    let record = AuditRecord {
-        merchant_id: Some(merchant.id),
-        field: Some(secret_field(environment)),
-        ..AuditRecord::of(AuditAction::ApiKeyReveal)
-    };
-    state.db.record_audit(&actor, &record).await?;
-    let key = api_keys::ensure(
-        &state.db,
-        &state.settings.secret_box,
-        merchant.id,
-        environment,
+    let mut shown_secrets = Vec::with_capacity(environments.len());
+    for environment in environments {
+        let record = AuditRecord {
+            merchant_id: Some(merchant.id),
+            field: Some(secret_field(environment)),
+            ..AuditRecord::of(AuditAction::ApiKeyReveal)
+        };
+        state.db.record_audit(&actor, &record).await?;
+        let key = api_keys::ensure(
+            &state.db,
+            &state.settings.secret_box,
+            merchant.id,
+            environment,
+            &actor,
+        )
+        .await?;
+        shown_secrets.push(shown(&key, false));
+    }
+    render(
+        &state,
+        &merchant_user,
         &actor,
+        StatusCode::OK,
+        shown_secrets,
+        None,
     )
-    .await?;
-    let shown = Some(shown(&key, false));
-    render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await
+    .await
 }
 
 pub async fn rotate_secret(
@@ -100,17 +124,18 @@ pub async fn rotate_secret(
     let MerchantUser { user, merchant } = &merchant_user;
     let actor = user.actor(&meta);
     let refused = AuditAction::ApiKeyRotateFailed;
+    let field = Some(secret_field(environment));
     if let Some((status, message)) = refuse_password(
         &state,
         &merchant_user,
         &actor,
-        environment,
+        field,
         input.password,
         refused,
     )
     .await?
     {
-        return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+        return refuse(&state, &merchant_user, &actor, (status, message)).await;
     }
     if let Some(hours) = delay {
         let owner = (merchant.id, merchant.name.as_str());
@@ -119,11 +144,11 @@ pub async fn rotate_secret(
             api_keys::schedule_rotation(&state.db, settings, owner, environment, hours, &actor);
         let Some(key) = scheduled.await? else {
             let (status, message) = (StatusCode::CONFLICT, t("keys.already_scheduled"));
-            return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+            return refuse(&state, &merchant_user, &actor, (status, message)).await;
         };
         state.mail.wake();
         tracing::info!(merchant = %merchant.code, %environment, hours, "rotation scheduled");
-        let shown = Some(shown(&key, true));
+        let shown = vec![shown(&key, true)];
         return render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await;
     }
     // A scheduled secret the merchant may be using already is not dropped without a word.
@@ -135,7 +160,7 @@ pub async fn rotate_secret(
     );
     if current.await?.is_some_and(|key| key.next.is_some()) {
         let (status, message) = (StatusCode::CONFLICT, t("keys.already_scheduled"));
-        return render(&state, &merchant_user, &actor, status, None, Some(message)).await;
+        return refuse(&state, &merchant_user, &actor, (status, message)).await;
     }
     let key = api_keys::rotate(
         &state.db,
@@ -146,7 +171,7 @@ pub async fn rotate_secret(
     )
     .await?;
     tracing::info!(merchant = %merchant.code, %environment, "API secret key rotated");
-    let shown = Some(shown(&key, true));
+    let shown = vec![shown(&key, true)];
     render(&state, &merchant_user, &actor, StatusCode::OK, shown, None).await
 }
 
@@ -176,7 +201,7 @@ async fn refuse_password(
     state: &AppState,
     MerchantUser { user, merchant }: &MerchantUser,
     actor: &Actor,
-    environment: Environment,
+    field: Option<&'static str>,
     typed: String,
     refused: AuditAction,
 ) -> Result<Option<(StatusCode, &'static str)>, AppError> {
@@ -186,7 +211,7 @@ async fn refuse_password(
     if reason.audited() {
         let record = AuditRecord {
             merchant_id: Some(merchant.id),
-            field: Some(secret_field(environment)),
+            field,
             ..AuditRecord::of(refused)
         };
         state.db.record_audit(actor, &record).await?;
@@ -211,15 +236,29 @@ fn shown(key: &ApiKey, just_rotated: bool) -> ShownSecret {
     let next = key.next.as_ref().filter(|_| just_rotated);
     let secret = next.map_or(&key.secret, |next| &next.secret);
     ShownSecret {
-        title: title(key.environment),
-        client_id: key.client_id.clone(),
+        environment: key.environment,
         secret: secret.expose().to_owned(),
         just_rotated,
-        takes_over: key
-            .next
-            .as_ref()
-            .map(|next| format_time(&next.takes_over_at)),
+        takes_over: next.map(|next| next.takes_over_at),
     }
+}
+
+/// The page again with `message` above it, answered with `status`; no secret shown.
+async fn refuse(
+    state: &AppState,
+    merchant_user: &MerchantUser,
+    actor: &Actor,
+    (status, message): (StatusCode, &'static str),
+) -> Result<HttpResponse, AppError> {
+    render(
+        state,
+        merchant_user,
+        actor,
+        status,
+        Vec::new(),
+        Some(message),
+    )
+    .await
 }
 
 async fn render(
@@ -227,7 +266,7 @@ async fn render(
     merchant_user: &MerchantUser,
     actor: &Actor,
     status: StatusCode,
-    shown: Option<ShownSecret>,
+    mut shown: Vec<ShownSecret>,
     error: Option<&'static str>,
 ) -> Result<HttpResponse, AppError> {
     let mut keys = Vec::new();
@@ -240,22 +279,23 @@ async fn render(
             actor,
         )
         .await?;
+        let shown = shown
+            .iter()
+            .position(|s| s.environment == environment)
+            .map(|i| shown.swap_remove(i));
         keys.push(KeyRow {
-            environment: environment.as_str(),
+            environment,
             title: title(environment),
             client_id: key.client_id,
-            created: format_time(&key.created_at),
-            rotated: key.rotated_at.as_ref().map(format_time),
-            scheduled: key
-                .next
-                .as_ref()
-                .map(|next| format_time(&next.takes_over_at)),
+            created: key.created_at,
+            rotated: key.rotated_at,
+            scheduled: key.next.as_ref().map(|next| next.takes_over_at),
+            shown,
         });
     }
     let page = ApiKeysPage {
         layout: Layout::for_user(t("nav.api_keys"), &merchant_user.user),
         keys,
-        shown,
         error,
         may_change: merchant_user.user.role.may_change_settings(),
     };

@@ -7,9 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{RequestMeta, Scoped};
 use crate::csv::push_row;
+use crate::domain::DeliveryError;
 use crate::error::AppError;
 use crate::flash::redirect_with;
-use crate::i18n::tf;
+use crate::i18n::{Lang, tf};
 use crate::pages::notifications::LogQuery;
 use crate::paths;
 use crate::state::AppState;
@@ -30,7 +31,7 @@ pub async fn notifications_csv(
     meta: RequestMeta,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let query = LogQuery::read(req.query_string())?;
+    let query = LogQuery::read(req.query_string());
     let (filter, _cursor) = query.filter()?;
     let db = &state.db;
     // The export is of the notifications there when it began: counted and streamed below the
@@ -52,7 +53,10 @@ pub async fn notifications_csv(
     }
     // Who took a copy of a merchant's notifications, and of which part, is in the audit log.
     let shown = if filters.is_empty() { "all" } else { &filters };
-    let what = format!("{shown} ({count})");
+    let what = format!(
+        "{} ({count})",
+        crate::csv::with_zone(shown, &[&query.from, &query.to])
+    );
     let record = AuditRecord {
         merchant_id: Some(scope.merchant_id),
         new_value: Some(&what),
@@ -116,6 +120,12 @@ pub fn utc(ms: i64) -> String {
 fn push_csv_row(out: &mut String, row: &LogRow) {
     let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
     let time = |ms: Option<i64>| ms.map(utc).unwrap_or_default();
+    // In English whatever the page's language: an export is read by scripts and compared.
+    let last_error = row
+        .last_error
+        .as_deref()
+        .map(|e| DeliveryError::describe_stored(e, Lang::En))
+        .unwrap_or_default();
     push_row(
         out,
         [
@@ -133,7 +143,7 @@ fn push_csv_row(out: &mut String, row: &LogRow) {
             &number(row.last_http_status),
             &time(row.last_attempt_at),
             &time(row.next_attempt_at),
-            row.last_error.as_deref().unwrap_or(""),
+            &last_error,
         ],
     );
 }

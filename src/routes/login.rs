@@ -122,10 +122,8 @@ pub async fn login(
     };
     start_session(&session, user.id, user.session_epoch)
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-    let signed_in = see_other(
-        next.as_ref()
-            .map_or(paths::PAYMENT_SETTINGS, ReturnPath::as_str),
-    );
+    let landing = crate::auth::landing(user.role);
+    let signed_in = see_other(next.as_ref().map_or(landing, ReturnPath::as_str));
     Ok(with_cookie(
         signed_in,
         Some(login_csrf::removal(&state.settings)),
@@ -160,9 +158,8 @@ pub async fn check_second_step(
         SecondStep::SignedIn(user) => {
             start_session(&session, user.id, user.session_epoch)
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
-            let to = next
-                .as_ref()
-                .map_or(paths::PAYMENT_SETTINGS, ReturnPath::as_str);
+            let landing = crate::auth::landing(user.role);
+            let to = next.as_ref().map_or(landing, ReturnPath::as_str);
             Ok(see_other(to))
         }
         SecondStep::Wrong(left) => {

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod apply_section;
 pub mod assets;
 pub mod health;
 pub mod integration;

@@ -11,11 +11,14 @@ use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
 use crate::pages::notifications::chart::{day_window_start, last_day, window_start};
-use crate::pages::notifications::{DeliveryPage, Health, HealthPage, LogQuery, NotificationsPage};
+use crate::pages::notifications::{
+    DeliveryPage, Health, HealthPage, LogQuery, NotificationsPage, Retries,
+};
 use crate::pages::{Layout, render_page};
 use crate::paths;
 use crate::state::AppState;
 use crate::store::delivery_hours::HOUR_MS;
+use crate::store::delivery_log::LogPage;
 use crate::store::resends::MAX_PENDING_RESENDS;
 use crate::store::{ResendRequest, now_ms};
 
@@ -34,14 +37,21 @@ pub async fn notification_log(
     Scoped { user, scope }: Scoped,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let query = LogQuery::read(req.query_string())?;
-    let (filter, cursor) = query.filter()?;
+    let mut query = LogQuery::read(req.query_string());
     let db = &state.db;
-    let page = db
-        .delivery_log(scope.merchant_id, &filter, cursor, LOG_PAGE_SIZE)
-        .await?;
+    // A refused filter is shown on the log itself, beside the filters as typed.
+    let (status, page, filter_error) = match query.filter() {
+        Ok((filter, cursor)) => {
+            query.section = filter.section.map(str::to_owned);
+            query.channel = filter.channel.map(str::to_owned);
+            let page = db.delivery_log(scope.merchant_id, &filter, cursor, LOG_PAGE_SIZE);
+            (StatusCode::OK, page.await?, None)
+        }
+        Err(bad) => (StatusCode::BAD_REQUEST, LogPage::default(), Some(bad)),
+    };
+    let now = now_ms();
     let hours = db
-        .delivery_hours(scope.merchant_id, day_window_start(now_ms()))
+        .delivery_hours(scope.merchant_id, day_window_start(now))
         .await?;
     let page = NotificationsPage {
         layout: Layout::for_user(t("log.title"), &user),
@@ -49,8 +59,10 @@ pub async fn notification_log(
         scope,
         query,
         page,
+        filter_error,
+        retries: Retries::new(&state.settings.retry_schedule, now),
     };
-    Ok(render_page(StatusCode::OK, &page))
+    Ok(render_page(status, &page))
 }
 
 /// Delivery health: the week's payment notifications per hour (or day), per day and per
@@ -66,7 +78,7 @@ pub async fn delivery_health(
         .await?;
     let page = HealthPage {
         layout: Layout::for_user(t("log.health_title"), &user),
-        health: Health::build(since, &rows),
+        health: Health::build(since, &rows, crate::i18n::zone()),
         scope,
     };
     Ok(render_page(StatusCode::OK, &page))
@@ -101,9 +113,9 @@ pub async fn notification_detail(
         Layout::for_user(&tf("log.delivery_title", &[&id]), &user),
         scope,
         delivery,
-        attempts,
-        total,
+        (attempts, total),
         saved_elsewhere,
+        Retries::new(&state.settings.retry_schedule, now_ms()),
     );
     Ok(render_page(StatusCode::OK, &page))
 }

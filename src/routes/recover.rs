@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::{CsrfForm, Developer, MerchantUser, RequestMeta};
 use crate::catalog::ChannelTarget;
-use crate::domain::{DAY_MS, day_of};
+use crate::domain::DAY_MS;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
@@ -31,7 +31,7 @@ pub async fn recover_page(
     Developer(merchant_user): Developer,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let query = LogQuery::read(req.query_string())?;
+    let query = LogQuery::read(req.query_string());
     let (range, filter) = parse_range(query)?;
     let count = state
         .db
@@ -82,12 +82,15 @@ pub async fn recover(
 /// at most that; nonsense is a 400 naming the filter, as on the log.
 fn parse_range(query: LogQuery) -> Result<(RecoverRange, RecoverFilter), AppError> {
     let (filter, _) = query.filter()?;
-    let today_end = crate::domain::day_start_ms(&day_of(now_ms())).unwrap_or(0) + DAY_MS;
+    // The reader's calendar: the dates given were read in their zone.
+    let zone = crate::i18n::zone();
+    let today_end = zone.day_start_ms(&zone.day_of(now_ms())).unwrap_or(0) + DAY_MS;
     let to_ms = filter.to_ms.unwrap_or(today_end);
     let from_ms = filter.from_ms.unwrap_or(to_ms - MAX_RANGE_DAYS * DAY_MS);
     if to_ms - from_ms > MAX_RANGE_DAYS * DAY_MS {
         let rule = t("recover.rule_range");
-        return Err(AppError::BadRequest(tf("log.bad_filter", &[&"to", &rule])));
+        let field = t("log.field_to");
+        return Err(AppError::BadRequest(tf("log.bad_filter", &[&field, &rule])));
     }
     let range = RecoverRange {
         section: filter.section.unwrap_or_default().to_owned(),
@@ -96,8 +99,8 @@ fn parse_range(query: LogQuery) -> Result<(RecoverRange, RecoverFilter), AppErro
             .environment
             .map(|e| e.to_string())
             .unwrap_or_default(),
-        from: day_of(from_ms),
-        to: day_of(to_ms - DAY_MS),
+        from: zone.day_of(from_ms),
+        to: zone.day_of(to_ms - DAY_MS),
     };
     let filter = RecoverFilter {
         section: filter.section,
@@ -126,7 +129,13 @@ fn describe(range: &RecoverRange, filter: &RecoverFilter) -> String {
     };
     tf(
         "recover.range",
-        &[&channel, &environment, &range.from, &range.to],
+        &[
+            &channel,
+            &environment,
+            &range.from,
+            &range.to,
+            &crate::i18n::zone().as_str(),
+        ],
     )
 }
 

@@ -8,7 +8,6 @@ use crate::auth::{
     CsrfForm, Developer, HasCsrfToken, MaybeScoped, MerchantUser, RequestMeta, Scope, Scoped,
 };
 use crate::catalog::{ChannelTarget, Section};
-use crate::config::Settings;
 use crate::domain::Environment;
 use crate::error::AppError;
 use crate::flash::redirect_with;
@@ -22,7 +21,7 @@ use crate::pages::test_notification::TestResultPage;
 use crate::pages::{Layout, render_page};
 use crate::state::AppState;
 use crate::store::{ChannelUpdate, SaveOutcome};
-use crate::url_field::{FieldVerdict, judge};
+use crate::url_field::JudgedUrls;
 
 pub async fn payment_settings(
     state: web::Data<AppState>,
@@ -59,16 +58,7 @@ pub async fn section_page(
         }
     };
     let rows = ChannelRow::for_section(section, stored);
-    let card_form = section
-        .single_box
-        .then(|| ConfigureForm::from_setting(&rows[0].setting));
-    let page = SectionPage {
-        layout: Layout::for_user(section.local_title(), &user),
-        scope,
-        section,
-        rows,
-        card_form,
-    };
+    let page = SectionPage::new(&user, scope, section, rows);
     Ok(render_page(StatusCode::OK, &page))
 }
 
@@ -116,19 +106,27 @@ pub async fn save_configuration(
 ) -> Result<HttpResponse, AppError> {
     let MerchantUser { user, merchant } = &who;
     let and_test: Option<Environment> = input.and_test.as_deref().map(str::parse).transpose()?;
-    let judged = JudgedUrls::of(&input, &state.settings, merchant.id).await;
+    let (sandbox, production) = (&input.sandbox_url, &input.production_url);
+    let judged = JudgedUrls::of(sandbox, production, &state.settings, merchant.id).await;
     let scope = Scope::own(merchant, user.role);
     if judged.has_errors() {
         let page = ConfigurePage::new(
             user,
             scope,
             target,
-            judged.form(&input, input.version),
+            typed_form(&input, &judged, input.version),
             None,
         );
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    let update = judged.update(merchant.id, target, input.version);
+    let update = ChannelUpdate {
+        merchant_id: merchant.id,
+        section: target.section.code,
+        channel: target.channel.code,
+        expected_version: input.version,
+        sandbox_url: judged.sandbox_url(),
+        production_url: judged.production_url(),
+    };
     let actor = user.actor(&meta);
     let names: [&dyn std::fmt::Display; 2] = [&target.channel.name, &target.section.local_title()];
     let saved = match state.saves.save(update, actor.clone()).await? {
@@ -138,7 +136,7 @@ pub async fn save_configuration(
             let (section, channel) = (target.section.code, target.channel.code);
             let current = state.db.channel_setting(merchant.id, section, channel);
             let current = current.await?;
-            let form = judged.form(&input, current.version);
+            let form = typed_form(&input, &judged, current.version);
             let page = ConfigurePage::new(user, scope, target, form, Some(current));
             return Ok(render_page(StatusCode::CONFLICT, &page));
         }
@@ -154,68 +152,9 @@ pub async fn save_configuration(
     Ok(answer)
 }
 
-/// Both URL fields of a posted CONFIGURE form, judged by the whole policy.
-struct JudgedUrls {
-    sandbox: FieldVerdict,
-    production: FieldVerdict,
-}
-
-impl JudgedUrls {
-    async fn of(input: &ConfigureInput, settings: &Settings, merchant_id: i64) -> Self {
-        let resolver = settings.dns_resolver().map(|r| r.for_merchant(merchant_id));
-        let (policy, resolver) = (&settings.url_policy, resolver.as_ref());
-        let (sandbox, production) = tokio::join!(
-            judge(&input.sandbox_url, Environment::Sandbox, policy, resolver),
-            judge(
-                &input.production_url,
-                Environment::Production,
-                policy,
-                resolver
-            ),
-        );
-        Self {
-            sandbox,
-            production,
-        }
-    }
-
-    fn has_errors(&self) -> bool {
-        !self.sandbox.errors.is_empty() || !self.production.errors.is_empty()
-    }
-
-    /// The form again with what was typed and every broken rule beside its field.
-    fn form(&self, input: &ConfigureInput, version: i64) -> ConfigureForm {
-        ConfigureForm {
-            sandbox_url: input.sandbox_url.clone(),
-            production_url: input.production_url.clone(),
-            version,
-            sandbox_errors: self.sandbox.errors.clone(),
-            production_errors: self.production.errors.clone(),
-        }
-    }
-
-    fn update(&self, merchant_id: i64, target: ChannelTarget, version: i64) -> ChannelUpdate {
-        ChannelUpdate {
-            merchant_id,
-            section: target.section.code,
-            channel: target.channel.code,
-            expected_version: version,
-            sandbox_url: self.sandbox.url.as_ref().map(|u| u.as_str().to_owned()),
-            production_url: self.production.url.as_ref().map(|u| u.as_str().to_owned()),
-        }
-    }
-
-    /// `message` followed by each warning the accepted URLs earned.
-    fn with_warnings(&self, message: String) -> String {
-        let warnings = self
-            .sandbox
-            .warnings
-            .iter()
-            .chain(&self.production.warnings);
-        warnings.fold(message, |text, warning| {
-            tf("settings.with_warning", &[&text, warning])
-        })
-    }
+/// The form again with what was typed and every broken rule beside its field.
+fn typed_form(input: &ConfigureInput, judged: &JudgedUrls, version: i64) -> ConfigureForm {
+    ConfigureForm::typed(&input.sandbox_url, &input.production_url, judged, version)
 }
 
 pub async fn channel_history(

@@ -159,7 +159,13 @@ pub async fn confirm(
                 .insert(auth::keys::EPOCH, epoch)
                 .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
             let layout = Layout::for_user(t("two_factor.codes_title"), &user);
-            let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), true);
+            // Set up at a first sign-in, there were no other sessions to sign out.
+            let said = if user.must_enrol() {
+                t("two_factor.now_on_first")
+            } else {
+                t("two_factor.now_on")
+            };
+            let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), Some(said));
             Ok(render_page(StatusCode::OK, &page))
         }
         Confirmed::Wrong(setup) => {
@@ -237,6 +243,6 @@ pub async fn replace_recovery_codes(
         return Ok(see_other(paths::TWO_FACTOR));
     };
     let layout = Layout::for_user(t("two_factor.codes_title"), &user);
-    let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), false);
+    let page = RecoveryCodesPage::new(layout, codes, user.email.as_str(), None);
     Ok(render_page(StatusCode::OK, &page))
 }

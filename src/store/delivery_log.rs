@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::{Db, Dialect, on_pool};
+use super::{Db, Dialect, on_pool, prefix_end};
 use crate::domain::{DeliveryKind, DeliveryStatus, Environment, Outcome, text_enum};
 
 /// The log's status filter: a delivery's status, or `test` for test notifications.
@@ -196,15 +196,6 @@ impl<'a> PaymentMatch<'a> {
             (Some(text), None) => Some(Self::Many(text)),
         }
     }
-}
-
-/// The first text after every text that starts with `prefix` (in byte order): a prefix match
-/// as a range, which an index answers.
-fn prefix_end(prefix: &str) -> String {
-    let mut end = String::with_capacity(prefix.len() + 4);
-    end.push_str(prefix);
-    end.push(char::MAX);
-    end
 }
 
 impl LogFilter {

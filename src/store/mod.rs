@@ -281,6 +281,15 @@ fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
     }
 }
 
+/// The first text after every text that starts with `prefix` (in byte order): a prefix match
+/// as a range, which an index answers, and in which `%` and `_` are only themselves.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    let mut end = String::with_capacity(prefix.len() + 4);
+    end.push_str(prefix);
+    end.push(char::MAX);
+    end
+}
+
 /// Milliseconds since the Unix epoch: the one time representation stored on both backends.
 pub fn now_ms() -> i64 {
     let elapsed = std::time::SystemTime::now()

@@ -3,7 +3,7 @@
 use super::settings::ChannelSetting;
 use super::users::{SessionUser, session_user_columns};
 use super::{Db, on_pool};
-use crate::domain::{EmailAddress, MerchantCode, Role};
+use crate::domain::{EmailAddress, MerchantCode, Role, TimeZone};
 
 /// A session as loaded: its state (JSON), its user, and the settings read with it.
 #[derive(Debug)]
@@ -48,6 +48,7 @@ struct SessionRow {
     two_factor: Option<bool>,
     merchant_requires_two_factor: Option<bool>,
     failing_channels: Option<i64>,
+    time_zone: Option<TimeZone>,
 }
 
 impl SessionRow {
@@ -67,6 +68,7 @@ impl SessionRow {
                 two_factor: self.two_factor.unwrap_or(false),
                 merchant_requires_two_factor: self.merchant_requires_two_factor.unwrap_or(true),
                 failing_channels: self.failing_channels.unwrap_or(0),
+                time_zone: self.time_zone.unwrap_or_default(),
             }),
             _ => None,
         };
@@ -141,7 +143,7 @@ impl Db {
                  WHERE s.id = $1 AND s.expires_at > $2 \
                  UNION ALL \
                  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                        NULL, NULL, c.channel, c.sandbox_url, c.production_url, c.version, \
+                        NULL, NULL, NULL, c.channel, c.sandbox_url, c.production_url, c.version, \
                         c.updated_at, b.email \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  JOIN channel_settings c ON c.merchant_id = u.merchant_id AND c.section = $3 \

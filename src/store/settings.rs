@@ -63,6 +63,15 @@ pub enum SaveOutcome {
     Conflict,
 }
 
+/// Whether a save that conflicts leaves the others of its batch to be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Batch {
+    /// Concurrent saves sharing a commit: each gets its own outcome.
+    EachOnItsOwn,
+    /// One change of several channels: a conflict anywhere writes nothing.
+    AllOrNothing,
+}
+
 /// The failing-channel columns of a settings row (its last error and which environment:
 /// production's when both fail), over the joins [`failing_joins!`] adds: two key lookups.
 macro_rules! failing_columns {
@@ -222,6 +231,27 @@ impl Db {
         &self,
         saves: &[(ChannelUpdate, Actor)],
     ) -> sqlx::Result<Vec<SaveOutcome>> {
+        let written = self.write_saves(saves, Batch::EachOnItsOwn).await?;
+        Ok(written.unwrap_or_default())
+    }
+
+    /// Applies `saves` like [`Db::save_channels`], but as one change: when any of them was
+    /// based on an old version, nothing is written (`None`).
+    #[tracing::instrument(level = "debug", skip_all, fields(saves = saves.len()))]
+    pub async fn save_channels_together(
+        &self,
+        saves: &[(ChannelUpdate, Actor)],
+    ) -> sqlx::Result<Option<Vec<SaveOutcome>>> {
+        self.write_saves(saves, Batch::AllOrNothing).await
+    }
+
+    /// The saves and their audit events in one transaction; `None` when `batch` is
+    /// all-or-nothing and a save conflicted, so the transaction was rolled back.
+    async fn write_saves(
+        &self,
+        saves: &[(ChannelUpdate, Actor)],
+        batch: Batch,
+    ) -> sqlx::Result<Option<Vec<SaveOutcome>>> {
         let at = now_ms();
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin).await?;
@@ -241,6 +271,10 @@ impl Db {
                 let exists = current.is_some();
                 let (old_sandbox, old_production, version) = current.unwrap_or_default();
                 if version != update.expected_version {
+                    if batch == Batch::AllOrNothing {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
                     outcomes.push(SaveOutcome::Conflict);
                     continue;
                 }
@@ -293,6 +327,10 @@ impl Db {
                     .await?
                 };
                 if written.rows_affected() != 1 {
+                    if batch == Batch::AllOrNothing {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
                     outcomes.push(SaveOutcome::Conflict);
                     continue;
                 }
@@ -321,7 +359,7 @@ impl Db {
             let events = records.iter().map(|(actor, record)| (at, *actor, record));
             append_events(&mut tx, dialect, events).await?;
             tx.commit().await?;
-            Ok(outcomes)
+            Ok(Some(outcomes))
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use super::audit::{Actor, AuditAction, AuditRecord, append_events};
 use super::{Db, now_ms, on_pool};
-use crate::domain::{EmailAddress, MerchantCode, Role};
+use crate::domain::{EmailAddress, MerchantCode, Role, TimeZone};
 
 /// A change to a user that ends its sessions.
 enum UserChange<'a> {
@@ -56,6 +56,9 @@ pub struct SessionUser {
     /// partial index that is almost always empty.
     #[serde(default)]
     pub failing_channels: i64,
+    /// The zone the user reads times in.
+    #[serde(default)]
+    pub time_zone: TimeZone,
 }
 
 impl LoginUser {
@@ -111,7 +114,7 @@ macro_rules! session_user_columns {
          AND t.enabled_at IS NOT NULL) AS two_factor, \
          COALESCE(m.require_two_factor, FALSE) AS merchant_requires_two_factor, \
          (SELECT COUNT(*) FROM channel_health h WHERE h.merchant_id = u.merchant_id \
-         AND h.failing_streak >= 3) AS failing_channels"
+         AND h.failing_streak >= 3) AS failing_channels, u.time_zone"
     };
 }
 pub(super) use session_user_columns;
@@ -419,6 +422,45 @@ impl Db {
                 .bind(user_id)
                 .fetch_one(pool)
                 .await
+        })
+    }
+
+    /// Sets the zone `user` reads times in, audited with the change when it is one.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn set_time_zone(
+        &self,
+        (user_id, merchant_id): (i64, Option<i64>),
+        zone: TimeZone,
+        actor: &Actor,
+    ) -> sqlx::Result<bool> {
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin).await?;
+            let read = format!(
+                "SELECT time_zone FROM users WHERE id = $1{}",
+                dialect.lock_row
+            );
+            let was: TimeZone = sqlx::query_scalar(sqlx::AssertSqlSafe(read))
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let changed = was != zone;
+            if changed {
+                sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
+                    .bind(zone)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let record = AuditRecord {
+                    merchant_id,
+                    field: Some("time_zone"),
+                    old_value: Some(was.as_str()),
+                    new_value: Some(zone.as_str()),
+                    ..AuditRecord::of(AuditAction::TimeZoneChanged)
+                };
+                append_events(&mut tx, dialect, [(now_ms(), actor, &record)]).await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
         })
     }
 

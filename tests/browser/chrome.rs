@@ -313,7 +313,11 @@ impl Chrome {
         self.fill("#password", password).await;
         self.click("form[action='/login'] button[type=submit]")
             .await;
-        self.wait_for_path("/settings/payment").await;
+        // A merchant's team lands on Payment Settings, the gateway's staff on the Overview.
+        self.wait_for_url("a landing page", |path| {
+            path == "/settings/payment" || path == "/admin"
+        })
+        .await;
     }
 
     pub async fn close(self) {

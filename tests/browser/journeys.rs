@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Run;
 use crate::chrome::Chrome;
+pub use crate::native::a_merchant_reads_the_log_in_wib_at_a_desk_and_on_a_phone;
 pub use crate::teams::an_owner_invites_a_developer_then_demotes_and_removes_them;
 use payhook_testing::{PASSWORD, PUBLIC_URL, TestApp, path_of, secret_of_uri, totp_ahead};
 use payhook_testing::{Receiver, Reply, sandbox_credentials};
@@ -256,7 +257,7 @@ pub async fn an_admin_reads_the_audit_log_and_signs_out(run: Run) {
         .await;
     let table = chrome.text("table.audit").await;
     assert!(
-        table.contains("Settings change") && !table.contains(&admin),
+        table.contains("Set the sandbox URL to") && !table.contains(&admin),
         "only acme's events"
     );
     chrome.shot("audit-filtered").await;
@@ -316,7 +317,7 @@ pub async fn the_same_error_reads_in_indonesian_after_the_switch(run: Run) {
 }
 
 /// A merchant's sandbox API client, with the credentials the API keys page shows.
-struct SandboxApi<'a> {
+pub(crate) struct SandboxApi<'a> {
     app: &'a TestApp,
     client_id: String,
     secret: String,
@@ -324,7 +325,7 @@ struct SandboxApi<'a> {
 
 impl<'a> SandboxApi<'a> {
     /// Reads the sandbox credentials of the user signed in on the app's own HTTP client.
-    async fn of(app: &'a TestApp) -> Self {
+    pub(crate) async fn of(app: &'a TestApp) -> Self {
         let (client_id, secret) = sandbox_credentials(app).await;
         Self {
             app,
@@ -352,7 +353,7 @@ impl<'a> SandboxApi<'a> {
     /// Creates a sandbox payment on `channel` (`va/bca`), notifying only `target` when given
     /// (the channel's saved URL otherwise), marks it paid, and waits until its notification's
     /// first attempt is over.
-    async fn pay(&self, channel: &str, invoice: &str, target: Option<&str>) {
+    pub(crate) async fn pay(&self, channel: &str, invoice: &str, target: Option<&str>) {
         let body =
             json!({ "channel": channel, "order": { "invoice_number": invoice, "amount": 150000 } });
         let mut request = self
@@ -392,7 +393,7 @@ impl<'a> SandboxApi<'a> {
 
 /// Opens `path` again and again until `css` is on it (at most about 15 s), as someone
 /// waiting for a change would press reload.
-async fn reload_until(chrome: &Chrome, path: &str, css: &str) {
+pub(crate) async fn reload_until(chrome: &Chrome, path: &str, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         chrome.go(path).await;
@@ -407,7 +408,7 @@ async fn reload_until(chrome: &Chrome, path: &str, css: &str) {
     }
 }
 
-async fn count(chrome: &Chrome, css: &str) -> usize {
+pub(crate) async fn count(chrome: &Chrome, css: &str) -> usize {
     chrome
         .client
         .find_all(Locator::Css(css))
@@ -416,7 +417,7 @@ async fn count(chrome: &Chrome, css: &str) -> usize {
         .len()
 }
 
-async fn attribute(chrome: &Chrome, css: &str, name: &str) -> String {
+pub(crate) async fn attribute(chrome: &Chrome, css: &str, name: &str) -> String {
     let element = chrome.find(css).await;
     element.attr(name).await.unwrap().unwrap_or_default()
 }
@@ -754,7 +755,7 @@ pub async fn an_admin_sets_up_two_factor_and_signs_in_with_a_code(run: Run) {
     assert!(chrome.exists(".qr svg").await, "the QR code is drawn");
 
     // What a password manager would read: the otpauth URI shown as text.
-    chrome.click("details summary").await;
+    chrome.click("main details summary").await;
     let uri = chrome.text("#otpauth-uri").await;
     assert!(uri.starts_with("otpauth://totp/payhook:"), "{uri}");
     assert!(uri.ends_with("&issuer=payhook"), "{uri}");
@@ -796,7 +797,7 @@ pub async fn an_admin_sets_up_two_factor_and_signs_in_with_a_code(run: Run) {
     chrome
         .click("form[action='/login/two-factor'] button")
         .await;
-    chrome.wait_for_path("/settings/payment").await;
+    chrome.wait_for_path("/admin").await;
     chrome.go("/account/two-factor").await;
     chrome.wait_for_text("#two-factor-state", "On").await;
     chrome.close().await;

@@ -3,6 +3,7 @@
 
 mod chrome;
 mod journeys;
+mod native;
 mod teams;
 
 use std::time::Duration;
@@ -116,4 +117,5 @@ journeys!(
     a_merchant_who_forgot_the_password_chooses_a_new_one_by_email,
     an_admin_sets_up_two_factor_and_signs_in_with_a_code with crate::journeys::admins_need_two_factor,
     an_owner_invites_a_developer_then_demotes_and_removes_them,
+    a_merchant_reads_the_log_in_wib_at_a_desk_and_on_a_phone with crate::loopback_notifications,
 );

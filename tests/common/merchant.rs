@@ -12,7 +12,8 @@ pub async fn reveal_secret(app: &TestApp, environment: &str) -> String {
         )
         .await;
     assert_eq!(response.status(), reqwest::StatusCode::OK);
-    element_text(&response.text().await.unwrap(), "secret-key").expect("the secret is shown")
+    let id = format!("secret-{environment}");
+    element_text(&response.text().await.unwrap(), &id).expect("the secret is shown")
 }
 
 /// The signed-in merchant's sandbox Client-Id and secret key, as Integration > API keys shows

@@ -13,6 +13,7 @@ on_both_backends!(
     an_admin_sees_every_merchant_and_its_settings_read_only,
     an_admin_creates_merchants_and_users_and_every_action_is_audited,
     disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_password,
+    disabling_a_user_asks_first_and_only_the_confirmed_form_disables,
     changing_ones_own_password_ends_the_other_sessions,
     an_account_change_whose_audit_event_fails_changes_nothing,
 );
@@ -300,6 +301,11 @@ async fn an_admin_creates_merchants_and_users_and_every_action_is_audited(app: T
         )
         .await;
     assert_eq!(location(&changed), "/settings/payment");
+    let welcome = kasir.get_text("/settings/payment").await;
+    assert!(
+        welcome.contains("Your password is set.") && !welcome.contains("other sessions"),
+        "a first sign-in had no other sessions to end: {welcome}"
+    );
     assert!(
         kasir
             .get_text("/settings/payment")
@@ -382,7 +388,9 @@ async fn disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_pas
         phone.get("/settings/payment").await.status(),
         StatusCode::OK
     );
-    let disabled = admin.submit("/admin/users", &path, &[]).await;
+    let disabled = admin
+        .submit("/admin/users", &path, &[("confirmed", "yes")])
+        .await;
     assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
     for browser in [&phone, &laptop] {
         let response = browser.get("/settings/payment").await;
@@ -454,6 +462,74 @@ async fn disabling_a_user_ends_its_sessions_at_once_and_a_reset_issues_a_new_pas
         assert_eq!(events.len(), 1, "{action} audited once");
         assert_eq!(events[0].new_value.as_deref(), Some(email.as_str()));
     }
+}
+
+async fn disabling_a_user_asks_first_and_only_the_confirmed_form_disables(app: TestApp) {
+    let email = app.create_merchant_user("acme").await;
+    let user = app.signed_in_browser(&email).await;
+    let admin = app.signed_in_browser(&app.create_admin().await).await;
+    let id = user_row_id(&admin.get_text("/admin/users").await, &email);
+    let path = format!("/admin/users/{id}/disable");
+    let is_disabled = || async {
+        let address = payhook_testing::email(&email);
+        let found = app.db.find_login_user(&address).await.unwrap();
+        found.unwrap().disabled
+    };
+
+    // The row's Disable button posts no `confirmed`: the answer asks first.
+    let asked = admin.submit("/admin/users", &path, &[]).await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let page = asked.text().await.unwrap();
+    assert!(page.contains("Disable this user?"), "{page}");
+    assert!(page.contains(&format!("You are about to disable {email} (Owner · acme).")));
+    assert!(page.contains("signed out everywhere at once") && page.contains("cannot sign in"));
+    assert!(page.contains(&format!("<form method=\"post\" action=\"{path}\"")));
+    assert!(page.contains("name=\"confirmed\" value=\"yes\""));
+    assert!(page.contains("<a class=\"button\" href=\"/admin/users\">Cancel</a>"));
+    assert!(!is_disabled().await, "asking changes nothing");
+    assert_eq!(
+        user.get("/settings/payment").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    assert!(
+        app.db
+            .audit_events_by_action("user_disable")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let unguarded = admin.post(&path, &[("confirmed", "yes")]).await;
+    assert_eq!(
+        unguarded.status(),
+        StatusCode::FORBIDDEN,
+        "CSRF token required"
+    );
+    assert!(!is_disabled().await);
+
+    let token = csrf_token(&page);
+    let confirmed = admin
+        .post(&path, &[("csrf_token", &token), ("confirmed", "yes")])
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&confirmed), "/admin/users");
+    assert!(is_disabled().await);
+    let signed_out = user.get("/settings/payment").await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER, "session ended");
+    assert_eq!(location(&signed_out), "/login");
+    assert_eq!(
+        app.new_browser().login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let audit = admin.get_text("/admin/audit?action=user_disable").await;
+    assert!(audit.contains(&format!("Disabled user <code>{email}</code>")));
+
+    // Enabling needs no confirmation.
+    let enable = format!("/admin/users/{id}/enable");
+    let enabled = admin.submit("/admin/users", &enable, &[]).await;
+    assert_eq!(enabled.status(), StatusCode::SEE_OTHER);
+    assert!(!is_disabled().await);
 }
 
 async fn admin_email_of(app: &TestApp) -> String {
@@ -560,7 +636,11 @@ async fn an_account_change_whose_audit_event_fails_changes_nothing(app: TestApp)
     app.refuse_audit_events_containing("acme").await;
 
     let disable = admin
-        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/disable"),
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_eq!(disable.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let reset = admin

@@ -21,6 +21,7 @@ on_both_backends!(
     secrets_are_sealed_at_rest_and_survive_a_restart,
     the_first_view_creates_the_client_ids_with_their_audit_events_in_one_transaction,
     failed_rotations_and_failed_password_changes_are_audited_like_failed_reveals,
+    one_password_prompt_shows_both_secrets_each_with_a_copy_button,
 );
 
 const PAGE: &str = "/integration/api-keys";
@@ -50,7 +51,7 @@ async fn each_environment_has_a_client_id_and_a_secret_shown_only_after_the_pass
     assert_eq!(ids.len(), 2, "sandbox and production");
     assert!(ids.iter().all(|id| id.starts_with("MCH-")));
     assert_ne!(ids[0], ids[1]);
-    assert!(!page.contains("id=\"secret-key\""));
+    assert!(!page.contains("class=\"secret-key\""));
     assert!(page.contains("name=\"password\""));
     assert_eq!(client_ids(&app.get_text(PAGE).await), ids, "generated once");
 
@@ -58,8 +59,8 @@ async fn each_environment_has_a_client_id_and_a_secret_shown_only_after_the_pass
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let wrong = wrong.text().await.unwrap();
     assert!(wrong.contains("The password is incorrect"));
-    assert!(!wrong.contains("id=\"secret-key\""));
-    assert!(!wrong.contains("SK-0") && element_text(&wrong, "secret-key").is_none());
+    assert!(!wrong.contains("class=\"secret-key\""));
+    assert!(!wrong.contains("SK-0") && element_text(&wrong, "secret-sandbox").is_none());
 
     let sandbox = reveal_secret(&app, "sandbox").await;
     let production = reveal_secret(&app, "production").await;
@@ -90,6 +91,55 @@ async fn each_environment_has_a_client_id_and_a_secret_shown_only_after_the_pass
         .await
         .unwrap();
     assert_eq!(failed[0].field.as_deref(), Some("sandbox_secret_key"));
+}
+
+async fn one_password_prompt_shows_both_secrets_each_with_a_copy_button(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_in_new_merchant("acme").await;
+    let page = app.get_text(PAGE).await;
+    assert_eq!(
+        page.matches("name=\"password\"").count(),
+        3,
+        "one prompt to show both, one per rotation"
+    );
+    assert!(page.contains("also the password of the sandbox payment API"));
+
+    let shown = app.submit(PAGE, PAGE, &[("password", PASSWORD)]).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    let shown = shown.text().await.unwrap();
+    let sandbox = element_text(&shown, "secret-sandbox").expect("the sandbox secret");
+    let production = element_text(&shown, "secret-production").expect("the production secret");
+    assert!(sandbox.starts_with("SK-") && production.starts_with("SK-"));
+    assert_ne!(sandbox, production);
+    assert_eq!(reveal_secret(&app, "sandbox").await, sandbox);
+    assert_eq!(reveal_secret(&app, "production").await, production);
+    for id in ["secret-sandbox", "secret-production", "client-id-sandbox"] {
+        assert!(
+            shown.contains(&format!("data-copy=\"{id}\"")),
+            "a copy button for {id}"
+        );
+    }
+    let revealed: Vec<Option<String>> = app
+        .db
+        .audit_events_by_action("api_key_reveal")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.field)
+        .collect();
+    assert_eq!(
+        revealed[..2],
+        [
+            Some("sandbox_secret_key".to_owned()),
+            Some("production_secret_key".to_owned())
+        ],
+        "one audit event per secret shown"
+    );
+
+    let wrong = app.submit(PAGE, PAGE, &[("password", "not mine")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = wrong.text().await.unwrap();
+    assert!(!wrong.contains(&sandbox) && !wrong.contains(&production));
 }
 
 async fn rotation_shows_the_new_secret_once_is_audited_and_changes_the_signature(backend: Backend) {
@@ -137,7 +187,7 @@ async fn rotation_shows_the_new_secret_once_is_audited_and_changes_the_signature
     assert_eq!(rotated.status(), StatusCode::OK);
     let rotated = rotated.text().await.unwrap();
     assert!(rotated.contains("The secret key was rotated."));
-    let after = element_text(&rotated, "secret-key").expect("the new secret is shown once");
+    let after = element_text(&rotated, "secret-sandbox").expect("the new secret is shown once");
     assert_ne!(after, before);
     assert!(
         !app.get_text(PAGE).await.contains(&after),
@@ -203,7 +253,7 @@ async fn the_secret_never_appears_in_other_pages_the_audit_log_or_the_logs(backe
             &[("environment", "sandbox"), ("password", PASSWORD)],
         )
         .await;
-    let secret = element_text(&rotated.text().await.unwrap(), "secret-key").unwrap();
+    let secret = element_text(&rotated.text().await.unwrap(), "secret-sandbox").unwrap();
     let wrong = reveal(&app, "sandbox", "wrong password")
         .await
         .text()
@@ -329,7 +379,7 @@ async fn another_merchant_cannot_see_your_keys_and_admins_have_none(backend: Bac
     assert_eq!(revealed.status(), StatusCode::OK);
     let page = revealed.text().await.unwrap();
     assert_eq!(
-        element_text(&page, "secret-key").as_deref(),
+        element_text(&page, "secret-production").as_deref(),
         Some(globex_secret.as_str()),
         "globex sees its own secret"
     );
@@ -363,7 +413,7 @@ async fn key_forms_without_a_csrf_token_are_forbidden(backend: Backend) {
         .post(PAGE, &[("environment", "sandbox"), ("password", PASSWORD)])
         .await;
     assert_eq!(reveal.status(), StatusCode::FORBIDDEN);
-    assert!(!reveal.text().await.unwrap().contains("secret-key"));
+    assert!(!reveal.text().await.unwrap().contains("secret-sandbox"));
     let rotate = app
         .post(
             "/integration/api-keys/rotate",

@@ -120,8 +120,10 @@ fn newest_first(events: &[Expected], keep: impl Fn(&Expected) -> bool) -> Vec<i6
         .collect()
 }
 
-fn utc_date(offset_days: i64) -> String {
-    let day = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset_days);
+/// Today's date (moved by `offset_days`) in WIB, the zone an admin reads dates in by default.
+fn wib_date(offset_days: i64) -> String {
+    let now = time::OffsetDateTime::now_utc() + time::Duration::hours(7);
+    let day = now.date() + time::Duration::days(offset_days);
     let f = time::macros::format_description!("[year]-[month]-[day]");
     day.format(&f).unwrap()
 }
@@ -177,13 +179,13 @@ async fn each_filter_returns_exactly_the_matching_events(app: TestApp) {
         );
     }
 
-    let today = utc_date(0);
+    let today = wib_date(0);
     let mut from_today = all_pages(&admin, &format!("/admin/audit?from={today}&to={today}")).await;
     assert_eq!(from_today.remove(0), 131);
     assert_eq!(from_today, generated(&|_| true));
-    let until_yesterday = format!("/admin/audit?to={}", utc_date(-1));
+    let until_yesterday = format!("/admin/audit?to={}", wib_date(-1));
     assert!(all_pages(&admin, &until_yesterday).await.is_empty());
-    let from_tomorrow = format!("/admin/audit?from={}&action=sign_in", utc_date(1));
+    let from_tomorrow = format!("/admin/audit?from={}&action=sign_in", wib_date(1));
     assert!(all_pages(&admin, &from_tomorrow).await.is_empty());
 }
 

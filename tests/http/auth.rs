@@ -476,7 +476,11 @@ async fn with_sessions_in_redis_disabling_a_user_ends_its_sessions_for_good(back
     );
 
     let disabled = admin
-        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/disable"),
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
     assert_signed_out(&phone, "session ended at once").await;

@@ -21,6 +21,9 @@ on_both_backends!(
     a_merchant_has_at_most_ten_resends_waiting,
     a_merchant_who_fixed_the_url_resends_to_the_saved_one,
     the_chart_counts_equal_its_table_and_failing_channels_are_flagged,
+    a_notification_not_accepted_reads_in_the_readers_language_and_exports_stay_english,
+    an_unreachable_receiver_is_shown_with_the_transports_own_words,
+    a_receiver_answering_https_without_tls_is_a_tls_failure,
 );
 
 const LOG: &str = "/integration/notifications";
@@ -122,8 +125,9 @@ async fn count(app: &TestApp, query: &str) -> usize {
     row_ids(&app.get_text(&format!("{LOG}?{query}")).await).len()
 }
 
+/// Today in WIB, the zone a merchant reads dates in unless they chose another.
 fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    (time::OffsetDateTime::now_utc() + time::Duration::hours(7)).date()
 }
 
 async fn pages_follow_the_keyset_and_filters_hold_while_new_deliveries_arrive(backend: Backend) {
@@ -198,18 +202,20 @@ async fn nonsense_filters_are_refused_by_name(backend: Backend) {
     app.sign_in_new_merchant("acme").await;
     let long = "X".repeat(65);
     let cases = [
-        ("status=bogus", "status"),
+        ("status=bogus", "Status"),
         ("colour=red", "colour"),
-        ("channel=bca", "channel"),
-        ("section=va&channel=ovo", "channel"),
-        ("section=atm", "section"),
-        ("environment=live", "environment"),
-        ("from=2026-02-30", "from"),
-        ("to=yesterday", "to"),
-        ("from=2026-12-02&to=2026-12-01", "to"),
-        ("before=abc", "before"),
-        ("before=5&after=2", "after"),
-        (&format!("invoice={long}") as &str, "invoice"),
+        ("channel=bca", "Channel"),
+        ("section=va&channel=ovo", "Channel"),
+        ("section=va&channel=va_snap/bca", "Channel"),
+        ("channel=nowhere", "Channel"),
+        ("section=atm", "Section"),
+        ("environment=live", "Environment"),
+        ("from=2026-02-30", "From"),
+        ("to=yesterday", "To"),
+        ("from=2026-12-02&to=2026-12-01", "To"),
+        ("before=abc", "Older than"),
+        ("before=5&after=2", "Newer than"),
+        (&format!("invoice={long}") as &str, "Invoice or payment id"),
     ];
     for (query, named) in cases {
         let response = app.get(&format!("{LOG}?{query}")).await;
@@ -221,6 +227,10 @@ async fn nonsense_filters_are_refused_by_name(backend: Backend) {
             format!("The filter \"{named}\" is not valid")
         };
         assert!(page.contains(&said), "{query} names {named}: {page}");
+        assert!(
+            page.contains("id=\"filter-error\"") && page.contains("class=\"sidenav\""),
+            "{query}: refused on the log itself, with the menu"
+        );
     }
     let fine = app.get(&format!("{LOG}?section=&status=&invoice=")).await;
     assert_eq!(
@@ -623,5 +633,169 @@ async fn the_chart_counts_equal_its_table_and_failing_channels_are_flagged(backe
     assert_eq!(
         failures, "7",
         "two attempts of each failed payment and one 503"
+    );
+}
+
+/// Switches `browser` to `lang` with the header's language switch.
+async fn choose_language(browser: &Browser, lang: &str) {
+    let switched = browser.get(&format!("/language/{lang}")).await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+}
+
+/// The last error of delivery `id` on its page, of its first attempt, and on the log's row.
+async fn shown_errors(browser: &Browser, id: i64) -> (String, String, String) {
+    let page = browser.get_text(&format!("{LOG}/{id}")).await;
+    let last = inner(&page, "id=\"delivery-error\"", "dd").expect("a last error");
+    let attempt = inner(&page, "class=\"error-text attempt-error\"", "dd").expect("an error");
+    let list = browser.get_text(LOG).await;
+    let row = inner(&list, &format!("data-id=\"{id}\""), "tr").expect("the log lists it");
+    (last, attempt, row)
+}
+
+async fn a_notification_not_accepted_reads_in_the_readers_language_and_exports_stay_english(
+    backend: Backend,
+) {
+    let app = spawn(backend, "1h").await;
+    let receiver = Receiver::start(Reply::Status(503, Vec::new(), "sedang sibuk".into())).await;
+    let api = Api::for_new_merchant(&app, "acme").await;
+    let target = format!("http://127.0.0.1:{}/notify", receiver.port());
+    // Three first attempts failing in a row make the channel failing on its section page.
+    let mut ids = Vec::new();
+    for invoice in ["INV-1", "INV-2", "INV-3"] {
+        let payment = paid(&api, invoice, &target).await;
+        ids.push(delivery_ids(&api, &payment).await[0]);
+    }
+    for id in &ids {
+        page_until(&app, &format!("{LOG}/{id}"), |p| {
+            p.contains("data-status=\"retrying\"")
+        })
+        .await;
+    }
+    let id = ids[0];
+    let english = "HTTP 503: the notification was not accepted (expected 2xx).";
+    let indonesian = "HTTP 503: notifikasi tidak diterima (diharapkan 2xx).";
+    let stored: String = app
+        .scalar(&format!(
+            "SELECT last_error FROM deliveries WHERE id = {id}"
+        ))
+        .await;
+    assert_eq!(stored, r#"{"code":"not_accepted","status":503}"#);
+
+    let (last, attempt, row) = shown_errors(&app, id).await;
+    assert_eq!((last.as_str(), attempt.as_str()), (english, english));
+    assert!(row.contains(english), "{row}");
+    let section = app.get_text("/settings/payment/va").await;
+    let bca = inner(&section, "id=\"channel-bca\"", "tr").unwrap();
+    assert!(
+        bca.contains("data-failing") && bca.contains(english),
+        "{bca}"
+    );
+
+    choose_language(&app, "id").await;
+    let (last, attempt, row) = shown_errors(&app, id).await;
+    assert_eq!((last.as_str(), attempt.as_str()), (indonesian, indonesian));
+    assert!(row.contains(indonesian) && !row.contains(english), "{row}");
+    let page = app.get_text(&format!("{LOG}/{id}")).await;
+    assert_eq!(
+        inner(&page, "class=\"response\"", "pre").as_deref(),
+        Some("sedang sibuk"),
+        "the receiver's answer as it came"
+    );
+    let section = app.get_text("/settings/payment/va").await;
+    let bca = inner(&section, "id=\"channel-bca\"", "tr").unwrap();
+    assert!(bca.contains(indonesian) && !bca.contains(english), "{bca}");
+
+    // The API and the export are read by programs: the same English whatever the language.
+    let (_, payment) = api.get(&delivery_payment(&app, id).await).await;
+    assert_eq!(payment["deliveries"][0]["attempts"][0]["error"], english);
+    let csv = app.get_text("/integration/notifications.csv").await;
+    assert!(csv.contains(english) && !csv.contains(indonesian), "{csv}");
+
+    // An error stored before errors had codes is shown as it was written.
+    let old = "HTTP 503: the notification was not accepted (expected 2xx), said 2025.";
+    let update = format!("UPDATE deliveries SET last_error = '{old}' WHERE id = {id}");
+    app.execute_sql(&update).await.unwrap();
+    let page = app.get_text(&format!("{LOG}/{id}")).await;
+    assert_eq!(
+        inner(&page, "id=\"delivery-error\"", "dd").as_deref(),
+        Some(old)
+    );
+}
+
+/// The payment a delivery tells of.
+async fn delivery_payment(app: &TestApp, id: i64) -> String {
+    app.scalar(&format!(
+        "SELECT payment_id FROM deliveries WHERE id = {id}"
+    ))
+    .await
+}
+
+async fn an_unreachable_receiver_is_shown_with_the_transports_own_words(backend: Backend) {
+    let app = spawn(backend, "1h").await;
+    let api = Api::for_new_merchant(&app, "acme").await;
+    // Nobody listens there: the connection is refused.
+    let target = format!("http://127.0.0.1:{}/notify", payhook_testing::free_port());
+    let payment = paid(&api, "INV-1", &target).await;
+    let id = delivery_ids(&api, &payment).await[0];
+    page_until(&app, &format!("{LOG}/{id}"), |p| {
+        p.contains("data-status=\"retrying\"")
+    })
+    .await;
+
+    let (last, attempt, row) = shown_errors(&app, id).await;
+    let detail = last
+        .strip_prefix("Could not connect to the receiver: ")
+        .unwrap_or_else(|| panic!("in English: {last}"))
+        .to_owned();
+    assert!(detail.contains("Connection refused"), "{detail}");
+    assert!(
+        detail.contains(&target),
+        "the transport's own words: {detail}"
+    );
+    assert_eq!(attempt, last);
+    assert!(row.contains(&last), "{row}");
+
+    choose_language(&app, "id").await;
+    let (last, attempt, row) = shown_errors(&app, id).await;
+    let indonesian = format!("Tidak dapat terhubung ke penerima: {detail}");
+    assert_eq!(
+        last, indonesian,
+        "the detail as it came, in an Indonesian sentence"
+    );
+    assert_eq!(attempt, indonesian);
+    assert!(row.contains(&indonesian), "{row}");
+}
+
+async fn a_receiver_answering_https_without_tls_is_a_tls_failure(backend: Backend) {
+    let app = spawn(backend, "1h").await;
+    let api = Api::for_new_merchant(&app, "acme").await;
+    // A plain HTTP server where https is asked for: the TLS handshake gets no TLS back.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let payment = paid(&api, "INV-1", &format!("https://127.0.0.1:{port}/notify")).await;
+    let id = delivery_ids(&api, &payment).await[0];
+    page_until(&app, &format!("{LOG}/{id}"), |p| {
+        p.contains("data-status=\"retrying\"")
+    })
+    .await;
+
+    let (last, _, _) = shown_errors(&app, id).await;
+    assert!(
+        last.starts_with("The secure (TLS) connection to the receiver failed: "),
+        "{last}"
+    );
+    choose_language(&app, "id").await;
+    let (last, _, _) = shown_errors(&app, id).await;
+    assert!(
+        last.starts_with("Koneksi aman (TLS) ke penerima gagal: "),
+        "{last}"
     );
 }

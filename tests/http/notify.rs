@@ -27,6 +27,7 @@ on_both_backends!(
     tests_without_a_url_token_or_valid_environment_are_refused,
     the_resolver_in_settings_decides_and_the_default_one_is_offline,
     a_merchant_sends_at_most_ten_tests_a_minute,
+    a_test_sent_in_indonesian_reads_in_english_to_an_english_reader,
 );
 
 fn no_dns() -> StaticResolver {
@@ -681,4 +682,33 @@ async fn a_merchant_sends_at_most_ten_tests_a_minute(backend: Backend) {
     );
     assert_eq!(receiver.requests().len(), 10, "the eleventh was not sent");
     assert_eq!(app.db.deliveries(1, 50).await.unwrap().len(), 10);
+}
+
+async fn a_test_sent_in_indonesian_reads_in_english_to_an_english_reader(backend: Backend) {
+    let receiver = Receiver::start(Reply::Status(503, Vec::new(), String::new())).await;
+    let app = spawn_with_dns(backend, &no_dns(), Options::private()).await;
+    app.sign_in_new_merchant("acme").await;
+    let url = format!("http://127.0.0.1:{}/n", receiver.port());
+    app.save("va", "bca", &url, "").await;
+    let english = "HTTP 503: the notification was not accepted (expected 2xx).";
+    let indonesian = "HTTP 503: notifikasi tidak diterima (diharapkan 2xx).";
+
+    assert_eq!(
+        app.get("/language/id").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let page = send_test(&app, "va", "bca", "sandbox").await;
+    let page = page.text().await.unwrap();
+    assert_eq!(
+        element_text(&page, "test-error").as_deref(),
+        Some(indonesian)
+    );
+
+    // Stored as a code, not in the words of whoever sent it.
+    assert_eq!(
+        app.get("/language/en").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let log = app.get_text("/integration/notifications").await;
+    assert!(log.contains(english) && !log.contains(indonesian), "{log}");
 }

@@ -175,6 +175,41 @@ async fn attempt(world: &World, rule: &RouteRule, n: usize) -> Attempt {
                 format!("SELECT COUNT(*) FROM channel_settings WHERE merchant_id = {merchant}"),
             )
         }
+        // Reviewing a pair changes nothing: what it leaves is its review page.
+        paths::SECTION_APPLY => (
+            paths::section_apply("cstore"),
+            form(&[
+                ("sandbox_url", &apply_url(world, n)),
+                ("production_url", ""),
+            ]),
+            String::new(),
+        ),
+        paths::SECTION_APPLY_CONFIRM => {
+            // A pair of its own per role, on the versions stored now.
+            let version = |channel: &str| {
+                format!(
+                    "SELECT COALESCE(MAX(version), 0) FROM channel_settings WHERE \
+                     merchant_id = {merchant} AND section = 'cstore' AND channel = '{channel}'"
+                )
+            };
+            let versions = format!(
+                "alfa:{},indomaret:{}",
+                world.count(&version("alfa")).await,
+                world.count(&version("indomaret")).await
+            );
+            (
+                paths::section_apply_confirm("cstore"),
+                form(&[
+                    ("sandbox_url", &apply_url(world, n)),
+                    ("production_url", ""),
+                    ("versions", &versions),
+                ]),
+                format!(
+                    "SELECT COALESCE(MAX(version), 0) FROM channel_settings \
+                     WHERE merchant_id = {merchant} AND section = 'cstore'"
+                ),
+            )
+        }
         paths::CHANNEL_TEST => (
             paths::channel_test("va", "bca"),
             form(&[("environment", "sandbox")]),
@@ -239,13 +274,18 @@ async fn attempt(world: &World, rule: &RouteRule, n: usize) -> Attempt {
         ),
         paths::ADMIN_USER_CHANGE => (
             paths::admin_user_change(&world.new_member().await, "disable"),
-            Vec::new(),
+            form(&[("confirmed", "yes")]),
             "SELECT COUNT(*) FROM users WHERE disabled".to_owned(),
         ),
         paths::ACCOUNT_ALERTS => (
             paths::ACCOUNT_ALERTS.to_owned(),
             Vec::new(),
             "SELECT COUNT(*) FROM users WHERE NOT failure_alerts".to_owned(),
+        ),
+        paths::ACCOUNT_TIME_ZONE => (
+            paths::ACCOUNT_TIME_ZONE.to_owned(),
+            form(&[("time_zone", "WITA")]),
+            "SELECT COUNT(*) FROM users WHERE time_zone = 'WITA'".to_owned(),
         ),
         paths::NOTIFICATIONS_RECOVER => {
             // A failed notification of its own to recover (the others' resends stay theirs).
@@ -347,10 +387,7 @@ async fn every_changing_route_admits_exactly_the_roles_of_its_rule(backend: Back
                     "{what}\n{body}"
                 );
                 if attempt.changed.is_empty() {
-                    assert_eq!(
-                        after.0, before.0,
-                        "{what}: walking the chain writes nothing"
-                    );
+                    assert_eq!(after.0, before.0, "{what}: writes nothing");
                 } else {
                     assert!(after.0 > before.0, "{what}: audited");
                     assert_ne!(after.1, before.1, "{what}: changed");
@@ -365,9 +402,14 @@ async fn every_changing_route_admits_exactly_the_roles_of_its_rule(backend: Back
     }
     assert_eq!(
         walked,
-        17 * ROLES.len(),
+        20 * ROLES.len(),
         "every guarded changing route was walked"
     );
+}
+
+/// The sandbox URL role `n` applies to a whole section.
+fn apply_url(world: &World, n: usize) -> String {
+    format!("http://127.0.0.1:{}/apply-{n}", world.receiver.port())
 }
 
 /// The answer of the case's query, or nothing for a case that changes nothing.

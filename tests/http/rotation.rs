@@ -110,7 +110,7 @@ async fn a_scheduled_rotation_keeps_both_secrets_until_it_takes_over_and_can_be_
 
     let page = rotate(&app, "24").await.text().await.unwrap();
     assert!(page.contains("id=\"rotation-scheduled\""), "{page}");
-    let new = element_text(&page, "secret-key").unwrap();
+    let new = element_text(&page, "secret-sandbox").unwrap();
     assert_ne!(new, old);
     smtp.mail_with_subject(
         &owner,
@@ -201,7 +201,7 @@ async fn a_scheduled_rotation_keeps_both_secrets_until_it_takes_over_and_can_be_
 
     // Cancelled before its time: the scheduled secret stops working, the current one stays.
     let page = rotate(&app, "1").await.text().await.unwrap();
-    let cancelled = element_text(&page, "secret-key").unwrap();
+    let cancelled = element_text(&page, "secret-sandbox").unwrap();
     assert_eq!(
         pay(&app, (&client_id, &cancelled), "INV-5", &target).await,
         StatusCode::CREATED

@@ -619,7 +619,7 @@ async fn required_for_admins_sends_them_to_enrol_from_every_page(backend: Backen
     // The enrolled admin signs in with a code from now on.
     let again =
         sign_in_with_code(&app.new_browser(), &admin, &totp_ahead(&enrolled.secret, 1)).await;
-    assert_eq!(location(&again), "/settings/payment");
+    assert_eq!(location(&again), "/admin", "an admin lands on the Overview");
 }
 
 async fn optional_for_admins_lets_them_through(app: TestApp) {

@@ -66,7 +66,7 @@ async fn an_operator_turns_off_a_lost_authenticator_from_the_command_line(backen
     );
     let again = Browser::new(browser.address.clone());
     let signed_in = again.login(admin, PASSWORD).await;
-    assert_eq!(location(&signed_in), "/settings/payment");
+    assert_eq!(location(&signed_in), "/admin");
     assert_eq!(location(&again.get("/admin").await), "/account/two-factor");
 
     // Audited as the command line's, and the notice the command queued, sealed with the

@@ -1,8 +1,12 @@
-//! The audit log with its filters.
+//! The audit log with its filters, and how an event reads on every page that lists events.
 
 use askama::Template;
 
-use crate::pages::{Layout, format_time, query_string};
+mod sentence;
+
+pub use sentence::Sentence;
+
+use crate::pages::{Layout, query_string, time_html};
 use crate::paths;
 use crate::store::{AuditAction, AuditEntry};
 
@@ -10,6 +14,8 @@ use crate::store::{AuditAction, AuditEntry};
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct AuditQuery {
     pub merchant: Option<String>,
+    /// `1`: the merchant code exactly (a merchant's own page links so), not its start.
+    pub exact: Option<String>,
     pub section: Option<String>,
     pub channel: Option<String>,
     pub actor: Option<String>,
@@ -24,6 +30,7 @@ impl AuditQuery {
     pub fn filters_query(&self) -> String {
         query_string(&[
             ("merchant", &self.merchant),
+            ("exact", &self.exact),
             ("section", &self.section),
             ("channel", &self.channel),
             ("actor", &self.actor),
@@ -45,7 +52,8 @@ pub struct AuditPage {
 }
 
 impl AuditPage {
-    pub fn time(&self, entry: &AuditEntry) -> String {
-        format_time(&entry.event.at)
+    /// When the event happened, as HTML: the reader's zone, UTC in its title.
+    pub fn time(&self, entry: &AuditEntry) -> crate::i18n::TimeHtml {
+        time_html(&entry.event.at)
     }
 }

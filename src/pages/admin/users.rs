@@ -1,4 +1,5 @@
-//! Users: the list, creating one, and a one-time password just issued.
+//! Users: the list, creating one, a one-time password just issued, and the question before a
+//! user is disabled.
 
 use askama::Template;
 
@@ -28,4 +29,23 @@ pub struct UsersPage {
 pub struct IssuedPassword {
     pub email: String,
     pub password: String,
+}
+
+/// Asks before `target` is disabled, saying what follows; confirming POSTs again, confirmed.
+#[derive(Template)]
+#[template(path = "admin/user_disable.html")]
+pub struct DisableUserPage {
+    pub layout: Layout,
+    pub target: UserSummary,
+}
+
+impl DisableUserPage {
+    /// The user's role in words, with the merchant of a team member.
+    pub fn role(&self) -> String {
+        let role = self.layout.t(self.target.role.label_key());
+        match &self.target.merchant_code {
+            Some(code) => format!("{role} · {code}"),
+            None => role.to_owned(),
+        }
+    }
 }

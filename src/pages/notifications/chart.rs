@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use super::channel_name;
 use crate::domain::Environment;
-use crate::pages::format_time;
+use crate::domain::TimeZone;
+use crate::i18n::format_in;
 use crate::store::delivery_hours::{HOUR_MS, HourRow, LATENCY_BOUNDS_MS, Latencies};
 use crate::store::delivery_log::HourOutcome;
 
@@ -171,8 +172,8 @@ pub fn last_day(rows: &[HourRow]) -> Counts {
 }
 
 impl Health {
-    /// From the roll-up rows of the hours since `since` (ms).
-    pub fn build(since: i64, rows: &[HourRow]) -> Self {
+    /// From the roll-up rows of the hours since `since` (ms), its days as `zone` counts them.
+    pub fn build(since: i64, rows: &[HourRow], zone: TimeZone) -> Self {
         let first_hour = since.div_euclid(HOUR_MS);
         let mut per_hour = vec![Counts::default(); CHART_HOURS as usize];
         for row in rows {
@@ -188,7 +189,7 @@ impl Health {
         // Where each day starts, in hours from the chart's start.
         let mut day_starts: Vec<i64> = Vec::new();
         for (i, counts) in per_hour.iter().enumerate() {
-            let day = format_time(&((first_hour + i as i64) * HOUR_MS))[..10].to_owned();
+            let day = zone.day_of((first_hour + i as i64) * HOUR_MS);
             match days.last_mut() {
                 Some(row) if row.day == day => row.counts.add(*counts),
                 _ => {
@@ -227,7 +228,7 @@ impl Health {
                 .enumerate()
                 .filter(|(_, counts)| counts.total() > 0)
                 .map(|(i, counts)| Bar {
-                    start: format_time(&((first_hour + i as i64) * HOUR_MS)),
+                    start: format_in((first_hour + i as i64) * HOUR_MS, zone),
                     x: PLOT_LEFT + i as i64 * step,
                     width: step - 1,
                     segments: stack(*counts, top),
@@ -433,17 +434,53 @@ mod tests {
             latencies: Latencies::default(),
         };
         let last = now.div_euclid(HOUR_MS);
-        let quiet = Health::build(since, &[row(last, 3)]);
+        let quiet = Health::build(since, &[row(last, 3)], TimeZone::Wib);
         assert!(quiet.daily);
         assert_eq!(quiet.bars.len(), quiet.days.len());
         let tallest = quiet.bars.iter().map(|b| b.counts.total()).max();
         assert_eq!(tallest, Some(3));
-        let busy = Health::build(since, &[row(last, 500), row(last - 30, 1)]);
+        let busy = Health::build(since, &[row(last, 500), row(last - 30, 1)], TimeZone::Wib);
         assert!(!busy.daily);
         assert_eq!(busy.bars.len(), 2);
         assert_eq!(
             busy.counts_axis.last().map(|t| t.label.as_str()),
             Some("500")
+        );
+    }
+
+    #[test]
+    fn days_are_the_readers_days() {
+        // 2026-12-05 16:00 UTC to 2026-12-06 00:00 UTC: the evening of the 5th in UTC, the
+        // early hours of the 6th in WIB.
+        let evening = 1_796_486_400_000 / HOUR_MS;
+        let rows: Vec<HourRow> = (evening..evening + 8)
+            .map(|hour| HourRow {
+                hour,
+                section: "va".into(),
+                channel: "bca".into(),
+                environment: Environment::Sandbox,
+                first_try: 1,
+                retried: 0,
+                retrying: 0,
+                failed: 0,
+                attempts: 1,
+                delivered_attempts: 1,
+                latencies: Latencies::default(),
+            })
+            .collect();
+        let since = (evening + 8) * HOUR_MS - (CHART_HOURS - 1) * HOUR_MS;
+        let per_day = |zone| {
+            Health::build(since, &rows, zone)
+                .days
+                .into_iter()
+                .filter(|d| d.counts.total() > 0)
+                .map(|d| (d.day, d.counts.total()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(per_day(TimeZone::Utc), [("2026-12-05".to_owned(), 8)]);
+        assert_eq!(
+            per_day(TimeZone::Wib),
+            [("2026-12-05".to_owned(), 1), ("2026-12-06".to_owned(), 7)]
         );
     }
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::{CsrfForm, EmptyForm, RequestMeta, Staff};
 use crate::catalog::{SECTIONS, Section};
-use crate::domain::{DAY_MS, MerchantCode, day_start_ms};
+use crate::domain::DAY_MS;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
@@ -21,14 +21,14 @@ pub const AUDIT_PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
 
 /// Turns the typed filters into a query. Nonsense (an unknown section or action, a malformed
-/// date or cursor) is a 400 naming the field; an unknown merchant is simply an empty result.
-async fn parse_filter(
-    state: &AppState,
-    query: &AuditQuery,
-) -> Result<Option<AuditFilter>, AppError> {
+/// date or cursor) is a 400 naming the field; a merchant code or an email is the start of one,
+/// trimmed and lower-cased as both are stored, and one that starts none is an empty result.
+fn parse_filter(query: &AuditQuery) -> Result<AuditFilter, AppError> {
     let given = |value: &Option<String>| crate::pages::given(value).map(str::to_owned);
     let bad = |what: &str| AppError::BadRequest(tf("audit.bad_filter", &[&what]));
     let mut filter = AuditFilter {
+        merchant: given(&query.merchant).map(|m| m.to_lowercase()),
+        exact_merchant: given(&query.exact).is_some_and(|exact| exact == "1"),
         section: given(&query.section),
         channel: given(&query.channel),
         actor: given(&query.actor).map(|a| a.to_lowercase()),
@@ -49,11 +49,16 @@ async fn parse_filter(
         .map(|a| a.parse::<AuditAction>().map_err(|_| bad("action")))
         .transpose()?;
     filter.from_ms = given(&query.from)
-        .map(|d| day_start_ms(&d).ok_or_else(|| bad("from")))
+        .map(|d| {
+            crate::i18n::zone()
+                .day_start_ms(&d)
+                .ok_or_else(|| bad("from"))
+        })
         .transpose()?;
     filter.to_ms = given(&query.to)
         .map(|d| {
-            day_start_ms(&d)
+            crate::i18n::zone()
+                .day_start_ms(&d)
                 .map(|ms| ms + DAY_MS)
                 .ok_or_else(|| bad("to"))
         })
@@ -66,16 +71,7 @@ async fn parse_filter(
                 .ok_or_else(|| bad("before"))
         })
         .transpose()?;
-    if let Some(code) = given(&query.merchant) {
-        let Ok(code) = MerchantCode::parse(&code) else {
-            return Ok(None);
-        };
-        match state.db.find_merchant(&code).await? {
-            Some(merchant) => filter.merchant_id = Some(merchant.id),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(filter))
+    Ok(filter)
 }
 
 pub async fn audit(
@@ -84,10 +80,8 @@ pub async fn audit(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let mut entries = match parse_filter(&state, &query).await? {
-        Some(filter) => state.db.audit_page(&filter, AUDIT_PAGE_SIZE + 1).await?,
-        None => Vec::new(),
-    };
+    let filter = parse_filter(&query)?;
+    let mut entries = state.db.audit_page(&filter, AUDIT_PAGE_SIZE + 1).await?;
     let next = (entries.len() as i64 > AUDIT_PAGE_SIZE).then(|| {
         entries.truncate(AUDIT_PAGE_SIZE as usize);
         let last = entries.last().map_or(0, |e| e.event.id);
@@ -133,9 +127,9 @@ pub async fn audit_csv(
     meta: RequestMeta,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = parse_filter(&state, &query).await?;
+    let mut filter = parse_filter(&query)?;
     // Who took a copy of the log, and of which part, is itself part of the log.
-    let filters = query.filters_query();
+    let filters = crate::csv::with_zone(&query.filters_query(), &[&query.from, &query.to]);
     let record = AuditRecord {
         new_value: Some(if filters.is_empty() { "all" } else { &filters }),
         ..AuditRecord::of(AuditAction::AuditExport)
@@ -151,7 +145,6 @@ pub async fn audit_csv(
         {
             return;
         }
-        let Some(mut filter) = filter else { return };
         loop {
             let batch = match db.audit_page(&filter, CSV_BATCH).await {
                 Ok(batch) => batch,

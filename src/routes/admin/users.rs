@@ -8,12 +8,12 @@ use serde::Deserialize;
 use crate::accounts;
 use crate::auth::password_reset::{self, Lockout};
 use crate::auth::two_factor::{self, Asker, TurnOff};
-use crate::auth::{Admin, CsrfForm, CurrentUser, EmptyForm, RequestMeta, Staff};
+use crate::auth::{Admin, CsrfForm, CurrentUser, RequestMeta, Staff};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::flash::redirect_with;
 use crate::i18n::{t, tf};
-use crate::pages::admin::users::{IssuedPassword, UsersPage};
+use crate::pages::admin::users::{DisableUserPage, IssuedPassword, UsersPage};
 use crate::pages::{Layout, render_page};
 use crate::password;
 use crate::paths;
@@ -25,6 +25,11 @@ crate::csrf_form!(NewUser {
     role,
     merchant
 });
+
+crate::csrf_form!(
+    /// A row's button; a disable is done only with `confirmed=yes`, sent by its confirm page.
+    ChangeForm { confirmed }
+);
 
 #[derive(Deserialize)]
 pub struct UsersQuery {
@@ -111,7 +116,8 @@ pub enum UserChange {
     ResetTwoFactor,
 }
 
-/// Disables or re-enables a user (ending their sessions at once), resets their password
+/// Disables a user once confirmed (the first POST answers with the page that asks, naming the
+/// user and what follows; ending their sessions at once), re-enables one, resets their password
 /// (replaced and a link emailed when a relay is configured, else a one-time password shown
 /// here; either way their sessions end), or resets their two-factor for a lost authenticator
 /// (turned off, their sessions ended, told by email; its secret is never shown).
@@ -120,7 +126,7 @@ pub async fn change_user(
     Admin(user): Admin,
     meta: RequestMeta,
     path: web::Path<(i64, UserChange)>,
-    _form: CsrfForm<EmptyForm>,
+    CsrfForm(form): CsrfForm<ChangeForm>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, change) = path.into_inner();
     let target = state
@@ -157,6 +163,13 @@ pub async fn change_user(
                 paths::ADMIN_USERS,
                 &tf(key, &[&target.email]),
             ))
+        }
+        UserChange::Disable if form.confirmed != "yes" => {
+            let page = DisableUserPage {
+                layout: Layout::for_user(t("users.disable_title"), &user),
+                target,
+            };
+            Ok(render_page(StatusCode::OK, &page))
         }
         // A member their team removed comes back only by a new invitation from it.
         UserChange::Enable if target.removed => {

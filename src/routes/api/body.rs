@@ -163,7 +163,7 @@ pub struct AttemptBody {
     pub at: String,
     pub http_status: Option<i64>,
     pub latency_ms: Option<i64>,
-    /// Why it did not deliver, in words.
+    /// Why it did not deliver, in English words whatever the caller's language.
     pub error: Option<String>,
 }
 

@@ -14,8 +14,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::SandboxClient;
-use crate::domain::DeliveryStatus;
+use crate::domain::{DeliveryError, DeliveryStatus};
 use crate::error::ApiError;
+use crate::i18n::Lang;
 use crate::paths;
 use crate::payments::targets::{APPEND_HEADER, OVERRIDE_HEADER};
 use crate::payments::{self, CreateError, NewPayment, TargetError};
@@ -316,7 +317,10 @@ async fn with_deliveries(
                     at: rfc3339(a.at),
                     http_status: a.http_status,
                     latency_ms: a.latency_ms,
-                    error: a.error.clone(),
+                    error: a
+                        .error
+                        .as_deref()
+                        .map(|e| DeliveryError::describe_stored(e, Lang::En).into_owned()),
                 })
                 .collect(),
             next_attempt_at: (delivery.status == DeliveryStatus::Retrying)

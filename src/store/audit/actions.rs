@@ -45,6 +45,7 @@ text_enum! {
         ApiKeyRotationCancelled = "api_key_rotation_cancelled",
         ApiKeyRotationTookOver = "api_key_rotation_took_over",
         NotificationsExported = "notifications_exported",
+        TimeZoneChanged = "time_zone_changed",
     }
     /// A code that names no action.
     unknown: UnknownAction = "unknown audit action";

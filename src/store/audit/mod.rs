@@ -1,17 +1,19 @@
 //! The audit log: append-only, hash-chained, written in the same transaction as what it records.
 //!
-//! `append` adds events to the chain, `query` reads pages and walks the chain, `chain` holds the
-//! hashing rules and `actions` the actions an event may record.
+//! `append` adds events to the chain, `page` reads the admin pages' filtered pages, `query` reads
+//! a channel's history and walks the chain, `chain` holds the hashing rules and `actions` the
+//! actions an event may record.
 
 mod actions;
 pub(crate) mod append;
 pub mod chain;
+mod page;
 mod query;
 
 pub use actions::{AuditAction, UnknownAction};
 pub(crate) use append::append_events;
 pub use chain::{ChainReport, ChainedEvent};
-pub use query::AuditFilter;
+pub use page::AuditFilter;
 
 use crate::domain::Role;
 

@@ -1,8 +1,7 @@
-//! Reading the log: a channel's history, the admin pages' filtered keyset pages, and the walk
-//! that verifies the chain.
+//! Reading the log: a channel's history, the count the overview shows, and the walk that
+//! verifies the chain (the admin pages' filtered keyset pages are in `page`).
 
 use futures_util::TryStreamExt;
-use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::chain::{ChainReport, ChainVerifier, ChainedEvent, RecordedHead, event_columns};
 use super::{AuditAction, AuditEntry};
@@ -13,89 +12,15 @@ macro_rules! select_entries {
     () => {
         concat!(
             "SELECT ",
-            event_columns!(),
+            $crate::store::audit::chain::event_columns!(),
             ", (SELECT m.code FROM merchants m WHERE m.id = e.merchant_id) AS merchant_code \
              FROM audit_events e "
         )
     };
 }
-
-/// The audit page's filters; all optional, combined with AND.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub merchant_id: Option<i64>,
-    pub section: Option<String>,
-    pub channel: Option<String>,
-    pub actor: Option<String>,
-    pub action: Option<AuditAction>,
-    /// Inclusive lower bound on `at` (ms).
-    pub from_ms: Option<i64>,
-    /// Exclusive upper bound on `at` (ms).
-    pub to_ms: Option<i64>,
-    /// Keyset cursor: only events with a smaller id.
-    pub before: Option<i64>,
-}
-
-impl AuditFilter {
-    /// The page's query, newest first. Dates become id bounds through the `(at, id)` index,
-    /// since `at` never decreases along the chain; the page itself is a keyset scan.
-    fn query<DB>(&self, limit: i64) -> QueryBuilder<DB>
-    where
-        DB: Database,
-        for<'t> i64: Encode<'t, DB> + Type<DB>,
-        for<'t> String: Encode<'t, DB> + Type<DB>,
-        for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-    {
-        let mut query = QueryBuilder::new(concat!(select_entries!(), "WHERE TRUE"));
-        if let Some(id) = self.merchant_id {
-            query.push(" AND e.merchant_id = ").push_bind(id);
-        }
-        let texts = [
-            (" AND e.section = ", &self.section),
-            (" AND e.channel = ", &self.channel),
-            (" AND e.actor_email = ", &self.actor),
-        ];
-        for (condition, value) in texts {
-            if let Some(value) = value {
-                query.push(condition).push_bind(value.clone());
-            }
-        }
-        if let Some(action) = self.action {
-            query.push(" AND e.action = ").push_bind(action.as_str());
-        }
-        if let Some(from) = self.from_ms {
-            query
-                .push(" AND e.id >= (SELECT id FROM audit_events WHERE at >= ")
-                .push_bind(from)
-                .push(" ORDER BY at, id LIMIT 1)");
-        }
-        if let Some(to) = self.to_ms {
-            query
-                .push(" AND e.id <= (SELECT id FROM audit_events WHERE at < ")
-                .push_bind(to)
-                .push(" ORDER BY at DESC, id DESC LIMIT 1)");
-        }
-        if let Some(before) = self.before {
-            query.push(" AND e.id < ").push_bind(before);
-        }
-        query.push(" ORDER BY e.id DESC LIMIT ").push_bind(limit);
-        query
-    }
-}
+pub(super) use select_entries;
 
 impl Db {
-    /// One page of the audit log, newest first, after the filter's `before` cursor.
-    #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn audit_page(
-        &self,
-        filter: &AuditFilter,
-        limit: i64,
-    ) -> sqlx::Result<Vec<AuditEntry>> {
-        on_pool!(self, |pool| {
-            filter.query(limit).build_query_as().fetch_all(pool).await
-        })
-    }
-
     /// A channel's settings changes, newest first. Other events about the channel (test
     /// notifications) stay in the audit log but are not changes to show here.
     #[tracing::instrument(level = "debug", skip(self))]

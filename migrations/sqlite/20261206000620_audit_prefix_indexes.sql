@@ -1,0 +1,3 @@
+-- The audit page matches an actor's email and a merchant's code by their start, as a range of
+-- bytes: `audit_events_actor (actor_email, id)` and the merchants' unique code index answer it,
+-- as SQLite keeps text in byte order already.
