@@ -234,4 +234,4 @@ impl Layout {
     }
 }
 
-pub use crate::i18n::{format_time, time_html};
+pub use crate::i18n::time_html;

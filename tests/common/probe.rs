@@ -43,26 +43,62 @@ impl TestApp {
 
     /// Makes the database refuse any audit event for which the SQL `condition` on `NEW` holds.
     pub async fn refuse_audit_events_where(&self, condition: &str) {
+        self.refuse_writes_where("audit_events", &["INSERT"], condition)
+            .await;
+    }
+
+    /// Makes the database refuse each of `events` (`INSERT`, `UPDATE`) on `table` for which
+    /// the SQL `condition` on `NEW` holds, until [`Self::allow_writes`].
+    pub async fn refuse_writes_where(&self, table: &str, events: &[&str], condition: &str) {
+        let refusal = format!("refuse_{table}");
         let statements = match self.backend {
-            Backend::Sqlite => vec![format!(
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-                 WHEN {condition} BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
-            )],
+            // SQLite's triggers fire on one event each.
+            Backend::Sqlite => events
+                .iter()
+                .map(|event| {
+                    format!(
+                        "CREATE TRIGGER {refusal}_{event} BEFORE {event} ON {table} \
+                         WHEN {condition} BEGIN SELECT RAISE(ABORT, '{table} refused'); END"
+                    )
+                })
+                .collect(),
             Backend::Postgres => vec![
                 format!(
-                    "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
-                     IF {condition} THEN RAISE EXCEPTION 'audit refused'; END IF; \
+                    "CREATE FUNCTION {refusal}() RETURNS trigger AS $$ BEGIN \
+                     IF {condition} THEN RAISE EXCEPTION '{table} refused'; END IF; \
                      RETURN NEW; END $$ LANGUAGE plpgsql"
                 ),
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
-                    .to_owned(),
+                format!(
+                    "CREATE TRIGGER {refusal} BEFORE {} ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION {refusal}()",
+                    events.join(" OR ")
+                ),
             ],
         };
         for sql in statements {
             self.execute_sql(&sql)
                 .await
                 .expect("install the refusing trigger");
+        }
+    }
+
+    /// Takes back [`Self::refuse_writes_where`] on `table` for `events`.
+    pub async fn allow_writes(&self, table: &str, events: &[&str]) {
+        let refusal = format!("refuse_{table}");
+        let statements: Vec<String> = match self.backend {
+            Backend::Sqlite => events
+                .iter()
+                .map(|event| format!("DROP TRIGGER {refusal}_{event}"))
+                .collect(),
+            Backend::Postgres => vec![
+                format!("DROP TRIGGER {refusal} ON {table}"),
+                format!("DROP FUNCTION {refusal}()"),
+            ],
+        };
+        for sql in statements {
+            self.execute_sql(&sql)
+                .await
+                .expect("drop the refusing trigger");
         }
     }
 }

@@ -129,6 +129,14 @@ fn subjects(smtp: &SmtpServer, address: &str) -> Vec<String> {
 async fn a_failing_channel_alerts_its_team_once_and_tells_it_recovered(backend: Backend) {
     let (app, smtp) = spawn_with_smtp_and(backend, adjust).await;
     let team = team(&app).await;
+    // A developer who reads payhook in Bahasa Indonesia gets the alert in it.
+    let kadek = app.create_member("acme", RoleArg::Developer).await;
+    let switched = app
+        .signed_in_browser(&kadek)
+        .await
+        .submit("/account/password", "/language/id", &[])
+        .await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
     let (reply, status) = Reply::switch(500, "<b>down</b> for maintenance");
     let receiver = Receiver::start(reply).await;
     let target = format!("http://127.0.0.1:{}/notify", receiver.port());
@@ -171,7 +179,27 @@ async fn a_failing_channel_alerts_its_team_once_and_tells_it_recovered(backend: 
     );
     let link = "https://backoffice.example.com/integration/notifications?section=va&channel=bca&environment=sandbox";
     assert!(alert.text.contains(link), "{}", alert.text);
+    assert!(
+        alert
+            .text
+            .contains("HTTP 500: the notification was not accepted (expected 2xx)."),
+        "the last error in words: {}",
+        alert.text
+    );
     smtp.mail_with_subject(&team.developer, FAILING).await;
+    outbox_empty(&app).await;
+    let told = smtp.mails_to(&kadek);
+    assert_eq!(told.len(), 1, "one alert in Bahasa Indonesia");
+    assert!(
+        told[0].subject.starts_with("Notifikasi gagal: ")
+            && told[0]
+                .text
+                .contains("HTTP 500: notifikasi tidak diterima (diharapkan 2xx).")
+            && told[0].text.contains(link),
+        "{}: {}",
+        told[0].subject,
+        told[0].text
+    );
 
     // Every page names the failing channel while it fails.
     for path in [

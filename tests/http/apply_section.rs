@@ -252,43 +252,8 @@ async fn the_review_lists_each_change_and_confirming_saves_the_pair_with_a_save_
     assert_chain_intact(&app).await;
 }
 
-/// Makes the database refuse every write of `channel`'s settings row.
-async fn refuse_writes_of(app: &TestApp, channel: &str) {
-    let statements = match app.backend {
-        Backend::Sqlite => ["INSERT", "UPDATE"]
-            .map(|event| {
-                format!(
-                    "CREATE TRIGGER refuse_{event} BEFORE {event} ON channel_settings \
-                     WHEN NEW.channel = '{channel}' \
-                     BEGIN SELECT RAISE(ABORT, 'channel refused'); END"
-                )
-            })
-            .to_vec(),
-        Backend::Postgres => vec![
-            format!(
-                "CREATE FUNCTION refuse_channel() RETURNS trigger AS $$ BEGIN \
-                 IF NEW.channel = '{channel}' THEN RAISE EXCEPTION 'channel refused'; END IF; \
-                 RETURN NEW; END $$ LANGUAGE plpgsql"
-            ),
-            "CREATE TRIGGER refuse_channel BEFORE INSERT OR UPDATE ON channel_settings \
-             FOR EACH ROW EXECUTE FUNCTION refuse_channel()"
-                .to_owned(),
-        ],
-    };
-    for sql in statements {
-        app.execute_sql(&sql).await.expect("install the trigger");
-    }
-}
-
-async fn allow_writes_again(app: &TestApp) {
-    let statements: &[&str] = match app.backend {
-        Backend::Sqlite => &["DROP TRIGGER refuse_INSERT", "DROP TRIGGER refuse_UPDATE"],
-        Backend::Postgres => &["DROP TRIGGER refuse_channel ON channel_settings"],
-    };
-    for sql in statements {
-        app.execute_sql(sql).await.expect("drop the trigger");
-    }
-}
+/// The writes a failing save meets: a channel's settings row inserted or updated.
+const SETTING_WRITES: [&str; 2] = ["INSERT", "UPDATE"];
 
 async fn a_database_failure_on_one_channel_saves_no_channel_and_audits_nothing(backend: Backend) {
     let (app, _dns) = shop(backend).await;
@@ -298,7 +263,8 @@ async fn a_database_failure_on_one_channel_saves_no_channel_and_audits_nothing(b
     let page = review(&app, "va_snap", SANDBOX, PRODUCTION).await;
     assert!(page.contains("15 of 15 channels change."));
     let (action, fields) = confirm_form(&page);
-    refuse_writes_of(&app, "bni").await;
+    app.refuse_writes_where("channel_settings", &SETTING_WRITES, "NEW.channel = 'bni'")
+        .await;
 
     let response = post_form(&app, &action, &fields).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -324,7 +290,7 @@ async fn a_database_failure_on_one_channel_saves_no_channel_and_audits_nothing(b
     assert_eq!(settings_changes(&app).await.len(), 2, "no audit event");
 
     // The same confirmation goes through once the database takes the write.
-    allow_writes_again(&app).await;
+    app.allow_writes("channel_settings", &SETTING_WRITES).await;
     let response = post_form(&app, &action, &fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
